@@ -1,0 +1,62 @@
+"""What every command needs: who is acting, on which room, and how to answer."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+
+from warroom.domain.timefmt import parse_time
+from warroom.store import Store, open_store
+from warroom.store.fs import default_db_path
+
+
+def default_actor() -> str:
+    env = os.environ.get("WARROOM_USER")
+    if env:
+        return env
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+@dataclass
+class Context:
+    db: str
+    actor: str
+    json: bool
+    spectator: bool
+    lock_timeout: float
+    local_tz: tzinfo
+    args: argparse.Namespace
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Context:
+        db = getattr(args, "db", None) or str(default_db_path())
+        return cls(
+            db=db if "://" in db else str(Path(db).expanduser()),
+            actor=getattr(args, "as_", None) or default_actor(),
+            json=bool(getattr(args, "json", False)),
+            spectator=bool(getattr(args, "spectator", False)),
+            lock_timeout=float(os.environ.get("WARROOM_LOCK_TIMEOUT", "10")),
+            local_tz=datetime.now().astimezone().tzinfo or UTC,
+            args=args,
+        )
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def time(self, text: str | None) -> datetime | None:
+        """A --at style option: None stays None (the store's clock decides)."""
+        if text is None:
+            return None
+        return parse_time(text, self.now(), self.local_tz)
+
+    async def store(self, *, write: bool) -> Store:
+        readonly = self.spectator or not write
+        return await open_store(self.db, readonly=readonly, create=write,
+                                lock_timeout=self.lock_timeout)

@@ -1,0 +1,440 @@
+"""Incident commands: declare, list, show, and every state change the dashboard makes."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from warroom.cli.context import Context
+from warroom.cli.output import (
+    ago,
+    emit_json,
+    event_json,
+    event_line,
+    incident_json,
+    line,
+    safe,
+    when,
+)
+from warroom.domain import commands
+from warroom.domain.checklist import CHECKLIST, parse_item
+from warroom.domain.events import describe
+from warroom.domain.incident import IncidentState, parse_incident_id
+from warroom.domain.roles import Role
+from warroom.domain.severity import (
+    SEVERITIES,
+    Assessment,
+    DataRisk,
+    Reputation,
+    SecurityImpact,
+    Severity,
+    suggest_severity,
+)
+from warroom.domain.status import Phase, Status, allowed_moves
+from warroom.store.base import AppendResult
+from warroom.store.execute import Decide, execute
+
+
+def _mutating(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--at", metavar="TIME",
+                   help="when it happened, if not now (ISO 8601, HH:MM, -5m, '5m ago')")
+    p.add_argument("--expect-version", type=int, metavar="N",
+                   help="refuse (exit 3) if the incident changed since version N")
+
+
+def _incident_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    def cmd(name: str, help: str, handler: Any, **kw: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, parents=[common], **kw)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = cmd("declare", "declare a new incident", declare)
+    p.add_argument("--title", required=True)
+    p.add_argument("--severity", required=True, metavar="SEV-N")
+    p.add_argument("--service")
+    p.add_argument("--summary")
+    p.add_argument("--started-at", metavar="TIME", help="when the impact began (for MTTD)")
+    p.add_argument("--detected-at", metavar="TIME", help="when it was detected")
+    _mutating(p)
+
+    p = cmd("list", "list incidents (open ones, most severe first)", list_incidents)
+    p.add_argument("--all", action="store_true", help="include resolved incidents, newest first")
+    p.add_argument("--limit", type=int, default=None)
+
+    p = cmd("show", "show an incident: state, roles and timeline", show)
+    _incident_arg(p)
+    p.add_argument("--last", type=int, default=None, metavar="N",
+                   help="only the last N timeline entries")
+
+    p = cmd("ack", "acknowledge an incident (stops escalation)", ack)
+    _incident_arg(p)
+    p.add_argument("--note")
+    _mutating(p)
+
+    p = cmd("status", "move an incident along the status workflow", status)
+    _incident_arg(p)
+    p.add_argument("status", metavar="STATUS",
+                   help="Investigating, Identified, Monitoring or Resolved")
+    p.add_argument("--reason")
+    _mutating(p)
+
+    p = cmd("severity", "change (or confirm) an incident's severity", severity)
+    _incident_arg(p)
+    p.add_argument("severity", metavar="SEV-N", nargs="?",
+                   help="the new severity; omit it to use the assessment's suggestion")
+    p.add_argument("--reason")
+    _assessment_options(p)
+    _mutating(p)
+
+    p = cmd("assess", "suggest a severity from the seed's assessment matrix", assess)
+    _assessment_options(p)
+
+    p = cmd("assign", "assign a role, or hand it off to someone else", assign)
+    _incident_arg(p)
+    p.add_argument("role", metavar="ROLE",
+                   help="ic, tech, comms, scribe, primary, secondary (or in full)")
+    p.add_argument("person", metavar="PERSON")
+    _mutating(p)
+
+    p = cmd("release", "release a role (it becomes vacant)", release)
+    _incident_arg(p)
+    p.add_argument("role", metavar="ROLE")
+    _mutating(p)
+
+    p = cmd("note", "add a note, a decision or an action item to the timeline", note)
+    _incident_arg(p)
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("--kind", choices=commands.NOTE_KINDS, default="note")
+    p.add_argument("--owner", help="owner of an action item")
+    _mutating(p)
+
+    p = cmd("done", "mark an action item done", done)
+    _incident_arg(p)
+    p.add_argument("item", metavar="ITEM", help="the action item's id (a prefix is enough)")
+    _mutating(p)
+
+    p = cmd("check", "mark a response-checklist item done", check)
+    _incident_arg(p)
+    p.add_argument("item", metavar="ITEM", help=", ".join(i.key for i in CHECKLIST))
+    _mutating(p)
+
+    p = cmd("phase", "set the lifecycle phase by hand", phase)
+    _incident_arg(p)
+    p.add_argument("phase", metavar="PHASE", help=", ".join(x.value for x in Phase))
+    _mutating(p)
+
+    p = cmd("edit", "correct a timeline entry (the scribe's edit; the original is kept)", edit)
+    _incident_arg(p)
+    p.add_argument("seq", metavar="SEQ", type=int, help="the entry's #seq")
+    p.add_argument("--text")
+    p.add_argument("--time", metavar="TIME", help="when it really happened")
+    p.add_argument("--reason")
+    _mutating(p)
+
+    p = cmd("retitle", "change an incident's title", retitle)
+    _incident_arg(p)
+    p.add_argument("title", metavar="TITLE")
+    _mutating(p)
+
+    p = cmd("tail", "print committed events in commit order", tail)
+    p.add_argument("--since", type=int, default=0, metavar="SEQ",
+                   help="start after this sequence number")
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
+    p.add_argument("--incident", metavar="ID", help="only this incident")
+
+    p = cmd("export", "export an incident's full record", export)
+    _incident_arg(p)
+    p.add_argument("--format", choices=("json",), default="json")
+
+
+def _assessment_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("assessment matrix (any subset)")
+    g.add_argument("--revenue-per-min", type=float, metavar="USD")
+    g.add_argument("--users-pct", type=float, metavar="PCT", help="share of users affected")
+    g.add_argument("--data-risk", choices=[d.value for d in DataRisk])
+    g.add_argument("--security", choices=[s.value for s in SecurityImpact])
+    g.add_argument("--reputation", choices=[r.value for r in Reputation])
+    g.add_argument("--recovery-hours", type=float, metavar="H",
+                   help="expected time to recover, in hours")
+
+
+def _assessment(args: argparse.Namespace) -> Assessment | None:
+    values = {
+        "revenue_per_minute": args.revenue_per_min,
+        "users_affected_pct": args.users_pct,
+        "data_risk": DataRisk(args.data_risk) if args.data_risk else None,
+        "security": SecurityImpact(args.security) if args.security else None,
+        "reputation": Reputation(args.reputation) if args.reputation else None,
+        "recovery_hours": args.recovery_hours,
+    }
+    if all(v is None for v in values.values()):
+        return None
+    return Assessment(**values)
+
+
+def _report(ctx: Context, result: AppendResult) -> int:
+    if ctx.json:
+        emit_json({
+            "incident_id": result.incident_id,
+            "version": result.version,
+            "duplicate": result.duplicate,
+            "events": [event_json(e) for e in result.events],
+        })
+    else:
+        for e in result.events:
+            line(f"{e.incident_id} v{e.version}: {safe(describe(e))}")
+    return 0
+
+
+async def _mutate(ctx: Context, decide: Decide) -> int:
+    incident_id = parse_incident_id(ctx.args.incident)
+    async with await ctx.store(write=True) as store:
+        result = await execute(store, incident_id, decide, ctx.args.expect_version)
+    return _report(ctx, result)
+
+
+async def declare(ctx: Context) -> int:
+    a = ctx.args
+    events = commands.declare(
+        a.title,
+        Severity.parse(a.severity),
+        ctx.actor,
+        at=ctx.time(a.at),
+        service=a.service,
+        summary=a.summary,
+        started_at=ctx.time(a.started_at),
+        detected_at=ctx.time(a.detected_at),
+        source="cli",
+    )
+    async with await ctx.store(write=True) as store:
+        result = await store.append(None, events)
+    return _report(ctx, result)
+
+
+async def ack(ctx: Context) -> int:
+    at = ctx.time(ctx.args.at)
+    return await _mutate(ctx, lambda s: commands.acknowledge(s, ctx.actor, at, ctx.args.note))
+
+
+async def status(ctx: Context) -> int:
+    at, to = ctx.time(ctx.args.at), Status.parse(ctx.args.status)
+    return await _mutate(
+        ctx, lambda s: commands.change_status(s, to, ctx.actor, at, ctx.args.reason)
+    )
+
+
+async def severity(ctx: Context) -> int:
+    at = ctx.time(ctx.args.at)
+    assessment = _assessment(ctx.args)
+    if ctx.args.severity:
+        to = Severity.parse(ctx.args.severity)
+    elif assessment is not None:
+        to = suggest_severity(assessment).severity
+    else:
+        from warroom.domain.errors import InvalidInput
+
+        raise InvalidInput("give a severity (SEV-1..SEV-4) or assessment options to compute one")
+    return await _mutate(ctx, lambda s: commands.change_severity(
+        s, to, ctx.actor, at, ctx.args.reason, assessment))
+
+
+def assess(ctx: Context) -> int:
+    assessment = _assessment(ctx.args)
+    if assessment is None:
+        from warroom.domain.errors import InvalidInput
+
+        raise InvalidInput("give at least one criterion, e.g. --users-pct 40")
+    s = suggest_severity(assessment)
+    if ctx.json:
+        emit_json({
+            "severity": s.severity.value,
+            "decided_by": {"criterion": s.decided_by.criterion, "reason": s.decided_by.reason},
+            "criteria": [
+                {"criterion": r.criterion, "severity": r.severity.value, "reason": r.reason}
+                for r in s.all
+            ],
+        })
+        return 0
+    line(f"suggested {s.severity.value} ({SEVERITIES[s.severity].name}): decided by "
+         f"{s.decided_by.criterion}: {s.decided_by.reason}")
+    for r in s.all:
+        line(f"  {r.criterion:<15} {r.severity.value}  {r.reason}")
+    return 0
+
+
+async def assign(ctx: Context) -> int:
+    at, role = ctx.time(ctx.args.at), Role.parse(ctx.args.role)
+    return await _mutate(
+        ctx, lambda s: commands.assign_role(s, role, ctx.args.person, ctx.actor, at)
+    )
+
+
+async def release(ctx: Context) -> int:
+    at, role = ctx.time(ctx.args.at), Role.parse(ctx.args.role)
+    return await _mutate(ctx, lambda s: commands.release_role(s, role, ctx.actor, at))
+
+
+async def note(ctx: Context) -> int:
+    at, a = ctx.time(ctx.args.at), ctx.args
+    return await _mutate(
+        ctx, lambda s: commands.add_note(s, a.text, ctx.actor, at, kind=a.kind, owner=a.owner)
+    )
+
+
+async def done(ctx: Context) -> int:
+    at = ctx.time(ctx.args.at)
+    return await _mutate(ctx, lambda s: commands.complete_action(s, ctx.args.item, ctx.actor, at))
+
+
+async def check(ctx: Context) -> int:
+    at, item = ctx.time(ctx.args.at), parse_item(ctx.args.item)
+    return await _mutate(ctx, lambda s: commands.complete_checklist(s, item.key, ctx.actor, at))
+
+
+async def phase(ctx: Context) -> int:
+    at, to = ctx.time(ctx.args.at), Phase.parse(ctx.args.phase)
+    return await _mutate(ctx, lambda s: commands.change_phase(s, to, ctx.actor, at))
+
+
+async def retitle(ctx: Context) -> int:
+    at = ctx.time(ctx.args.at)
+    return await _mutate(ctx, lambda s: commands.retitle(s, ctx.args.title, ctx.actor, at))
+
+
+async def edit(ctx: Context) -> int:
+    from warroom.domain.errors import InvalidInput
+
+    a = ctx.args
+    at, new_at = ctx.time(a.at), ctx.time(a.time)
+    incident_id = parse_incident_id(a.incident)
+    async with await ctx.store(write=True) as store:
+        events = await store.events(incident_id)
+        target = next((e for e in events if e.seq == a.seq), None)
+        if target is None:
+            raise InvalidInput(f"{incident_id} has no timeline entry #{a.seq}")
+        result = await execute(
+            store, incident_id,
+            lambda s: commands.amend(s, target.event_id, ctx.actor, a.text, new_at, a.reason, at),
+            a.expect_version,
+        )
+    return _report(ctx, result)
+
+
+def _sort_open(s: Any) -> tuple[int, Any]:
+    # Most severe first, then oldest first: the one burning longest is on top.
+    return (int(s.severity[-1]), s.declared_at)
+
+
+async def list_incidents(ctx: Context) -> int:
+    async with await ctx.store(write=False) as store:
+        rows = await store.summaries(open_only=not ctx.args.all, limit=ctx.args.limit)
+    if not ctx.args.all:
+        rows.sort(key=_sort_open)
+    if ctx.json:
+        emit_json([{
+            "id": r.id, "title": r.title, "severity": r.severity, "status": r.status,
+            "phase": r.phase, "service": r.service, "version": r.version,
+            "declared_at": r.declared_at, "acknowledged_at": r.acknowledged_at,
+            "resolved_at": r.resolved_at,
+        } for r in rows])
+        return 0
+    if not rows:
+        line("no open incidents" if not ctx.args.all else "no incidents")
+        return 0
+    now = ctx.now()
+    for r in rows:
+        acked = "acked" if r.acknowledged_at else "UNACKED"
+        line(f"{r.id:<8} {r.severity}  {r.status:<13} {acked:<7} {ago(r.declared_at, now):>10}  "
+             f"{safe(r.service or '-'):<12} {safe(r.title)}")
+    return 0
+
+
+def _show_lines(state: IncidentState, events: list[Any], ctx: Context) -> None:
+    now = ctx.now()
+    line(f"{state.id}  {state.severity.value}  {state.status.value}  ({state.phase.value})  "
+         f"version {state.version}")
+    line(f"title:     {safe(state.title)}")
+    if state.service:
+        line(f"service:   {safe(state.service)}")
+    if state.summary:
+        line(f"summary:   {safe(state.summary)}")
+    line(f"declared:  {when(state.declared_at)} by {safe(state.declared_by)} "
+         f"({ago(state.declared_at, now)})")
+    if state.acknowledged_at:
+        line(f"acked:     {when(state.acknowledged_at)} by {safe(state.acknowledged_by)}")
+    else:
+        line("acked:     NOT ACKNOWLEDGED")
+    if state.resolved_at:
+        line(f"resolved:  {when(state.resolved_at)}")
+    moves = ", ".join(m.value for m in allowed_moves(state.status))
+    line(f"next:      {moves}")
+    line("roles:")
+    for role in Role:
+        holder = state.holder(role)
+        line(f"  {role.title:<22} {safe(holder) if holder else '(vacant)'}")
+    open_items = [a for a in state.action_items if a.done_at is None]
+    if open_items:
+        line("open action items:")
+        for a in open_items:
+            owner = f" ({safe(a.owner)})" if a.owner else ""
+            line(f"  [{a.id[:8]}] {safe(a.text)}{owner}")
+    line("timeline:")
+    for e in events:
+        line("  " + event_line(e))
+
+
+async def show(ctx: Context) -> int:
+    incident_id = parse_incident_id(ctx.args.incident)
+    async with await ctx.store(write=False) as store:
+        state = await store.get(incident_id)
+        events = await store.events(incident_id)
+    if ctx.args.last:
+        events = events[-ctx.args.last :]
+    if ctx.json:
+        emit_json(incident_json(state, events))
+    else:
+        _show_lines(state, events, ctx)
+    return 0
+
+
+async def tail(ctx: Context) -> int:
+    only = parse_incident_id(ctx.args.incident) if ctx.args.incident else None
+    async with await ctx.store(write=False) as store:
+        cursor = ctx.args.since
+        while True:
+            batch = await store.events_since(cursor, limit=1000)
+            if not batch:
+                break
+            _print_events(ctx, batch, only)
+            cursor = batch[-1].seq
+        if ctx.args.follow:
+            async for batch in store.subscribe(cursor):
+                _print_events(ctx, batch, only)
+    return 0
+
+
+def _print_events(ctx: Context, batch: list[Any], only: str | None) -> None:
+    for e in batch:
+        if only and e.incident_id != only:
+            continue
+        if ctx.json:
+            emit_json(event_json(e))
+        else:
+            line(event_line(e))
+    if not ctx.json:
+        import sys
+
+        sys.stdout.flush()
+
+
+async def export(ctx: Context) -> int:
+    incident_id = parse_incident_id(ctx.args.incident)
+    async with await ctx.store(write=False) as store:
+        state = await store.get(incident_id)
+        events = await store.events(incident_id)
+    emit_json({"incident": incident_json(state), "events": [event_json(e) for e in events]})
+    return 0

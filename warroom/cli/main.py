@@ -1,0 +1,134 @@
+"""`warroom [--db PATH] [--as NAME] COMMAND`: every state change the dashboard makes, scriptable.
+
+Exit codes (also in --help and the README):
+  0 ok, 1 internal error, 2 bad usage or input (or a refused move), 3 version conflict,
+  4 incident not found, 5 read-only or permission denied, 6 database missing,
+  7 not a database or corrupt, 8 database on a network filesystem, 9 database locked too long,
+  10 schema from a newer (or older, for a reader) warroom.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import os
+import sys
+from collections.abc import Sequence
+
+from warroom import __version__
+from warroom.cli.context import Context
+from warroom.cli.output import emit_json
+from warroom.domain.errors import DomainError
+from warroom.store.errors import Conflict, ExitCode, StoreError
+
+# Each module adds its subcommands with register(subparsers, common); handlers import what
+# they need lazily, so `warroom ack` never pays for the dashboard.
+COMMAND_MODULES = (
+    "warroom.cli.incidents",
+    "warroom.cli.room",
+)
+
+EPILOG = """\
+exit codes:
+  0  ok
+  1  internal error (a bug: please report it)
+  2  bad usage or input, or a move the workflow refuses
+  3  version conflict: someone changed the incident first; nothing was written
+  4  incident not found
+  5  read-only (spectator, read-only file) or permission denied
+  6  database missing
+  7  not a database, or damaged
+  8  database on a network filesystem (SQLite WAL needs a local disk)
+  9  database locked by another process for too long
+  10 database schema from a newer warroom (or one a reader cannot upgrade)
+
+environment:
+  WARROOM_DB    the room's database (default: $XDG_DATA_HOME/warroom/warroom.db)
+  WARROOM_USER  who you are (default: your login name)
+  WARROOM_LOCK_TIMEOUT  seconds to wait for another writer (default 10)
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(ExitCode.USAGE)
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options accepted before or after the command name (`warroom show INC-1 --json`)."""
+    common = _Parser(add_help=False)
+    common.add_argument("--db", default=argparse.SUPPRESS,
+                        help="the room's database: a path, or a postgresql:// URL "
+                             "(default: $WARROOM_DB, else your data directory)")
+    common.add_argument("--as", dest="as_", metavar="NAME", default=argparse.SUPPRESS,
+                        help="who you are (default: $WARROOM_USER, else your login name)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="machine-readable output")
+    common.add_argument("--spectator", action="store_true", default=argparse.SUPPRESS,
+                        help="open the room read-only")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = _Parser(
+        prog="warroom",
+        description="A terminal war-room for incident response. With no command, opens the "
+                    "dashboard on --db.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"warroom {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub, common)
+    return parser
+
+
+def _report(ctx_json: bool, code: int, kind: str, message: str) -> int:
+    if ctx_json:
+        emit_json({"error": {"code": code, "type": kind, "message": message}})
+    sys.stderr.write(f"warroom: {message}\n")
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    want_json = bool(getattr(args, "json", False))
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        from warroom.cli.room import dashboard
+
+        handler = dashboard
+    try:
+        ctx = Context.from_args(args)
+        result = handler(ctx)
+        if inspect.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result or 0)
+    except Conflict as e:
+        return _report(want_json, e.exit_code, "conflict", e.describe())
+    except StoreError as e:
+        return _report(want_json, e.exit_code, type(e).__name__, str(e))
+    except DomainError as e:
+        return _report(want_json, ExitCode.USAGE, type(e).__name__, str(e))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # a bug: one line, and the traceback only on request
+        if os.environ.get("WARROOM_DEBUG"):
+            raise
+        return _report(want_json, ExitCode.INTERNAL, "internal",
+                       f"internal error: {type(e).__name__}: {e} (set WARROOM_DEBUG=1 for "
+                       "the traceback)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""Room commands: create a shared room's database, and open the dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from warroom.cli.context import Context
+from warroom.cli.output import emit_json, line
+from warroom.domain.errors import InvalidInput
+
+# A room shared by a Unix group: members write, everyone else on the host can only watch.
+ROOM_DIR_MODE = 0o2775  # rwxrwsr-x: setgid, so -wal and -shm get the room's group
+ROOM_FILE_MODE = 0o664  # rw-rw-r--: SQLite gives -wal and -shm the database's mode
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "init",
+        help="create a room's database (optionally shared by a Unix group)",
+        description=(
+            "Create the room's database. With --group, the folder is made setgid to that "
+            f"group with mode {ROOM_DIR_MODE:o} and the database {ROOM_FILE_MODE:o}: members of "
+            "the group can write, everyone else on the host can only watch (warroom watch). "
+            "An existing folder's mode is left alone; init says what it lacks."
+        ),
+        parents=[common],
+    )
+    p.add_argument("--group", metavar="NAME", help="the Unix group whose members may write")
+    p.set_defaults(handler=init)
+
+
+def _gid(name: str) -> int:
+    import grp
+
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        raise InvalidInput(f"no Unix group named {name!r}") from None
+
+
+async def init(ctx: Context) -> int:
+    from warroom.store.sqlite import SQLiteStore
+
+    if "://" in ctx.db:
+        store = await ctx.store(write=True)
+        await store.close()
+        line(f"room ready at {ctx.db}")
+        return 0
+    path = Path(ctx.db).expanduser().absolute()
+    group = ctx.args.group
+    gid = _gid(group) if group else None
+    created_dir = not path.parent.exists()
+    existed = path.exists()
+    if created_dir:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+    if gid is not None and created_dir:
+        os.chown(path.parent, -1, gid)
+        os.chmod(path.parent, ROOM_DIR_MODE)
+    store = await SQLiteStore.open(path, readonly=False, create=True)
+    await store.close()
+    if gid is not None:
+        os.chown(path, -1, gid)
+        os.chmod(path, ROOM_FILE_MODE)
+        if not created_dir:
+            mode = stat.S_IMODE(path.parent.stat().st_mode)
+            if path.parent.stat().st_gid != gid or not mode & stat.S_IWGRP:
+                notes.append(
+                    f"{path.parent} already existed and is not group-writable by {group}: members "
+                    f"cannot create the -wal/-shm files there. Use a folder of its own, or run "
+                    f"chgrp {group} {path.parent} && chmod {ROOM_DIR_MODE:o} {path.parent}"
+                )
+    dir_mode = stat.S_IMODE(path.parent.stat().st_mode)
+    file_mode = stat.S_IMODE(path.stat().st_mode)
+    if ctx.json:
+        emit_json({"db": str(path), "created": not existed, "group": group,
+                   "dir_mode": f"{dir_mode:o}", "file_mode": f"{file_mode:o}", "notes": notes})
+    else:
+        line(f"{'created' if not existed else 'checked'} room {path}")
+        line(f"  folder mode {dir_mode:o}, database mode {file_mode:o}"
+             + (f", group {group}" if group else ""))
+        for n in notes:
+            line(f"  note: {n}")
+    return 0
+
+
+def dashboard(ctx: Context) -> int:
+    from warroom.tui.run import run_dashboard
+
+    return run_dashboard(ctx)

@@ -1,0 +1,175 @@
+"""The one interface every store (SQLite now, PostgreSQL later) offers to the layers above.
+
+The CLI, the dashboard, the escalation engine and the alert receiver only ever talk to a Store;
+none of them knows which database is behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from warroom.domain.events import Event, NewEvent
+from warroom.domain.incident import IncidentState
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    incident_id: str
+    version: int  # the incident's version after the append
+    events: list[Event]
+    duplicate: bool = False  # every event was already committed: a retry, nothing written
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentSummary:
+    """The columns of an incident that lists, switchers and metrics need, without the fold."""
+
+    id: str
+    number: int
+    title: str
+    severity: str
+    status: str
+    phase: str
+    service: str | None
+    version: int
+    declared_at: datetime
+    started_at: datetime
+    detected_at: datetime
+    acknowledged_at: datetime | None
+    first_resolved_at: datetime | None
+    resolved_at: datetime | None
+    last_event_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "Resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """A terminal that can write, announcing itself while it is open."""
+
+    session: str
+    person: str
+    host: str
+    pid: int
+    started_at: datetime
+    seen_at: datetime
+    incident_id: str | None
+
+
+class Store(ABC):
+    """An append-only incident event log shared by every process of the room."""
+
+    readonly: bool
+    location: str
+
+    @abstractmethod
+    async def append(
+        self,
+        incident_id: str | None,
+        events: Sequence[NewEvent],
+        expected_version: int | None = None,
+    ) -> AppendResult:
+        """Commit events atomically, or nothing.
+
+        incident_id None declares a new incident (the first event must be a declaration) and the
+        store allocates its id. expected_version: refuse with Conflict unless the incident is at
+        exactly that version. A retried batch (same event ids) returns duplicate=True.
+        """
+
+    @abstractmethod
+    async def get(self, incident_id: str) -> IncidentState:
+        """The incident's current state (raises NotFound)."""
+
+    @abstractmethod
+    async def summaries(
+        self, *, open_only: bool = False, limit: int | None = None
+    ) -> list[IncidentSummary]:
+        """Incidents, most recently declared first."""
+
+    @abstractmethod
+    async def events(
+        self, incident_id: str, *, after_version: int = 0, limit: int | None = None
+    ) -> list[Event]:
+        """One incident's events in version order (raises NotFound for an unknown incident)."""
+
+    @abstractmethod
+    async def events_since(self, seq: int, *, limit: int = 1000) -> list[Event]:
+        """Every incident's events after `seq`, in commit order."""
+
+    @abstractmethod
+    async def last_seq(self) -> int:
+        """The global sequence number of the newest committed event (0 when empty)."""
+
+    @abstractmethod
+    async def wait_for_change(self, seen: int) -> int:
+        """Block until something was committed after generation `seen`; return the new one.
+
+        Call `generation()` before reading, then wait with what it returned, so that a commit
+        between the read and the wait is never missed.
+        """
+
+    @abstractmethod
+    def generation(self) -> int:
+        """A counter that moves whenever this process learns of a commit (its own included)."""
+
+    @abstractmethod
+    async def heartbeat(self, presence: Presence) -> None:
+        """Announce (or refresh) a writing terminal in the room."""
+
+    @abstractmethod
+    async def leave(self, session: str) -> None:
+        """Remove a terminal's announcement when it closes."""
+
+    @abstractmethod
+    async def present(self, since: datetime) -> list[Presence]:
+        """Terminals whose announcement is newer than `since`."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def subscribe(self, since: int | None = None) -> AsyncIterator[list[Event]]:
+        """Every committed event after `since` (default: from now on), in commit order, in
+        batches, forever. Every process sees the same order, its own writes included."""
+        cursor = await self.last_seq() if since is None else since
+        while True:
+            seen = self.generation()
+            batch = await self.events_since(cursor, limit=1000)
+            if batch:
+                cursor = batch[-1].seq
+                yield batch
+                continue
+            await self.wait_for_change(seen)
+
+
+class ChangeSignal:
+    """A generation counter that wakes every waiter when it moves."""
+
+    def __init__(self) -> None:
+        self._generation = 0
+        self._event = asyncio.Event()
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def bump(self) -> None:
+        self._generation += 1
+        event, self._event = self._event, asyncio.Event()
+        event.set()
+
+    async def wait(self, seen: int) -> int:
+        while self._generation == seen:
+            await self._event.wait()
+        return self._generation
