@@ -114,3 +114,37 @@ def cli(db_path: Path) -> Iterator[object]:
         return run_cli(db_path, *args, user=user, input=input)
 
     yield _run
+
+
+class Room:
+    """One shared room, opened as many times as a test needs (each open = one terminal).
+
+    The store tests run against every backend through this fixture; `location` is what a
+    separate process passes as --db.
+    """
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        self._opened: list[object] = []
+
+    async def open(self, *, readonly: bool = False, create: bool = True,
+                   lock_timeout: float = 10.0) -> SQLiteStore:
+        from warroom.store import open_store
+
+        s = await open_store(self.location, readonly=readonly, create=create,
+                             lock_timeout=lock_timeout, poll_interval=0.01)
+        self._opened.append(s)
+        return s  # type: ignore[return-value]
+
+    async def close_all(self) -> None:
+        for s in self._opened:
+            await s.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def room(db_path: Path) -> AsyncIterator[Room]:
+    r = Room(str(db_path))
+    try:
+        yield r
+    finally:
+        await r.close_all()

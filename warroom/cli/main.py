@@ -97,9 +97,29 @@ def _report(ctx_json: bool, code: int, kind: str, message: str) -> int:
     return code
 
 
+_TIME_OPTIONS = ("--at", "--time", "--since", "--until", "--started-at", "--detected-at", "--now")
+
+
+def _glue_relative_times(argv: list[str]) -> list[str]:
+    """Let `--at -5m` mean what it says: argparse would take -5m for an option."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in _TIME_OPTIONS and i + 1 < len(argv) and argv[i + 1][:2].startswith("-") and (
+            argv[i + 1][1:2].isdigit()
+        ):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_glue_relative_times(list(sys.argv[1:] if argv is None else argv)))
     want_json = bool(getattr(args, "json", False))
     handler = getattr(args, "handler", None)
     if handler is None:

@@ -1,0 +1,38 @@
+"""The layers stay clean: the domain and the store never pull in Textual, nor does the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from .conftest import REPO
+
+CHECK = """
+import sys
+{imports}
+bad = sorted(m for m in sys.modules if m == "textual" or m.startswith("textual."))
+assert not bad, bad
+"""
+
+
+def _run(imports: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", CHECK.format(imports=imports)],
+                          capture_output=True, text=True, cwd=REPO)
+
+
+def test_domain_and_store_do_not_import_textual() -> None:
+    r = _run("import warroom.domain, warroom.domain.commands, warroom.domain.incident\n"
+             "import warroom.store, warroom.store.sqlite, warroom.store.execute")
+    assert r.returncode == 0, r.stderr
+
+
+def test_cli_commands_do_not_import_textual() -> None:
+    r = _run("from warroom.cli.main import build_parser\nbuild_parser()")
+    assert r.returncode == 0, r.stderr
+
+
+def test_domain_does_no_io() -> None:
+    """The domain imports only the standard library's pure parts and pydantic."""
+    r = _run("import warroom.domain.commands, warroom.domain.incident\n"
+             "assert 'aiosqlite' not in sys.modules and 'sqlite3' not in sys.modules")
+    assert r.returncode == 0, r.stderr
