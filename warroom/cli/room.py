@@ -32,6 +32,30 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--group", metavar="NAME", help="the Unix group whose members may write")
     p.set_defaults(handler=init)
 
+    p = sub.add_parser(
+        "demo",
+        help="open the dashboard on a demo room (an ongoing SEV-1 plus a year of history)",
+        description=(
+            "Build a demo room from the bundled sample data (once; it is reused while its "
+            "SEV-1 is fresh, so a second terminal running `warroom demo` joins the same room) "
+            "and open the dashboard on it. Your own room (--db) is never touched."
+        ),
+        parents=[common],
+    )
+    p.add_argument("--path", metavar="PATH", help="where to keep the demo room "
+                   "(default: demo.db in your data directory)")
+    p.add_argument("--reset", action="store_true", help="rebuild the demo room from scratch")
+    p.add_argument("--build-only", action="store_true",
+                   help="build the room, print its path and exit")
+    p.set_defaults(handler=demo)
+
+    p = sub.add_parser("watch", help="open the dashboard read-only (spectator)",
+                       description="A read-only dashboard: nothing you press can change the "
+                                   "room, and the store refuses writes anyway.",
+                       parents=[common])
+    p.add_argument("incident", metavar="ID", nargs="?", help="follow this incident")
+    p.set_defaults(handler=watch)
+
 
 def _gid(name: str) -> int:
     import grp
@@ -92,3 +116,30 @@ def dashboard(ctx: Context) -> int:
     from warroom.tui.run import run_dashboard
 
     return run_dashboard(ctx)
+
+
+def watch(ctx: Context) -> int:
+    from warroom.domain.incident import parse_incident_id
+    from warroom.tui.run import run_dashboard
+
+    follow = parse_incident_id(ctx.args.incident) if ctx.args.incident else None
+    return run_dashboard(ctx, follow=follow, spectator=True)
+
+
+def demo(ctx: Context) -> int:
+    import asyncio
+
+    from warroom.demo import default_demo_path, ensure_demo
+    from warroom.resources import sample_data_dir
+
+    path = Path(ctx.args.path).expanduser() if ctx.args.path else default_demo_path()
+    built = asyncio.run(ensure_demo(path, sample_data_dir(), ctx.now(), reset=ctx.args.reset))
+    if ctx.args.build_only:
+        if ctx.json:
+            emit_json({"db": str(path), "built": built})
+        else:
+            line(f"demo room {'built' if built else 'reused'}: {path}")
+        return 0
+    from warroom.tui.run import run_dashboard
+
+    return run_dashboard(ctx, db=str(path))

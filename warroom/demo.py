@@ -1,0 +1,135 @@
+"""The demo room: the sample history plus an ongoing SEV-1, built from sample_data/.
+
+`warroom demo` builds it once and reuses it while its incident is fresh, so two terminals
+running `warroom demo` share one room and each sees the other's key presses.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from warroom.domain import commands
+from warroom.domain.events import AlertAttached, Escalated, NewEvent
+from warroom.domain.incident import IncidentState
+from warroom.domain.roles import Role
+from warroom.domain.severity import Severity
+from warroom.domain.status import Status
+from warroom.domain.timefmt import parse_duration
+from warroom.store import Store
+from warroom.store.fs import default_db_path
+
+# The demo's ongoing incident stays believable for this long; after that it is rebuilt.
+FRESH_FOR = timedelta(hours=2)
+
+
+def default_demo_path() -> Path:
+    return default_db_path().with_name("demo.db")
+
+
+def _offset(text: str) -> timedelta:
+    sign = -1 if text.startswith("-") else 1
+    return sign * parse_duration(text.lstrip("+-"))
+
+
+def _step_events(step: dict[str, Any], state: IncidentState | None,
+                 at: datetime, now: datetime) -> list[NewEvent]:
+    who, do = step["as"], step["do"]
+    if do == "declare":
+        started = now + _offset(step["started"]) if step.get("started") else None
+        return commands.declare(step["title"], Severity.parse(step["severity"]), who, at=at,
+                                service=step.get("service"), summary=step.get("summary"),
+                                started_at=started, detected_at=at,
+                                source=step.get("source", "manual"))
+    assert state is not None, "a demo incident must start with a declaration"
+    if do == "ack":
+        return commands.acknowledge(state, who, at)
+    if do == "assign":
+        return commands.assign_role(state, Role.parse(step["role"]), step["person"], who, at)
+    if do in ("note", "decision", "action"):
+        return commands.add_note(state, step["text"], who, at, kind=do, owner=step.get("owner"))
+    if do == "severity":
+        return commands.change_severity(state, Severity.parse(step["severity"]), who, at,
+                                        reason=step.get("reason"))
+    if do == "status":
+        return commands.change_status(state, Status.parse(step["to"]), who, at,
+                                      reason=step.get("reason"))
+    if do == "comms":
+        return commands.record_communication(state, step["template"], step["audience"], who, at,
+                                             text=step.get("text", ""),
+                                             channel=step.get("channel"))
+    if do == "alert":
+        body = AlertAttached(source=step["source"], key=step["key"], summary=step["summary"])
+        return [NewEvent.of(body, who, at)]
+    if do == "escalate":
+        body = Escalated(level=step["level"], targets=step["targets"],
+                         reason=step.get("reason", "timeout"))
+        return [NewEvent.of(body, who, at)]
+    raise ValueError(f"unknown demo step {do!r}")
+
+
+async def add_scenario(store: Store, scenario: dict[str, Any], now: datetime) -> list[str]:
+    """Play the scenario's incidents into the store, times relative to `now`."""
+    ids: list[str] = []
+    for incident in scenario["incidents"]:
+        state: IncidentState | None = None
+        incident_id: str | None = None
+        for step in incident["steps"]:
+            at = now + _offset(step["t"])
+            events = _step_events(step, state, at, now)
+            result = await store.append(incident_id, events)
+            incident_id = result.incident_id
+            state = await store.get(incident_id)
+        assert incident_id is not None
+        ids.append(incident_id)
+    return ids
+
+
+def load_scenario(sample_dir: Path) -> dict[str, Any]:
+    return json.loads((sample_dir / "demo_scenario.json").read_text(encoding="utf-8"))
+
+
+async def _is_fresh(path: Path, now: datetime) -> bool:
+    from warroom.store import StoreError, open_store
+
+    try:
+        store = await open_store(path, readonly=True)
+    except StoreError:
+        return False
+    try:
+        rows = await store.summaries(open_only=True)
+    finally:
+        await store.close()
+    return any(r.severity == "SEV-1" and now - r.detected_at < FRESH_FOR for r in rows)
+
+
+async def build_demo(path: Path, sample_dir: Path, now: datetime) -> list[str]:
+    """A fresh demo room at `path` (replacing any old one)."""
+    from warroom.store import open_store
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    store = await open_store(path)
+    try:
+        return await add_scenario(store, load_scenario(sample_dir), now)
+    finally:
+        await store.close()
+
+
+async def ensure_demo(path: Path, sample_dir: Path, now: datetime, reset: bool = False) -> bool:
+    """Build the demo room unless a fresh one is there; True if it was (re)built.
+
+    A lock file keeps two terminals started together from rebuilding it under each other.
+    """
+    import asyncio
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "w") as lock:
+        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+        if not reset and path.exists() and await _is_fresh(path, now):
+            return False
+        await build_demo(path, sample_dir, now)
+        return True

@@ -1,0 +1,1 @@
+"""The full-screen Textual dashboard. The only layer that imports Textual."""

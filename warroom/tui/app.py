@@ -1,0 +1,611 @@
+"""The war-room dashboard: five live panes on the followed incident, one key per action.
+
+Every change reaches the screen through the store's change feed, this terminal's own writes
+included: a key press appends events, the feed delivers them, the panes re-render. A write
+carries the version the screen showed, so a change made from a stale screen is refused and
+the notification says who changed what first.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from warroom.domain import commands
+from warroom.domain.checklist import CHECKLIST
+from warroom.domain.errors import DomainError, InvalidInput
+from warroom.domain.events import Event, EventKind, NewEvent
+from warroom.domain.incident import IncidentState, apply
+from warroom.domain.roles import Role
+from warroom.domain.severity import (
+    SEVERITIES,
+    Assessment,
+    DataRisk,
+    Reputation,
+    SecurityImpact,
+    Severity,
+    suggest_severity,
+)
+from warroom.domain.status import Status, allowed_moves
+from warroom.resources import styles_dir
+from warroom.store.base import IncidentSummary, Presence, Store
+from warroom.store.errors import Conflict, StoreError
+from warroom.tui import render
+from warroom.tui.actions import ACTIONS, BY_ACTION, key_label
+from warroom.tui.screens import (
+    Choice,
+    ChoiceScreen,
+    ConfirmScreen,
+    FormScreen,
+    InfoScreen,
+    TextPrompt,
+)
+from warroom.tui.widgets.timeline import TimelineView
+
+Clock = Callable[[], datetime]
+
+COMPACT_WIDTH = 120
+COMPACT_HEIGHT = 36
+PRESENCE_EVERY = 5.0  # seconds between a writer's announcements
+PRESENCE_TIMEOUT = timedelta(seconds=16)  # three missed announcements: gone
+
+
+class EventsArrived(Message):
+    def __init__(self, batch: list[Event]) -> None:
+        self.batch = batch
+        super().__init__()
+
+
+def sort_open(rows: list[IncidentSummary]) -> list[IncidentSummary]:
+    """Most severe first, then the oldest: the one burning longest is on top."""
+    return sorted(rows, key=lambda r: (int(r.severity[-1]), r.declared_at))
+
+
+class Pane(Static):
+    """A bordered pane whose title says what it holds."""
+
+    def __init__(self, title: str, *, id: str) -> None:
+        super().__init__(id=id, classes="pane", markup=False)
+        self.border_title = title
+
+
+class WarroomApp(App[int]):
+    CSS_PATH = str(styles_dir() / "warroom.tcss")
+    TITLE = "warroom"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding(spec.key, spec.action, spec.label, show=spec.footer,
+                key_display=key_label(spec.key))
+        for spec in ACTIONS
+    ]
+
+    def __init__(self, store: Store, *, actor: str, clock: Clock | None = None,
+                 local_tz: tzinfo | None = None, follow: str | None = None,
+                 tick: float | None = 1.0, presence: bool = True) -> None:
+        super().__init__()
+        self.store = store
+        self.actor = actor
+        self.spectator = store.readonly
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        self.local_tz = local_tz or datetime.now().astimezone().tzinfo or UTC
+        self.follow_id = follow
+        self.tick_every = tick
+        self.announce = presence and not self.spectator
+        self.state: IncidentState | None = None
+        self.summaries: list[IncidentSummary] = []
+        self.present: list[str] = []
+        self.session = uuid.uuid4().hex
+        self.started_at = self.clock()
+        self.last_error: str | None = None
+        self._cursor = 0
+
+    # ---- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="header", markup=False)
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                timeline = TimelineView(id="timeline")
+                timeline.border_title = "Timeline"
+                yield timeline
+            with Vertical(id="right"):
+                yield Pane("Status", id="status-pane")
+                yield Pane("Escalation", id="escalation-pane")
+                yield Pane("Roles", id="roster-pane")
+                yield Pane("Metrics", id="metrics-pane")
+        yield Footer()
+
+    @property
+    def compact(self) -> bool:
+        return self.size.width < COMPACT_WIDTH or self.size.height < COMPACT_HEIGHT
+
+    def on_resize(self) -> None:
+        self.screen.set_class(self.compact, "-compact")
+        self.refresh_panes()
+
+    # ---- start ------------------------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        self.screen.set_class(self.compact, "-compact")
+        self._cursor = await self.store.last_seq()
+        await self._load_summaries()
+        target = self.follow_id or self._default_incident()
+        if target:
+            await self.follow(target)
+        else:
+            self.refresh_panes()
+        self._follow_feed()
+        if self.tick_every:
+            self.set_interval(self.tick_every, self._tick)
+        if self.announce:
+            self._announce()
+        self._watch_room()
+
+    def _default_incident(self) -> str | None:
+        open_rows = sort_open([s for s in self.summaries if s.is_open])
+        if open_rows:
+            return open_rows[0].id
+        return self.summaries[0].id if self.summaries else None
+
+    async def _load_summaries(self) -> None:
+        self.summaries = await self.store.summaries()
+
+    async def follow(self, incident_id: str) -> None:
+        """Show another incident: its state and its whole timeline."""
+        events = await self.store.events(incident_id)
+        state: IncidentState | None = None
+        for e in events:
+            state = apply(state, e)
+        self.state = state
+        self.follow_id = incident_id
+        self.query_one(TimelineView).set_events(events)
+        self.refresh_panes()
+        self.refresh_bindings()
+
+    # ---- the change feed --------------------------------------------------------------------
+
+    @work(exclusive=True, group="feed")
+    async def _follow_feed(self) -> None:
+        async for batch in self.store.subscribe(self._cursor):
+            self.post_message(EventsArrived(batch))
+
+    async def on_events_arrived(self, message: EventsArrived) -> None:
+        batch = message.batch
+        if not batch or batch[-1].seq <= self._cursor:
+            return
+        batch = [e for e in batch if e.seq > self._cursor]
+        self._cursor = batch[-1].seq
+        mine = [e for e in batch if e.incident_id == self.follow_id]
+        if mine and self.state is not None:
+            fresh: list[Event] = []
+            for e in mine:
+                if e.version == self.state.version + 1:
+                    self.state = apply(self.state, e)
+                    fresh.append(e)
+                elif e.version > self.state.version + 1:
+                    await self.follow(e.incident_id)  # a gap: reload everything
+                    fresh = []
+                    break
+            if fresh:
+                self.query_one(TimelineView).add_events(fresh)
+        if any(e.kind == EventKind.ESCALATED for e in batch):
+            self._alarm(batch)
+        await self._load_summaries()
+        if self.state is None and self.follow_id is None:
+            target = self._default_incident()
+            if target:
+                await self.follow(target)
+                return
+        self.refresh_panes()
+        self.refresh_bindings()
+
+    def _alarm(self, batch: list[Event]) -> None:
+        """A page went out: ring the terminal bell and flash the screen, in every terminal."""
+        self.bell()
+        self.screen.add_class("-flash")
+        self.set_timer(0.6, lambda: self.screen.remove_class("-flash"))
+
+    # ---- time -------------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        self.refresh_panes(time_only=True)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # ---- presence ---------------------------------------------------------------------------
+
+    @work(exclusive=True, group="presence")
+    async def _announce(self) -> None:
+        import asyncio
+
+        while True:
+            now = self.now()
+            try:
+                await self.store.heartbeat(Presence(
+                    self.session, self.actor, socket.gethostname(), os.getpid(),
+                    self.started_at, now, self.follow_id))
+            except StoreError:
+                pass  # presence is best effort; the feed and writes report real trouble
+            await asyncio.sleep(PRESENCE_EVERY)
+
+    @work(exclusive=True, group="room")
+    async def _watch_room(self) -> None:
+        import asyncio
+
+        while True:
+            try:
+                rows = await self.store.present(self.now() - PRESENCE_TIMEOUT)
+                people = sorted({p.person for p in rows})
+            except StoreError:
+                people = self.present
+            if people != self.present:
+                self.present = people
+                self.refresh_panes()
+            await asyncio.sleep(PRESENCE_EVERY)
+
+    async def on_unmount(self) -> None:
+        if self.announce:
+            try:
+                await self.store.leave(self.session)
+            except StoreError:
+                pass
+
+    # ---- rendering --------------------------------------------------------------------------
+
+    def refresh_panes(self, time_only: bool = False) -> None:
+        if not self.is_mounted:
+            return
+        now = self.now()
+        compact = self.compact
+        open_count = sum(1 for s in self.summaries if s.is_open)
+        self.query_one("#header", Static).update(render.header(
+            self.state, now=now, local_tz=self.local_tz, actor=self.actor,
+            spectator=self.spectator, width=self.size.width, open_count=open_count))
+        self.query_one("#status-pane", Static).update(self.status_text(now, compact))
+        self.query_one("#escalation-pane", Static).update(self.escalation_text(now, compact))
+        if time_only:
+            return
+        timeline = self.query_one(TimelineView)
+        timeline.border_title = (
+            f"Timeline · {timeline.row_count} events" if self.state else "Timeline")
+        self.query_one("#roster-pane", Static).update(
+            render.roster(self.state, now=now, present=self.present, compact=compact))
+        self.query_one("#metrics-pane", Static).update(self.metrics_text(now, compact))
+
+    def status_text(self, now: datetime, compact: bool) -> Text:
+        t = render.workflow(self.state, compact=compact)
+        if self.state is None:
+            return t
+        t.append("\n")
+        done = self.state.checklist
+        for item in CHECKLIST:
+            mark = "[x]" if item.key in done else "[ ]"
+            t.append(f"{mark} {item.task:<24} {item.target_text}\n")
+        return t
+
+    def escalation_text(self, now: datetime, compact: bool) -> Text:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        if self.state is None:
+            return t
+        if self.state.acknowledged:
+            t.append(f"acknowledged by {render.safe(self.state.acknowledged_by)}\n")
+        for e in self.state.escalations:
+            t.append(f"L{e.level} {e.at:%H:%M:%S} paged {', '.join(e.targets)}\n")
+        return t
+
+    def metrics_text(self, now: datetime, compact: bool) -> Text:
+        return Text(f"{len(self.summaries)} incidents on record")
+
+    # ---- actions: the registry decides what exists ------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        spec = BY_ACTION.get(action)
+        if spec is None:
+            return True
+        if spec.mutating and self.spectator:
+            return False
+        if spec.needs_incident and self.state is None:
+            return None
+        return True
+
+    def get_system_commands(self, screen: Screen) -> Any:
+        for spec in ACTIONS:
+            if spec.action == "quit" or self.check_action(spec.action, ()) is not True:
+                continue
+            yield SystemCommand(f"{spec.label} ({key_label(spec.key)})", spec.description,
+                                getattr(self, f"action_{spec.action}"))
+        yield from super().get_system_commands(screen)
+
+    def notify_error(self, message: str) -> None:
+        self.last_error = message
+        self.notify(message, severity="error", markup=False, timeout=8)
+
+    @work(group="write")
+    async def run_command(self, decide: Callable[[IncidentState], list[NewEvent]],
+                          done: str | None = None) -> None:
+        """Decide on the state this screen shows, and append at its version."""
+        state = self.state
+        if state is None:
+            return
+        try:
+            events = decide(state)
+            await self.store.append(state.id, events, expected_version=state.version)
+        except Conflict as e:
+            self.notify_error(e.describe(self.now()))
+        except (DomainError, StoreError) as e:
+            self.notify_error(str(e))
+        else:
+            if done:
+                self.notify(done, markup=False, timeout=3)
+
+    def action_ack(self) -> None:
+        self.run_command(lambda s: commands.acknowledge(s, self.actor))
+
+    def action_status(self) -> None:
+        if self.state is None:
+            return
+        moves = allowed_moves(self.state.status)
+        keys = {Status.INVESTIGATING: "i", Status.IDENTIFIED: "d", Status.MONITORING: "m",
+                Status.RESOLVED: "r"}
+        choices = [Choice(keys[m], m.value, m) for m in moves]
+
+        def chosen(to: Status | None) -> None:
+            if to is None:
+                return
+            if to == Status.RESOLVED:
+                self.push_screen(ConfirmScreen(f"Resolve {self.state.id if self.state else ''}?"
+                                               " This ends escalation and starts the postmortem"
+                                               " clock."),
+                                 lambda yes: yes and self._move(to))
+            else:
+                self._move(to)
+
+        self.push_screen(ChoiceScreen(f"Move {self.state.status.value} to…", choices), chosen)
+
+    def _move(self, to: Status) -> None:
+        self.run_command(lambda s: commands.change_status(s, to, self.actor))
+
+    def action_severity(self) -> None:
+        if self.state is None:
+            return
+        current = self.state.severity
+        choices: list[Choice[Any]] = [
+            Choice(str(s.rank), f"{s.value} {SEVERITIES[s].name}: {SEVERITIES[s].definition}"
+                   + ("  (current: confirm)" if s == current else ""), s)
+            for s in Severity
+        ]
+        choices.append(Choice("m", "Assess with the severity matrix…", "matrix"))
+
+        def chosen(value: Any) -> None:
+            if value == "matrix":
+                self._assess()
+            elif isinstance(value, Severity):
+                self.run_command(lambda s: commands.change_severity(s, value, self.actor))
+
+        self.push_screen(ChoiceScreen("Severity", choices), chosen)
+
+    def _assess(self) -> None:
+        fields = [
+            ("revenue", "Revenue impact, $ per minute", "e.g. 2500"),
+            ("users", "Users affected, %", "e.g. 15"),
+            ("data", "Data risk: loss, at_risk, delays, none", ""),
+            ("security", "Security: active_breach, vulnerability_exposed, potential, none", ""),
+            ("reputation", "Reputation: media, social, complaints, internal", ""),
+            ("recovery", "Expected recovery, hours", "e.g. 2"),
+        ]
+
+        def preview(values: dict[str, str]) -> Text:
+            try:
+                s = suggest_severity(_assessment(values))
+            except (DomainError, ValueError) as e:
+                return Text(f"suggestion: {e}", style="dim")
+            return Text(f"suggestion: {s.explain()}", style="bold")
+
+        def submitted(values: dict[str, str] | None) -> None:
+            if not values:
+                return
+            try:
+                a = _assessment(values)
+                sev = suggest_severity(a).severity
+            except (DomainError, ValueError) as e:
+                self.notify_error(str(e))
+                return
+            self.run_command(lambda s: commands.change_severity(
+                s, sev, self.actor, reason="assessment matrix", assessment=a))
+
+        self.push_screen(FormScreen("Severity assessment matrix", fields, preview,
+                                    hint="Any subset · Enter on the last line applies the "
+                                         "suggestion · Esc cancels"), submitted)
+
+    def action_role(self) -> None:
+        if self.state is None:
+            return
+        state = self.state
+        choices = [
+            Choice(str(i + 1), f"{role.title}: {render.safe(state.holder(role) or 'VACANT')}",
+                   role)
+            for i, role in enumerate(Role)
+        ]
+
+        def chosen(role: Role | None) -> None:
+            if role is None:
+                return
+            holder = state.holder(role)
+            hint = ("Enter a name to hand off · '-' to release" if holder else
+                    "Enter a name · Esc cancels")
+
+            def named(person: str | None) -> None:
+                if not person:
+                    return
+                if person == "-":
+                    self.run_command(lambda s: commands.release_role(s, role, self.actor))
+                else:
+                    self.run_command(
+                        lambda s: commands.assign_role(s, role, person, self.actor))
+
+            self.push_screen(TextPrompt(f"{role.title}: who?", placeholder=self.actor,
+                                        value="" if holder else self.actor, hint=hint), named)
+
+        self.push_screen(ChoiceScreen("Assign or hand off a role", choices), chosen)
+
+    def _note(self, kind: str, title: str, hint: str = "") -> None:
+        def entered(text: str | None) -> None:
+            if not text:
+                return
+            owner = None
+            if kind == "action" and " @" in text:
+                text, _, owner = text.rpartition(" @")
+            self.run_command(lambda s: commands.add_note(s, text, self.actor, kind=kind,
+                                                         owner=owner))
+
+        self.push_screen(TextPrompt(title, hint=hint), entered)
+
+    def action_note(self) -> None:
+        self._note("note", "Note")
+
+    def action_decision(self) -> None:
+        self._note("decision", "Decision")
+
+    def action_action_item(self) -> None:
+        self._note("action", "Action item", "text @owner · Enter to save · Esc to cancel")
+
+    def action_escalate(self) -> None:
+        self.notify_error("escalation is not available yet")
+
+    def action_checklist(self) -> None:
+        if self.state is None:
+            return
+        done = self.state.checklist
+        choices = [Choice(str(i + 1), f"{item.task} ({item.target_text})", item.key,
+                          enabled=item.key not in done)
+                   for i, item in enumerate(CHECKLIST)]
+
+        def chosen(key: str | None) -> None:
+            if key:
+                self.run_command(lambda s: commands.complete_checklist(s, key, self.actor))
+
+        self.push_screen(ChoiceScreen("Mark a checklist item done", choices), chosen)
+
+    def action_edit_entry(self) -> None:
+        timeline = self.query_one(TimelineView)
+        event = timeline.selected_event()
+        if event is None:
+            return
+        from warroom.domain.events import describe
+
+        current = event.data.get("text") if isinstance(event.data.get("text"), str) else ""
+
+        def entered(text: str | None) -> None:
+            if text:
+                self.run_command(lambda s: commands.amend(s, event.event_id, self.actor, text))
+
+        self.push_screen(TextPrompt(f"Correct #{event.seq}: {describe(event)[:60]}",
+                                    value=current or ""), entered)
+
+    def action_switch(self) -> None:
+        rows = sort_open([s for s in self.summaries if s.is_open])
+        if not rows:
+            self.notify("no open incidents", markup=False)
+            return
+        now = self.now()
+        keys = "123456789abcdefghjklmnopqrstuvwxyz"
+        choices = [
+            Choice(keys[i] if i < len(keys) else "", f"{r.id} {r.severity} {r.status:<13} "
+                   f"{render.safe(r.title, 50)}  ({_age(now - r.declared_at)})", r.id)
+            for i, r in enumerate(rows)
+        ]
+
+        async def chosen(incident_id: str | None) -> None:
+            if incident_id:
+                await self.follow(incident_id)
+
+        self.push_screen(ChoiceScreen("Open incidents (most severe, then oldest)", choices),
+                         chosen)
+
+    def action_declare(self) -> None:
+        fields = [
+            ("title", "Title", "what is broken, for whom"),
+            ("severity", "Severity 1-4", "1 = critical"),
+            ("service", "Service (optional)", "payments"),
+        ]
+
+        async def submitted(values: dict[str, str] | None) -> None:
+            if not values:
+                return
+            try:
+                sev = Severity.parse(values["severity"] or "")
+                events = commands.declare(values["title"], sev, self.actor,
+                                          service=values["service"] or None, source="tui")
+                result = await self.store.append(None, events)
+            except (DomainError, StoreError) as e:
+                self.notify_error(str(e))
+                return
+            await self.follow(result.incident_id)
+
+        self.push_screen(FormScreen("Declare an incident", fields), submitted)
+
+    def action_help(self) -> None:
+        t = Text()
+        for spec in ACTIONS:
+            if self.check_action(spec.action, ()) is False:
+                continue
+            t.append(f"{key_label(spec.key):>8}  ", style="bold")
+            t.append(f"{spec.description}\n")
+        t.append(f"{'ctrl+p':>8}  ", style="bold")
+        t.append("Command palette: every action by name\n")
+        t.append(f"{'tab':>8}  ", style="bold")
+        t.append("Focus the timeline; up/down select an entry, E corrects it\n")
+        if self.spectator:
+            t.append("\nSpectator mode: read-only. Nothing you press changes the room.",
+                     style="bold")
+        self.push_screen(InfoScreen("Keys", t))
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+
+def _age(delta: timedelta) -> str:
+    from warroom.domain.timefmt import format_duration
+
+    return format_duration(delta) + " old"
+
+
+def _assessment(values: dict[str, str]) -> Assessment:
+    def num(key: str) -> float | None:
+        v = values.get(key, "").strip().replace("$", "").replace("%", "").replace(",", "")
+        if not v:
+            return None
+        try:
+            return float(v)
+        except ValueError:
+            raise InvalidInput(f"{key}: {v!r} is not a number") from None
+
+    def choice(key: str, enum: Any) -> Any:
+        v = values.get(key, "").strip().lower()
+        if not v:
+            return None
+        try:
+            return enum(v)
+        except ValueError:
+            raise InvalidInput(
+                f"{key}: use one of {', '.join(e.value for e in enum)}") from None
+
+    return Assessment(
+        revenue_per_minute=num("revenue"), users_affected_pct=num("users"),
+        data_risk=choice("data", DataRisk), security=choice("security", SecurityImpact),
+        reputation=choice("reputation", Reputation), recovery_hours=num("recovery"),
+    )

@@ -1,0 +1,202 @@
+"""The small modal screens behind each key: pick one, type one line, confirm, or fill a form.
+
+Each is reachable and finishable from the keyboard alone, in as few keys as possible: choices
+answer to their number or first letter, Enter accepts, Escape cancels and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Choice(Generic[T]):
+    key: str  # a single key that picks it at once
+    label: str
+    value: T
+    enabled: bool = True
+
+
+class ChoiceScreen(ModalScreen[Any]):
+    """Pick one of a few options: its key picks it at once; arrows and Enter work too."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, choices: Sequence[Choice[Any]], hint: str = "") -> None:
+        super().__init__(classes="modal")
+        self.title_text = title
+        self.choices = list(choices)
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.title_text), classes="dialog-title")
+            options = [
+                Option(Text(f"{c.key}  {c.label}"), id=f"c{i}", disabled=not c.enabled)
+                for i, c in enumerate(self.choices)
+            ]
+            yield OptionList(*options, id="choices")
+            if self.hint:
+                yield Static(Text(self.hint), classes="dialog-hint")
+
+    def on_key(self, event: Any) -> None:
+        for c in self.choices:
+            if c.enabled and event.character is not None and event.character == c.key:
+                event.stop()
+                self.dismiss(c.value)
+                return
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        index = int((event.option.id or "c0")[1:])
+        self.dismiss(self.choices[index].value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TextPrompt(ModalScreen[str | None]):
+    """One line of text: Enter submits, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, placeholder: str = "", value: str = "",
+                 hint: str = "") -> None:
+        super().__init__(classes="modal")
+        self.title_text = title
+        self.placeholder = placeholder
+        self.value = value
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.title_text), classes="dialog-title")
+            yield Input(value=self.value, placeholder=self.placeholder, id="text")
+            yield Static(Text(self.hint or "Enter to save · Esc to cancel"),
+                         classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submit(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        self.dismiss(value or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """For the alarming and the irreversible: y or Enter confirms, n or Escape does not."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("enter", "answer(True)", "Yes", show=False),
+        Binding("n", "answer(False)", "No"),
+        Binding("escape", "answer(False)", "No", show=False),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__(classes="modal")
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog confirm"):
+            yield Label(Text(self.question), classes="dialog-title")
+            yield Static(Text("y / Enter: yes · n / Esc: no"), classes="dialog-hint")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class FormScreen(ModalScreen[dict[str, str] | None]):
+    """A few labelled lines (declare an incident, assess severity): Enter on the last submits,
+    Tab and Enter move on, Escape cancels. `preview` shows a live consequence of the values."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, fields: Sequence[tuple[str, str, str]],
+                 preview: Callable[[dict[str, str]], Text] | None = None,
+                 hint: str = "") -> None:
+        super().__init__(classes="modal")
+        self.title_text = title
+        self.fields = list(fields)  # (name, label, placeholder)
+        self.preview = preview
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog form"):
+            yield Label(Text(self.title_text), classes="dialog-title")
+            for name, label, placeholder in self.fields:
+                yield Label(Text(label), classes="field-label")
+                yield Input(placeholder=placeholder, id=f"f-{name}")
+            if self.preview is not None:
+                yield Static(id="preview", classes="dialog-preview")
+            yield Static(Text(self.hint or "Enter: next / submit · Esc: cancel"),
+                         classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query(Input).first().focus()
+        self._refresh_preview()
+
+    def values(self) -> dict[str, str]:
+        return {name: self.query_one(f"#f-{name}", Input).value.strip()
+                for name, _, _ in self.fields}
+
+    def _refresh_preview(self) -> None:
+        if self.preview is not None:
+            self.query_one("#preview", Static).update(self.preview(self.values()))
+
+    @on(Input.Changed)
+    def _changed(self) -> None:
+        self._refresh_preview()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        inputs = list(self.query(Input))
+        index = inputs.index(event.input)
+        if index < len(inputs) - 1:
+            inputs[index + 1].focus()
+        else:
+            self.dismiss(self.values())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class InfoScreen(ModalScreen[None]):
+    """A read-only panel (help, payloads): any of Escape, q or ? closes it."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("q", "close", "Close", show=False),
+        Binding("question_mark", "close", "Close", show=False),
+    ]
+
+    def __init__(self, title: str, body: Text) -> None:
+        super().__init__(classes="modal")
+        self.title_text = title
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog info"):
+            yield Label(Text(self.title_text), classes="dialog-title")
+            yield Static(self.body, classes="info-body")
+            yield Static(Text("Esc to close"), classes="dialog-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

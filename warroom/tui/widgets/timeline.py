@@ -1,0 +1,213 @@
+"""The incident timeline as a virtualised view: only the visible rows are ever rendered.
+
+A widget per row would not survive a 100,000-event incident; this keeps the events in a list
+and renders a line on demand through Textual's Line API, with a small cache of rendered strips.
+New entries keep the view pinned to the bottom unless the reader scrolled up to read history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from warroom.domain.events import Event, EventKind, describe, kind_label
+from warroom.domain.text import printable
+
+KIND_STYLES: dict[str, str] = {
+    EventKind.DECLARED: "bold red",
+    EventKind.ACKNOWLEDGED: "bold green",
+    EventKind.STATUS_CHANGED: "bold cyan",
+    EventKind.SEVERITY_CHANGED: "bold magenta",
+    EventKind.PHASE_CHANGED: "cyan",
+    EventKind.ROLE_ASSIGNED: "blue",
+    EventKind.ROLE_RELEASED: "blue",
+    EventKind.DECISION: "bold yellow",
+    EventKind.ACTION_ITEM: "yellow",
+    EventKind.ACTION_DONE: "yellow",
+    EventKind.COMMUNICATION_SENT: "green",
+    EventKind.ESCALATED: "bold red",
+    EventKind.ALERT_ATTACHED: "red",
+    EventKind.ALERT_RESOLVED: "green",
+}
+
+
+@dataclass(slots=True)
+class Row:
+    event: Event
+    amended_text: str | None = None
+    amended_at: str | None = None
+
+
+class TimelineView(ScrollView, can_focus=True):
+    """Every event of the followed incident; a cursor picks an entry for the scribe to edit."""
+
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "cursor(-10)", "Page up", show=False),
+        Binding("pagedown", "cursor(10)", "Page down", show=False),
+        Binding("home", "cursor_home", "Oldest", show=False),
+        Binding("end", "cursor_end", "Newest", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(-1, repaint=False)
+
+    class Selected(Message):
+        def __init__(self, event: Event) -> None:
+            self.event = event
+            super().__init__()
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._rows: list[Row] = []
+        self._index: dict[str, int] = {}  # event id -> row
+        self._cache: LRUCache[tuple[int, int, bool], Strip] = LRUCache(512)
+        self._follow = True
+
+    # ---- data -------------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
+
+    def rows(self) -> list[Row]:
+        return self._rows
+
+    def set_events(self, events: list[Event]) -> None:
+        self._rows = []
+        self._index = {}
+        self._cache.clear()
+        self._follow = True
+        self.cursor = -1
+        self._add(events)
+        self._resize()
+        self.scroll_end(animate=False, immediate=True)
+
+    def add_events(self, events: list[Event]) -> None:
+        at_bottom = self._follow or self.scroll_offset.y >= self.max_scroll_y
+        self._add(events)
+        self._resize()
+        if at_bottom:
+            self.scroll_end(animate=False, immediate=True)
+        self.refresh()
+
+    def _add(self, events: list[Event]) -> None:
+        for e in events:
+            if e.kind == EventKind.AMENDED:
+                target = self._index.get(e.data.get("target", ""))
+                if target is not None:
+                    row = self._rows[target]
+                    if e.data.get("text") is not None:
+                        row.amended_text = e.data["text"]
+                    if e.data.get("at"):
+                        row.amended_at = str(e.data["at"])
+                    self._cache.clear()
+            self._index[e.event_id] = len(self._rows)
+            self._rows.append(Row(e))
+
+    def _resize(self) -> None:
+        self.virtual_size = Size(self.size.width or 80, len(self._rows))
+
+    def on_resize(self) -> None:
+        self._cache.clear()
+        self._resize()
+
+    def selected_event(self) -> Event | None:
+        if 0 <= self.cursor < len(self._rows):
+            return self._rows[self.cursor].event
+        if self._rows:
+            return self._rows[-1].event
+        return None
+
+    # ---- keys -------------------------------------------------------------------------------
+
+    def action_cursor(self, delta: int) -> None:
+        if not self._rows:
+            return
+        start = self.cursor if self.cursor >= 0 else len(self._rows) - 1
+        self.cursor = max(0, min(len(self._rows) - 1, start + delta))
+        self._follow = self.cursor == len(self._rows) - 1
+        self.scroll_to_region_of(self.cursor)
+        self._cache.clear()
+        self.refresh()
+
+    def action_cursor_home(self) -> None:
+        self.action_cursor(-len(self._rows))
+
+    def action_cursor_end(self) -> None:
+        self.action_cursor(len(self._rows))
+
+    def scroll_to_region_of(self, row: int) -> None:
+        top = self.scroll_offset.y
+        height = self.scrollable_content_region.height or 1
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._follow = new >= self.max_scroll_y
+
+    # ---- rendering --------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if index >= len(self._rows):
+            return Strip.blank(width, base)
+        selected = index == self.cursor and self.has_focus
+        key = (index, width, selected)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._render_row(self._rows[index], width, base, selected)
+            self._cache[key] = strip
+        return strip.crop_extend(scroll_x, scroll_x + width, base).apply_offsets(scroll_x, index)
+
+    def _render_row(self, row: Row, width: int, base: Style, selected: bool) -> Strip:
+        e = row.event
+        at = e.at.astimezone(UTC).strftime("%H:%M:%S")
+        label = kind_label(e.kind)[:8]
+        actor = printable(e.actor)[:10]
+        text = row.amended_text if row.amended_text is not None else describe(e)
+        text = printable(text)
+        marks = ""
+        if row.amended_text is not None or row.amended_at is not None:
+            marks = " (edited)"
+        fixed = 10 + 9 + 11
+        room = max(0, width - fixed)
+        body = (text + marks)
+        if len(body) > room:
+            body = body[: max(0, room - 1)] + "…"
+        row_style = base + Style(reverse=True) if selected else base
+        segments = [
+            Segment(f"{at} ", row_style + Style(dim=True)),
+            Segment(f"{label:<8} ", row_style + Style.parse(KIND_STYLES.get(e.kind, ""))),
+            Segment(f"{actor:<10} ", row_style + Style(bold=True)),
+            Segment(body, row_style),
+        ]
+        return Strip(segments).extend_cell_length(width, row_style)
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        if 0 <= new < len(self._rows):
+            self.post_message(self.Selected(self._rows[new].event))
+
+    def on_focus(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._cache.clear()
+        self.refresh()
