@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -92,18 +92,25 @@ class WarroomApp(App[int]):
         for spec in ACTIONS
     ]
 
-    def __init__(self, store: Store, *, actor: str, clock: Clock | None = None,
+    def __init__(self, store: Store | None = None, *, actor: str, clock: Clock | None = None,
                  local_tz: tzinfo | None = None, follow: str | None = None,
-                 tick: float | None = 1.0, presence: bool = True) -> None:
+                 tick: float | None = 1.0, presence: bool = True,
+                 open_store: Callable[[], Awaitable[Store]] | None = None,
+                 spectator: bool = False) -> None:
+        """`store` is an open store the caller closes; `open_store` lets the app open (and
+        close) its own, on its own event loop (snapshot tests run the app on theirs)."""
         super().__init__()
-        self.store = store
+        if store is None and open_store is None:
+            raise ValueError("give a store or a way to open one")
+        self._store = store
+        self._open_store = open_store
         self.actor = actor
-        self.spectator = store.readonly
+        self.spectator = store.readonly if store is not None else spectator
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self.local_tz = local_tz or datetime.now().astimezone().tzinfo or UTC
         self.follow_id = follow
         self.tick_every = tick
-        self.announce = presence and not self.spectator
+        self.announce = presence
         self.state: IncidentState | None = None
         self.summaries: list[IncidentSummary] = []
         self.present: list[str] = []
@@ -138,7 +145,16 @@ class WarroomApp(App[int]):
 
     # ---- start ------------------------------------------------------------------------------
 
+    @property
+    def store(self) -> Store:
+        assert self._store is not None, "the store opens when the app mounts"
+        return self._store
+
     async def on_mount(self) -> None:
+        if self._store is None and self._open_store is not None:
+            self._store = await self._open_store()
+        self.spectator = self.store.readonly
+        self.announce = self.announce and not self.spectator
         self.screen.set_class(self.compact, "-compact")
         self._cursor = await self.store.last_seq()
         await self._load_summaries()
@@ -258,11 +274,15 @@ class WarroomApp(App[int]):
             await asyncio.sleep(PRESENCE_EVERY)
 
     async def on_unmount(self) -> None:
+        if self._store is None:
+            return
         if self.announce:
             try:
                 await self.store.leave(self.session)
             except StoreError:
                 pass
+        if self._open_store is not None:
+            await self._store.close()
 
     # ---- rendering --------------------------------------------------------------------------
 
@@ -475,13 +495,13 @@ class WarroomApp(App[int]):
         self.push_screen(TextPrompt(title, hint=hint), entered)
 
     def action_note(self) -> None:
-        self._note("note", "Note")
+        self._note("note", "Add a note to the timeline")
 
     def action_decision(self) -> None:
-        self._note("decision", "Decision")
+        self._note("decision", "Record a decision")
 
     def action_action_item(self) -> None:
-        self._note("action", "Action item", "text @owner · Enter to save · Esc to cancel")
+        self._note("action", "Add an action item", "text @owner · Enter to save · Esc to cancel")
 
     def action_escalate(self) -> None:
         self.notify_error("escalation is not available yet")

@@ -1,0 +1,102 @@
+"""Two real terminals (tmux panes) running the real `warroom` on one database: a key pressed
+in one shows up in the other."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO, cli_env, run_cli
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None,
+                                reason="tmux is not installed: the two-terminal test needs it")
+
+
+class Tmux:
+    def __init__(self) -> None:
+        self.socket = f"warroom-test-{uuid.uuid4().hex[:8]}"
+
+    def run(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+                              text=True, timeout=30).stdout
+
+    def start(self, name: str, width: int, height: int, command: list[str],
+              env: dict[str, str]) -> None:
+        exports = [f"{k}={v}" for k, v in env.items() if k.startswith(("WARROOM_", "NO_COLOR"))]
+        self.run("new-session", "-d", "-s", name, "-x", str(width), "-y", str(height),
+                 "env", *exports, *command)
+
+    def screen(self, name: str) -> str:
+        return self.run("capture-pane", "-p", "-t", name)
+
+    def keys(self, name: str, *keys: str) -> None:
+        self.run("send-keys", "-t", name, *keys)
+
+    def wait_for(self, name: str, text: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen(name)
+            if text in screen:
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never appeared on {name}:\n{screen}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        self.run("kill-server")
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    t = Tmux()
+    try:
+        yield t
+    finally:
+        t.kill()
+
+
+def test_two_terminals_one_room(tmux: Tmux, tmp_path: Path) -> None:
+    db = tmp_path / "room.db"
+    assert run_cli(db, "declare", "--title", "Checkout [b]failing[/b]", "--severity", "1",
+                   "--service", "payments").code == 0
+    command = [sys.executable, "-m", "warroom"]
+    tmux.start("alice", 160, 48, command, cli_env(db, "alice") | {"PYTHONPATH": str(REPO)})
+    tmux.start("bob", 80, 24, command, cli_env(db, "bob") | {"PYTHONPATH": str(REPO)})
+    tmux.wait_for("alice", "INC-1")
+    bob = tmux.wait_for("bob", "INC-1")
+    assert "Checkout [b]failing[/b]" in bob  # markup shown literally
+    tmux.keys("alice", "n")
+    tmux.wait_for("alice", "Add a note")
+    tmux.keys("alice", "typed in alice's terminal", "Enter")
+    tmux.wait_for("bob", "typed in alice's terminal")
+    tmux.keys("bob", "a")
+    tmux.wait_for("alice", "acknowledged")
+    tmux.wait_for("alice", "you: alice")
+    # and the CLI agrees with both screens
+    shown = run_cli(db, "show", "1", "--json").json()
+    assert shown["acknowledged_by"] == "bob"  # type: ignore[index]
+    assert shown["timeline"][1]["text"] == "typed in alice's terminal"  # type: ignore[index]
+    tmux.keys("alice", "q")
+    tmux.keys("bob", "q")
+
+
+def test_spectator_terminal_watches_and_cannot_write(tmux: Tmux, tmp_path: Path) -> None:
+    db = tmp_path / "room.db"
+    assert run_cli(db, "declare", "--title", "Disk full", "--severity", "2").code == 0
+    env = cli_env(db, "watcher") | {"PYTHONPATH": str(REPO)}
+    tmux.start("spectator", 100, 30, [sys.executable, "-m", "warroom", "watch"], env)
+    screen = tmux.wait_for("spectator", "SPECTATOR")
+    assert "Ack" not in screen.splitlines()[-1]  # no mutating keys in the footer
+    tmux.keys("spectator", "a", "n")
+    time.sleep(0.5)
+    assert run_cli(db, "ack", "1", user="carol").code == 0
+    tmux.wait_for("spectator", "acknowledged")
+    shown = run_cli(db, "show", "1", "--json").json()
+    assert [e["actor"] for e in shown["timeline"]] == ["alice", "carol"]  # type: ignore[index]

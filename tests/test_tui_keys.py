@@ -1,0 +1,254 @@
+"""Every key of the dashboard, driven through Textual's Pilot as a person would press it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from warroom.domain import commands
+from warroom.domain.roles import Role
+from warroom.domain.severity import Severity
+from warroom.domain.status import Status
+from warroom.store.sqlite import SQLiteStore
+from warroom.tui.actions import ACTIONS
+from warroom.tui.screens import ChoiceScreen, ConfirmScreen, InfoScreen
+
+from .tui_support import EVIL_TITLE, make_app, seeded_db, settle
+
+
+@pytest.fixture
+def room(tmp_path: Path) -> Path:
+    return seeded_db(tmp_path / "room.db")
+
+
+async def _type(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    for ch in text:
+        await pilot.press(ch if ch != " " else "space")
+
+
+async def test_opens_on_the_most_severe_open_incident(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        assert app.state.id == "INC-1" and app.state.title == EVIL_TITLE
+        assert app.query_one("#timeline").row_count == 2
+
+
+async def test_a_acknowledges(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        await pilot.press("a")
+        await settle(pilot, lambda: app.state.acknowledged)
+        assert app.state.acknowledged_by == "alice"
+        assert app.query_one("#timeline").rows()[-1].event.kind == "acknowledged"
+        await pilot.press("a")  # a second time: refused with a message, nothing written
+        await settle(pilot, lambda: app.last_error is not None)
+        assert "already acknowledged by alice" in app.last_error
+        assert app.state.version == 3
+
+
+async def test_s_moves_status_and_resolve_asks_first(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        await pilot.press("s")
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("d")  # Identified
+        await settle(pilot, lambda: app.state.status == Status.IDENTIFIED)
+        await pilot.press("s", "r")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")  # not now
+        await pilot.pause()
+        assert app.state.status == Status.IDENTIFIED
+        await pilot.press("s", "r", "y")
+        await settle(pilot, lambda: app.state.status == Status.RESOLVED)
+        await pilot.press("s", "escape")
+        assert not isinstance(app.screen, ChoiceScreen)
+
+
+async def test_v_changes_severity_and_assesses(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        await pilot.press("v", "2")
+        await settle(pilot, lambda: app.state.severity == Severity.SEV2)
+        await pilot.press("v", "m")
+        await pilot.press("enter")  # revenue: unknown
+        await _type(pilot, "100")  # all users
+        for _ in range(4):
+            await pilot.press("enter")
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.state.severity == Severity.SEV1)
+        events = await app.store.events("INC-1")
+        assert events[-1].data["assessment"]["decided_by"] == "user impact"
+
+
+async def test_r_assigns_hands_off_and_releases(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        await pilot.press("r", "1", "enter")  # the prompt offers me: alice takes IC
+        await settle(pilot, lambda: app.state.holder(Role.INCIDENT_COMMANDER) == "alice")
+        await pilot.press("r", "1")
+        await _type(pilot, "dave")
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.state.holder(Role.INCIDENT_COMMANDER) == "dave")
+        await pilot.press("r", "1", "minus", "enter")
+        await settle(pilot, lambda: app.state.holder(Role.INCIDENT_COMMANDER) is None)
+        assert [s.person for s in app.state.role_history] == ["alice", "dave"]
+
+
+@pytest.mark.parametrize("key,kind,text", [
+    ("n", "note", "db pool at 100%"),
+    ("d", "decision", "roll back to v2.4.9"),
+    ("t", "action_item", "add pool alarm"),
+])
+async def test_note_decision_action(room: Path, key: str, kind: str, text: str) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        await pilot.press(key)
+        await _type(pilot, text + (" @frank" if key == "t" else ""))
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.state.version == 3)
+        last = app.query_one("#timeline").rows()[-1].event
+        assert (last.kind, last.data["text"], last.actor) == (kind, text, "alice")
+        if key == "t":
+            assert last.data["owner"] == "frank"
+        await pilot.press(key, "x", "escape")  # Escape writes nothing
+        await pilot.pause()
+        assert app.state.version == 3
+
+
+async def test_i_switches_incident(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        await pilot.press("i", "2")
+        await settle(pilot, lambda: app.state.id == "INC-2")
+        assert app.query_one("#timeline").row_count == 3
+
+
+async def test_capital_d_declares_and_follows(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        await pilot.press("D")
+        await _type(pilot, "Login broken")
+        await pilot.press("enter", "2", "enter")
+        await _type(pilot, "auth")
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.state.id == "INC-3")
+        assert (app.state.title, app.state.severity, app.state.service) == (
+            "Login broken", Severity.SEV2, "auth")
+
+
+async def test_k_checklist_and_capital_e_edits_an_entry(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        await pilot.press("k", "8")  # timeline documented
+        await settle(pilot, lambda: "timeline" in app.state.checklist)
+        await pilot.press("tab", "up")  # select the note
+        await pilot.press("E")
+        for _ in range(40):
+            await pilot.press("backspace")
+        await _type(pilot, "5xx on /v2/charge only")
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.state.version == 4)
+        row = app.query_one("#timeline").rows()[1]
+        assert row.amended_text == "5xx on /v2/charge only"
+
+
+async def test_help_lists_every_key(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, InfoScreen)
+        text = app.screen.body.plain
+        for spec in ACTIONS:
+            assert spec.description in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, InfoScreen)
+
+
+async def test_palette_offers_every_action(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for spec in ACTIONS:
+            if spec.action != "quit":
+                assert any(t.startswith(spec.label) for t in titles), spec
+
+
+async def test_q_quits(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0
+
+
+async def test_stale_screen_is_refused_with_who_did_what(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        app.workers.cancel_group(app, "feed")  # this screen stops hearing of changes
+        other = await SQLiteStore.open(room)
+        try:
+            seen = await other.get("INC-1")
+            await other.append("INC-1", commands.change_status(seen, Status.RESOLVED, "bob"))
+        finally:
+            await other.close()
+        await pilot.press("a")
+        await settle(pilot, lambda: app.last_error is not None)
+        assert "status Investigating -> Resolved by bob" in app.last_error
+        assert "not applied" in app.last_error
+        events = await app.store.events("INC-1")
+        assert [e.kind for e in events][-1] == "status_changed"  # alice's ack was not written
+
+
+async def test_spectator_has_no_mutating_keys(room: Path) -> None:
+    app = make_app(room, spectator=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        mutating = [s for s in ACTIONS if s.mutating]
+        for spec in mutating:
+            assert app.check_action(spec.action, ()) is False
+        footer_keys = {b.binding.key for b in app.screen.active_bindings.values()
+                       if b.enabled and b.binding.show}
+        assert not footer_keys & {s.key for s in mutating}
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert not any(t.startswith(s.label) for s in mutating for t in titles)
+        for key in ("a", "n", "s", "v", "r", "t", "d", "e", "D"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is app.screen_stack[0]  # no dialog opened
+        await pilot.press("question_mark")
+        help_text = app.screen.body.plain
+        assert "Spectator mode" in help_text
+        assert not any(s.description in help_text for s in mutating)
+        await pilot.press("escape")
+        assert app.state.version == 2 and not app.state.acknowledged
+        with pytest.raises(Exception, match="read-only"):
+            await app.store.append("INC-1", commands.acknowledge(app.state, "spy"))
+
+
+async def test_two_dashboards_on_one_room(room: Path) -> None:
+    a, b = make_app(room, actor="alice"), make_app(room, actor="bob")
+    async with a.run_test(size=(160, 48)) as pa, b.run_test(size=(80, 24)) as pb:
+        await settle(pa, lambda: a.state is not None)
+        await settle(pb, lambda: b.state is not None)
+        await pa.press("n")
+        await _type(pa, "seen from the other screen")
+        await pa.press("enter")
+        await settle(pb, lambda: b.state.version == 3)  # no key pressed on b
+        assert b.query_one("#timeline").rows()[-1].event.data["text"] == (
+            "seen from the other screen")
+        await pb.press("a")
+        await settle(pa, lambda: a.state.acknowledged_by == "bob")
