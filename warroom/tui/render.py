@@ -88,6 +88,7 @@ def header(state: IncidentState | None, *, now: datetime, local_tz: tzinfo, acto
 
 def roster(state: IncidentState | None, *, now: datetime, present: list[str],
            oncall: dict[str, str | None] | None = None, compact: bool = False) -> Text:
+    """Who holds each role (VACANT in words), who is scheduled on call, who is in the room."""
     t = Text(no_wrap=True, overflow="ellipsis")
     if state is None:
         t.append("no incident followed")
@@ -95,25 +96,27 @@ def roster(state: IncidentState | None, *, now: datetime, present: list[str],
     roles = list(Role)
     for i, role in enumerate(roles):
         holder = state.roles.get(role)
-        title = role.title if not compact else role.short.upper()
-        t.append(f"{title:<20}" if not compact else f"{title:<9}", style="bold")
+        if compact:
+            t.append(f"{role.short.upper()} ", style="bold")
+        else:
+            t.append(f"{role.title:<20}", style="bold")
         if holder is None:
             t.append("VACANT", style="bold reverse red")
         else:
             t.append(safe(holder.person, 16), style="bold green")
             if not compact:
-                t.append(f"  {format_duration(now - holder.since)}", style="dim")
+                t.append(f"  for {format_duration(now - holder.since)}", style="dim")
         if oncall and role in (Role.ONCALL_PRIMARY, Role.ONCALL_SECONDARY):
             scheduled = oncall.get(role.value)
             if scheduled and (holder is None or holder.person != scheduled):
-                t.append(f"  on call: {safe(scheduled, 12)}", style="dim")
-        if compact and i % 2 == 0 and i != len(roles) - 1:
-            t.append("  ")
+                t.append(f" (on call: {safe(scheduled, 12)})", style="dim")
+        if compact:
+            t.append("\n" if i in (2, 5) else " · ")
         else:
             t.append("\n")
-    people = ", ".join(safe(p, 16) for p in present) if present else "nobody"
-    t.append("In the room: ", style="bold")
-    t.append(f"{people} ({len(present)})" if present else people)
+    t.append("In the room: " if not compact else "room: ", style="bold")
+    t.append(f"{', '.join(safe(p, 16) for p in present)} ({len(present)})" if present
+             else "nobody (writing terminals announce themselves)")
     return t
 
 
