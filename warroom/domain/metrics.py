@@ -16,7 +16,8 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from operator import itemgetter
+from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -308,60 +309,72 @@ def _ts(dt: datetime) -> float:
     return dt.timestamp()
 
 
-@dataclass(frozen=True, slots=True)
-class _Rec:
-    """An incident as floats (epoch seconds): the arithmetic below runs over 10,000 of them."""
+class _Rec(NamedTuple):
+    """An incident as floats (epoch seconds): the arithmetic below runs over 10,000 of them,
+    so this is a plain tuple, built once and sorted once."""
 
-    id: str
-    number: int
-    severity: str
-    service: str | None
     start: float
     detect: float
+    number: int
+    id: str
+    severity: str
+    service: str | None
     ack: float | None
     res: float | None
 
 
+_START_ORDER = itemgetter(0, 1, 2, 3)  # start, detect, number, id: never reaches a None
+_DETECT_ORDER = itemgetter(1, 2, 3)
+
+
 def _records(incidents: Iterable[IncidentTimesLike]) -> list[_Rec]:
+    """The incidents in start order."""
     recs = []
     for i in incidents:
-        detect = _ts(i.detected_at)
-        tail = i.id.rsplit("-", 1)[-1]
+        detected = i.detected_at
+        if detected.tzinfo is None:
+            raise ValueError("metrics need time-zone aware datetimes")
+        detect = detected.timestamp()
+        start = i.started_at.timestamp()
+        tail = i.id.rpartition("-")[2]
+        ack, res = i.acknowledged_at, i.first_resolved_at
         recs.append(_Rec(
-            id=i.id,
-            number=int(tail) if tail.isdigit() else 0,
-            severity=str(i.severity),
-            service=i.service,
-            start=min(_ts(i.started_at), detect),
-            detect=detect,
-            ack=_ts(i.acknowledged_at) if i.acknowledged_at else None,
-            res=_ts(i.first_resolved_at) if i.first_resolved_at else None,
+            start if start < detect else detect,
+            detect,
+            int(tail) if tail.isdigit() else 0,
+            i.id,
+            str(i.severity),
+            i.service,
+            ack.timestamp() if ack is not None else None,
+            res.timestamp() if res is not None else None,
         ))
+    recs.sort(key=_START_ORDER)
     return recs
 
 
-def _failure_gaps(recs: list[_Rec]) -> tuple[dict[str, float], set[str]]:
+def _failure_gaps(by_start: list[_Rec]) -> tuple[dict[str, float], set[str]]:
     """Each resolved incident's MTTF sample: its start minus the latest earlier resolution.
 
     Overlapping incidents (starting before the latest resolution so far) are one failure seen
     twice: they add no sample. Unresolved incidents are skipped: their end is unknown.
     Returns the samples by incident id, and the ids of the overlapping incidents.
     """
-    resolved = sorted((r for r in recs if r.res is not None),
-                      key=lambda r: (r.start, r.detect, r.number))
     gaps: dict[str, float] = {}
     overlapping: set[str] = set()
     up_since: float | None = None
-    for r in resolved:
-        assert r.res is not None
+    for r in by_start:
+        res = r.res
+        if res is None:
+            continue
         if up_since is None:
-            up_since = r.res
+            up_since = res
             continue
         if r.start > up_since:
             gaps[r.id] = r.start - up_since
         else:
             overlapping.add(r.id)
-        up_since = max(up_since, r.res)
+        if res > up_since:
+            up_since = res
     return gaps, overlapping
 
 
@@ -386,10 +399,10 @@ class _Group:
     """One set of incidents (all, one severity, one service): sorted by detection, with the
     MTTF samples of that set (a service's MTTF is the time between that service's failures)."""
 
-    def __init__(self, recs: list[_Rec]) -> None:
-        self.gaps, self.overlapping = _failure_gaps(recs)
-        self.recs = sorted(recs, key=lambda r: (r.detect, r.number))
-        self.detects = [r.detect for r in self.recs]
+    def __init__(self, by_start: list[_Rec], by_detect: list[_Rec]) -> None:
+        self.gaps, self.overlapping = _failure_gaps(by_start)
+        self.recs = by_detect
+        self.detects = [r.detect for r in by_detect]
 
     def window(self, a: float, b: float) -> list[_Rec]:
         """Incidents detected in [a, b)."""
@@ -561,9 +574,8 @@ def _matches(r: _Rec, service: str | None, severity: str | None) -> bool:
     return service is None or (r.service or "").casefold() == service.casefold()
 
 
-def _group_metrics(key: str, recs: list[_Rec], a: float, b: float, pa: float,
+def _group_metrics(key: str, group: _Group, a: float, b: float, pa: float,
                    targets: MetricTargets, compare: bool) -> GroupMetrics:
-    group = _Group(recs)
     now, before = group.stats(a, b), group.stats(pa, a) if compare else None
     return GroupMetrics(
         key=key,
@@ -616,8 +628,9 @@ def metrics_report(
     # A room whose history starts inside the period has nothing to compare with: "0 incidents
     # before" would read as a 100% rise.
     compare = any(r.detect < a for r in everything)
-    recs = [r for r in everything if _matches(r, svc, sev)]
-    group = _Group(recs)
+    by_start = [r for r in everything if _matches(r, svc, sev)]
+    by_detect = sorted(by_start, key=_DETECT_ORDER)
+    group = _Group(by_start, by_detect)
     current, before = group.stats(a, b), group.stats(pa, a) if compare else None
 
     month_rows: list[MonthRow] = []
@@ -639,21 +652,23 @@ def metrics_report(
         )
         lines.append(_line(m.key, current, before, targets, series))
 
-    by_severity: dict[str, list[_Rec]] = {s.value: [] for s in Severity} if sev is None else {
-        sev: []}
-    by_service: dict[str, list[_Rec]] = {}
-    for r in recs:
-        by_severity.setdefault(r.severity, []).append(r)
-        by_service.setdefault(r.service or NO_SERVICE, []).append(r)
+    # Split both orders by severity and by service once; each part keeps its order.
+    severity_keys = [x.value for x in Severity] if sev is None else [sev]
+    parts: dict[tuple[str, str], tuple[list[_Rec], list[_Rec]]] = {
+        ("severity", k): ([], []) for k in severity_keys}
+    for index, ordered in enumerate((by_start, by_detect)):
+        for r in ordered:
+            parts.setdefault(("severity", r.severity), ([], []))[index].append(r)
+            parts.setdefault(("service", r.service or NO_SERVICE), ([], []))[index].append(r)
     # Services with no incident in this period or the previous one would be rows of dashes.
     seen_services = {r.service or NO_SERVICE for r in group.window(pa, b)}
     severity_groups = tuple(
-        _group_metrics(k, by_severity[k], a, b, pa, targets, compare)
-        for k in sorted(by_severity, key=_severity_order)
+        _group_metrics(k, _Group(*parts[("severity", k)]), a, b, pa, targets, compare)
+        for k in sorted((k for scope, k in parts if scope == "severity"), key=_severity_order)
     )
     service_groups = [
-        _group_metrics(k, v, a, b, pa, targets, compare)
-        for k, v in by_service.items() if k in seen_services
+        _group_metrics(k, _Group(*parts[("service", k)]), a, b, pa, targets, compare)
+        for scope, k in parts if scope == "service" and k in seen_services
     ]
     service_groups.sort(key=lambda g: (-g.incidents, g.key))
 
