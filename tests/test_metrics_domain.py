@@ -333,3 +333,24 @@ def test_json_is_plain_data(report) -> None:  # type: ignore[no-untyped-def]
         "month": "2026-02", "start": "2026-02-01T00:00:00Z", "end": "2026-03-01T00:00:00Z",
         "incidents": 2, "mttd": 60.0, "mtta": 420.0, "mttr": 3000.0, "mttf": float(GAP_P2)}
     assert data["metrics"]["incidents"]["sparkline"] == [0.0, 2.0, 7.0]
+
+
+def test_docs_carry_the_definitions_verbatim() -> None:
+    from pathlib import Path
+
+    from warroom.domain.metric_definitions import DEFINITIONS
+
+    docs = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
+    assert DEFINITIONS in docs.read_text(encoding="utf-8")
+
+
+def test_metrics_module_is_pure() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, warroom.domain.metrics; "
+            "print(sorted(m for m in sys.modules if m.startswith(('warroom.store', 'textual', "
+            "'aiosqlite', 'sqlite3'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

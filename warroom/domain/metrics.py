@@ -4,8 +4,9 @@ Pure: the incidents and the current time are passed in. The input is anything wi
 attributes of `IncidentTimesLike` (the store's IncidentSummary rows have them, straight from SQL),
 so metrics never fold events and this module never imports the store.
 
-`metrics_report` is the one call behind both `warroom metrics` and the dashboard's metrics pane;
-the definitions below are the ones printed by `warroom metrics --help` and docs/metrics.md.
+`metrics_report` is the one call behind both `warroom metrics` and the dashboard's metrics pane.
+The definitions it implements are worded once, in metric_definitions.DEFINITIONS, which
+`warroom metrics --help` prints and docs/metrics.md repeats (a test keeps them equal).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ RATE_MONTH = timedelta(days=30)
 DEFAULT_PERIOD = timedelta(days=30)
 SERIES_MONTHS = 12
 NO_SERVICE = "(none)"  # the by-service key of incidents declared without a service
-
 
 
 class IncidentTimesLike(Protocol):
