@@ -1,0 +1,245 @@
+"""`warroom metrics`: MTTD, MTTA, MTTR, MTTF and incidents per month, against their targets.
+
+Reads the incidents' summary rows (never the events) and hands them to the pure
+`warroom.domain.metrics.metrics_report`, the same call the dashboard's metrics pane makes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from warroom.cli.context import Context
+from warroom.cli.output import emit_json, line, safe, when
+
+if TYPE_CHECKING:
+    from warroom.domain.metrics import GroupMetrics, MetricLine, MetricsReport
+
+USAGE_NOTES = """\
+period: --since and --until take ISO 8601 (2026-03-01, 2026-03-01T09:00Z), -30d, '12h ago'...
+  (times without an offset are local). Default: the last 30 days (until now), compared with the
+  30 days before. --since alone runs until now; --until alone covers the 30 days before it.
+  The period includes --since and excludes --until.
+
+output: a table for people; --json for the full report (durations in seconds); --csv for one
+  row per metric and scope (period, previous, severity, service, month), durations in seconds.
+"""
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    from warroom.domain.metric_definitions import DEFINITIONS
+
+    p = sub.add_parser(
+        "metrics",
+        help="MTTD, MTTA, MTTR, MTTF and incidents per month, against their targets",
+        description="Incident metrics over a period, against the targets, with the trend "
+                    "against the previous period of the same length, by severity, by service "
+                    "and per calendar month.",
+        epilog=DEFINITIONS + "\n" + USAGE_NOTES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    p.add_argument("--since", metavar="TIME", help="start of the period (included)")
+    p.add_argument("--until", metavar="TIME", help="end of the period (excluded; default now)")
+    p.add_argument("--service", metavar="S", help="only this service's incidents")
+    p.add_argument("--severity", metavar="SEV-N",
+                   help="only incidents of this (current) severity")
+    p.add_argument("--csv", action="store_true", help="CSV output (one row per metric and scope)")
+    p.set_defaults(handler=metrics)
+
+
+async def metrics(ctx: Context) -> int:
+    from datetime import timedelta
+
+    from warroom.domain.errors import InvalidInput
+    from warroom.domain.metrics import DEFAULT_PERIOD, metrics_report
+    from warroom.domain.severity import Severity
+
+    a = ctx.args
+    if ctx.json and a.csv:
+        raise InvalidInput("choose one output: --json or --csv")
+    now = ctx.now()
+    since, until = ctx.time(a.since), ctx.time(a.until)
+    until = until or now
+    if since is None:
+        since = until - DEFAULT_PERIOD
+    if since >= until:
+        raise InvalidInput(f"the period is empty: --since ({when(since)}) must be before "
+                           f"--until ({when(until)})")
+    if until - since > timedelta(days=366 * 100):
+        raise InvalidInput("the period is longer than a century; check --since and --until")
+    severity = Severity.parse(a.severity) if a.severity else None
+    async with await ctx.store(write=False) as store:
+        rows = await store.summaries()
+    report = metrics_report(rows, now=now, since=since, until=until, service=a.service,
+                            severity=severity)
+    if ctx.json:
+        emit_json(report.to_json())
+    elif a.csv:
+        write_csv(report, sys.stdout)
+    else:
+        print_report(report)
+    return 0
+
+
+# ---- CSV ----------------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "scope", "group", "since", "until", "metric", "value", "median", "p90", "samples", "open",
+    "never_acknowledged", "overlapping", "target", "status", "previous", "change_pct", "trend",
+)
+
+
+def _cell(value: object) -> str:
+    """A spreadsheet must never run a cell: formula-looking text gets a leading quote."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    text = safe(value)
+    if text[:1] in ("=", "+", "-", "@"):
+        return "'" + text
+    return text
+
+
+def _csv_line(scope: str, group: str, since: str, until: str, m: MetricLine) -> list[str]:
+    return [_cell(v) for v in (
+        scope, group, since, until, m.key, m.value, m.median, m.p90, m.samples, m.open,
+        m.never_acknowledged, m.overlapping, m.target, m.status, m.trend.previous,
+        m.trend.change_pct, m.trend.words,
+    )]
+
+
+def write_csv(report: MetricsReport, out: TextIO) -> None:
+    from warroom.domain.events import iso
+
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    since, until = iso(report.since), iso(report.until)
+    scope = ";".join(f"{k}={v}" for k, v in (("service", report.service),
+                                             ("severity", report.severity)) if v) or "all"
+    for m in report.lines:
+        w.writerow(_csv_line("period", scope, since, until, m))
+    psince, puntil = iso(report.previous_since), iso(report.previous_until)
+    for m in report.lines:
+        prev = m.trend.previous
+        w.writerow([_cell(v) for v in (
+            "previous", scope, psince, puntil, m.key, prev, None, None, None, None, None, None,
+            m.target, None, None, None, None,
+        )])
+    for scope, groups in (("severity", report.by_severity), ("service", report.by_service)):
+        for g in groups:
+            for m in g.lines:
+                w.writerow(_csv_line(scope, g.key, since, until, m))
+    for row in report.months:
+        for m in report.lines:
+            value = float(row.incidents) if m.key == "incidents" else row.means[m.key]
+            w.writerow([_cell(v) for v in (
+                "month", row.month, iso(row.start), iso(row.end), m.key, value, None, None,
+                None, None, None, None, None, None, None, None, None,
+            )])
+
+
+# ---- text ---------------------------------------------------------------------------------------
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def spark_text(values: Sequence[float | None]) -> str:
+    """A text sparkline; months without data are blank."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return ""
+    lo, hi = min(known), max(known)
+    return "".join(
+        " " if v is None else SPARK[0] if hi == lo
+        else SPARK[round((v - lo) / (hi - lo) * (len(SPARK) - 1))]
+        for v in values
+    )
+
+
+def _trend_cell(m: MetricLine) -> str:
+    if not m.trend.text:
+        return "-"
+    return f"{m.trend.text} {m.trend.words}"
+
+
+def _open_cell(m: MetricLine) -> str:
+    parts = []
+    if m.open:
+        parts.append(f"{m.open} open")
+    if m.never_acknowledged:
+        parts.append(f"{m.never_acknowledged} never acked")
+    if m.overlapping:
+        parts.append(f"{m.overlapping} overlapping")
+    return ", ".join(parts)
+
+
+def _table(rows: list[list[str]], out: TextIO | None = None) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        line("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip(), out)
+
+
+def _days(report: MetricsReport) -> str:
+    days = report.period.total_seconds() / 86400
+    return f"{days:g} days" if days != 1 else "1 day"
+
+
+def print_report(report: MetricsReport, out: TextIO | None = None) -> None:
+    scope = []
+    if report.service:
+        scope.append(f"service {safe(report.service)}")
+    if report.severity:
+        scope.append(report.severity)
+    line(f"Incident metrics, {when(report.since)} .. {when(report.until)} ({_days(report)})"
+         + (f", {', '.join(scope)}" if scope else ""), out)
+    line(f"trend against the previous {_days(report)}: {when(report.previous_since)} .. "
+         f"{when(report.previous_until)}", out)
+    line(f"{report.incidents} incidents detected; {report.unresolved} not resolved, "
+         f"{report.unacknowledged} not acknowledged, {report.never_acknowledged} resolved "
+         "without an acknowledgement", out)
+    line("", out)
+    months = report.months
+    span = f"{months[0].month}..{months[-1].month}" if months else ""
+    rows = [["metric", "value", "median", "p90", "target", "status", "trend", "n",
+             "left out", f"per month {span}"]]
+    for m in report.lines:
+        rows.append([m.label, m.value_text, m.median_text, m.p90_text, m.target_text, m.status,
+                     _trend_cell(m), str(m.samples), _open_cell(m),
+                     spark_text([v.value for v in m.series])])
+    _table(rows, out)
+    _groups("by severity", report.by_severity, out)
+    _groups("by service", report.by_service, out)
+    line("", out)
+    line("per calendar month (UTC, by month of detection)", out)
+    rows = [["month", "incidents", "MTTD", "MTTA", "MTTR", "MTTF"]]
+    from warroom.domain.metrics import format_metric
+
+    for row in months:
+        rows.append([row.month, str(row.incidents),
+                     *(format_metric(k, row.means[k]) for k in ("mttd", "mtta", "mttr", "mttf"))])
+    _table(rows, out)
+
+
+def _groups(title: str, groups: tuple[GroupMetrics, ...], out: TextIO | None) -> None:
+    if not groups:
+        return
+    line("", out)
+    line(f"{title} (! misses its target)", out)
+    rows = [[title.split()[-1], "incidents", "MTTD", "MTTA", "MTTR", "MTTF", "unresolved"]]
+    for g in groups:
+        rows.append([safe(g.key), str(g.incidents),
+                     *(_group_cell(g.line(k)) for k in ("mttd", "mtta", "mttr", "mttf")),
+                     str(g.unresolved)])
+    _table(rows, out)
+
+
+def _group_cell(m: MetricLine) -> str:
+    if m.value is None:
+        return "-"
+    mark = "" if m.met else " !"
+    return f"{m.value_text}{mark}"
