@@ -28,6 +28,7 @@ from warroom.store.errors import Conflict, ExitCode, StoreError
 COMMAND_MODULES = (
     "warroom.cli.incidents",
     "warroom.cli.room",
+    "warroom.cli.comms",
 )
 
 EPILOG = """\
