@@ -375,3 +375,21 @@ def test_template_syntax_is_string_template_and_nothing_more() -> None:
     s = r.commit(commands.declare("T", Severity.SEV2, "alice"))
     assert render_message(t, s, r.events, NOW).text == "{title} {0} %(title)s T.__class__"
     assert string.Template.delimiter == "$"
+
+
+def test_times_and_durations_read_well_for_people() -> None:
+    from warroom.domain.facts import ceil_minute, in_words, window
+
+    assert in_words(timedelta(seconds=59)) == "less than a minute"
+    assert in_words(timedelta(minutes=1, seconds=59)) == "1 minute"
+    assert in_words(timedelta(minutes=47)) == "47 minutes"
+    assert in_words(timedelta(hours=1)) == "1 hour"
+    assert in_words(timedelta(hours=2, minutes=5)) == "2 hours 5 minutes"
+    assert in_words(timedelta(days=1, hours=3, minutes=9)) == "1 day 3 hours"
+    start = datetime(2026, 3, 4, 23, 40, 30, tzinfo=UTC)
+    assert window(start, start + timedelta(minutes=10)) == "2026-03-04 23:40 - 23:50 UTC"
+    assert window(start, start + timedelta(hours=1)) == \
+        "2026-03-04 23:40 UTC - 2026-03-05 00:40 UTC"
+    assert window(start, None) == "2026-03-04 23:40 UTC - ongoing"
+    assert ceil_minute(start) == start.replace(minute=41, second=0)
+    assert ceil_minute(start.replace(second=0)) == start.replace(second=0)

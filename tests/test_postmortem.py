@@ -213,7 +213,7 @@ def test_an_open_incident_is_a_draft_measured_to_now() -> None:
     md = postmortem_markdown(pm)
     assert "- **Status:** Investigating (open: this is a draft)" in md
     assert "- **As of:** 2026-03-04 15:37:15 UTC" in md
-    assert "- **Duration:** 1 hour 5 minutes so far (since 2026-03-04 14:32 UTC (ongoing))" in md
+    assert "- **Duration:** 1 hour 5 minutes so far (2026-03-04 14:32 UTC - ongoing)" in md
     assert "- **Root cause:** \\[root cause not yet recorded\\]" in md
     assert "| Time to acknowledge | detected 2026-03-04 14:32:15 | acknowledged: not yet |" in md
     assert "\\[summary not recorded\\]" in md and "None" not in md

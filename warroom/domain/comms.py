@@ -154,7 +154,7 @@ PLACEHOLDERS: dict[str, Placeholder] = {
         Placeholder("resolved", "when it was resolved (UTC)", "[not resolved yet]"),
         Placeholder("duration", "impact start to resolution, in words ('so far' if open)",
                     None),
-        Placeholder("window", "start - end in UTC, or 'since ... (ongoing)'", None),
+        Placeholder("window", "start - end in UTC, or 'start - ongoing'", None),
         Placeholder("time_to_detect", "impact start to detection", None),
         Placeholder("time_to_acknowledge", "detection to acknowledgement",
                     "[not acknowledged yet]"),
@@ -272,9 +272,7 @@ def message_values(state: IncidentState, events: Sequence[Event], now: datetime,
     else:
         next_update = f"by {minute_utc(promised)}"
     resolved_at = state.resolved_at if not state.is_open else None
-    eta = f.eta
-    if eta is None and not state.is_open:
-        eta = "resolved"
+    eta = f.eta if state.is_open else "resolved"  # an old ETA note no longer applies
     return {
         "incident_id": state.id,
         "title": state.title,

@@ -301,10 +301,11 @@ def second_utc(dt: datetime) -> str:
 
 
 def window(start: datetime, end: datetime | None) -> str:
-    """2026-03-04 14:32 - 15:19 UTC, the date repeated only when the end is on another day."""
+    """2026-03-04 14:32 - 15:19 UTC, the date repeated only when the end is on another day;
+    2026-03-04 14:32 UTC - ongoing while open."""
     s = start.astimezone(UTC)
     if end is None:
-        return f"since {minute_utc(s)} (ongoing)"
+        return f"{minute_utc(s)} - ongoing"
     e = end.astimezone(UTC)
     if e.date() == s.date():
         return f"{s:%Y-%m-%d %H:%M} - {e:%H:%M} UTC"
