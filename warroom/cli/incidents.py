@@ -146,10 +146,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
     p.add_argument("--incident", metavar="ID", help="only this incident")
 
-    p = cmd("export", "export an incident's full record", export)
-    _incident_arg(p)
-    p.add_argument("--format", choices=("json",), default="json")
-
 
 def _assessment_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("assessment matrix (any subset)")
@@ -430,11 +426,3 @@ def _print_events(ctx: Context, batch: list[Any], only: str | None) -> None:
 
         sys.stdout.flush()
 
-
-async def export(ctx: Context) -> int:
-    incident_id = parse_incident_id(ctx.args.incident)
-    async with await ctx.store(write=False) as store:
-        state = await store.get(incident_id)
-        events = await store.events(incident_id)
-    emit_json({"incident": incident_json(state), "events": [event_json(e) for e in events]})
-    return 0

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "warroom.cli.incidents",
     "warroom.cli.room",
     "warroom.cli.metrics",
+    "warroom.cli.comms",
 )
 
 EPILOG = """\

@@ -355,7 +355,7 @@ def describe(event: Event | NewEvent) -> str:
         return f"action done: {_s(d, 'text', _s(d, 'item'))}"
     if k == EventKind.COMMUNICATION_SENT:
         ch = f" via {d['channel']}" if d.get("channel") else ""
-        return f"{_s(d, 'template')} update sent to {_s(d, 'audience')}{ch}"
+        return f"{_s(d, 'template')} message sent to {_s(d, 'audience')}{ch}"
     if k == EventKind.ESCALATED:
         who = ", ".join(d.get("targets") or []) or "nobody"
         how = "escalated manually" if d.get("reason") == "manual" else "escalated"

@@ -1,0 +1,253 @@
+"""Communications, runbooks and the postmortem: `comms`, `runbook` and `export`.
+
+Everything the dashboard's comms, runbook and postmortem views do, for scripts: preview a
+message, mark one sent, print a runbook, export the postmortem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from warroom.cli.context import Context
+from warroom.cli.output import ago, emit_json, event_json, incident_json, line, safe, when
+from warroom.domain.errors import InvalidInput
+from warroom.domain.events import describe
+from warroom.domain.incident import parse_incident_id
+from warroom.domain.text import printable
+
+_INCIDENT_REF = re.compile(r"^\s*(?:inc-|#)?\d+\s*$", re.IGNORECASE)
+MAX_TEXT_FILE = 1024 * 1024
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    def cmd(name: str, help: str, handler: Any, **kw: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, parents=[common], **kw)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = cmd("comms", "preview a communication for an incident, or mark one sent; with no "
+                     "--template, show what is due and who must be told", comms)
+    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")
+    p.add_argument("--template", metavar="NAME",
+                   help="initial, update, resolution, rca, or one of the team's own")
+    p.add_argument("--templates", metavar="DIR",
+                   help="the team's template directory (its <name>.txt files override the "
+                        "defaults)")
+    p.add_argument("--send", action="store_true",
+                   help="record that the message was sent (needs --template and --audience)")
+    p.add_argument("--audience", metavar="WHO",
+                   help="customers, support, engineering, leadership, sales or internal")
+    p.add_argument("--channel", metavar="WHERE", help="where it went: status page, #incidents...")
+    p.add_argument("--text-file", metavar="FILE",
+                   help="with --send: the text actually sent, if edited ('-' reads stdin)")
+    p.add_argument("--at", metavar="TIME", help="with --send: when it was sent, if not now")
+    p.add_argument("--expect-version", type=int, metavar="N",
+                   help="with --send: refuse (exit 3) if the incident changed since version N")
+
+    p = cmd("runbook", "print the runbook of a service, or of an incident's service", runbook)
+    p.add_argument("target", metavar="SERVICE|ID", help="a service name, or an incident id")
+    p.add_argument("--runbooks", metavar="DIR",
+                   help="the runbook directory (default: the shipped sample runbooks)")
+
+    p = cmd("export", "export an incident: the postmortem in Markdown, or the full record and "
+                      "the postmortem as JSON", export)
+    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")
+    p.add_argument("--format", choices=("json", "markdown"), default="json",
+                   help="json (default: the record, its events and the postmortem's facts) or "
+                        "markdown (the postmortem document)")
+
+
+def _print_block(text: str) -> None:
+    """Multi-line untrusted text for a person: control characters shown, lines kept."""
+    sys.stdout.write(printable(text, single_line=False).rstrip("\n") + "\n")
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"warroom: {printable(message)}\n")
+
+
+def _read_text_file(name: str) -> str:
+    if name == "-":
+        text = sys.stdin.read(MAX_TEXT_FILE + 1)
+        if len(text) > MAX_TEXT_FILE:
+            raise InvalidInput(f"the text on stdin is larger than {MAX_TEXT_FILE} characters")
+        return text
+    path = Path(name).expanduser()
+    try:
+        if path.stat().st_size > MAX_TEXT_FILE:
+            raise InvalidInput(f"{path}: larger than {MAX_TEXT_FILE} bytes")
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path}: not UTF-8 text") from None
+    except OSError as e:
+        raise InvalidInput(f"cannot read {path}: {e.strerror or e}") from None
+
+
+async def comms(ctx: Context) -> int:
+    from warroom.content.templates import get_template, load_templates
+    from warroom.domain.comms import render_message
+
+    a = ctx.args
+    incident_id = parse_incident_id(a.incident)
+    if a.send:
+        if not a.template or not a.audience:
+            raise InvalidInput("--send needs --template and --audience")
+        return await _send(ctx, incident_id)
+    for opt in ("audience", "channel", "text_file", "at", "expect_version"):
+        if getattr(a, opt) is not None:
+            raise InvalidInput(f"--{opt.replace('_', '-')} only goes with --send")
+    if not a.template:
+        templates = load_templates(a.templates)
+        return await _overview(ctx, incident_id, list(templates))
+    template = get_template(a.template, a.templates)
+    async with await ctx.store(write=False) as store:
+        state = await store.get(incident_id)
+        events = await store.events(incident_id)
+    message = render_message(template, state, events, ctx.now())
+    if ctx.json:
+        emit_json({"incident_id": state.id, "version": state.version, **message.to_json()})
+        return 0
+    _print_block(message.text)
+    if message.missing:
+        _warn(f"{state.id}: no data yet for: {', '.join(message.missing)} (shown as [...] "
+              "markers)")
+    return 0
+
+
+async def _send(ctx: Context, incident_id: str) -> int:
+    from warroom.content.templates import get_template
+    from warroom.domain.comms import check_template_name, mark_sent, parse_audience
+    from warroom.store.execute import execute
+
+    a = ctx.args
+    at = ctx.time(a.at)
+    parse_audience(a.audience)  # refuse a bad audience before reading anything
+    missing: tuple[str, ...] = ()
+    async with await ctx.store(write=True) as store:
+        if a.text_file:
+            name = check_template_name(a.template)
+            text = _read_text_file(a.text_file)
+        else:
+            from warroom.domain.comms import render_message
+
+            template = get_template(a.template, a.templates)
+            name = template.name
+            state = await store.get(incident_id)
+            events = await store.events(incident_id)
+            message = render_message(template, state, events, at or ctx.now())
+            text, missing = message.text, message.missing
+        result = await execute(
+            store, incident_id,
+            lambda s: mark_sent(s, name, a.audience, ctx.actor, text=text, channel=a.channel,
+                                at=at),
+            a.expect_version,
+        )
+    if ctx.json:
+        emit_json({
+            "incident_id": result.incident_id,
+            "version": result.version,
+            "duplicate": result.duplicate,
+            "missing": list(missing),
+            "events": [event_json(e) for e in result.events],
+        })
+    else:
+        for e in result.events:
+            line(f"{e.incident_id} v{e.version}: {safe(describe(e))}")
+    if missing:
+        _warn(f"{incident_id}: the message sent had no data for: {', '.join(missing)}")
+    return 0
+
+
+async def _overview(ctx: Context, incident_id: str, templates: list[str]) -> int:
+    from warroom.domain.comms import comms_schedule, next_update_due
+    from warroom.domain.stakeholders import stakeholders_for
+
+    async with await ctx.store(write=False) as store:
+        state = await store.get(incident_id)
+    now = ctx.now()
+    schedule = comms_schedule(state, now)
+    plan = stakeholders_for(state.severity)
+    due = next_update_due(state)
+    if ctx.json:
+        emit_json({
+            "incident_id": state.id,
+            "severity": state.severity.value,
+            "status": state.status.value,
+            "next_update_due": due,
+            "schedule": [row.to_json() for row in schedule],
+            "stakeholders": [s.to_json() for s in plan],
+            "communications": [c.model_dump(mode="json") for c in state.communications],
+            "templates": templates,
+        })
+        return 0
+    line(f"{state.id}  {state.severity.value}  {state.status.value}  {safe(state.title)}")
+    if due is None:
+        line("next update: none due")
+    else:
+        late = " (OVERDUE)" if now > due else ""
+        line(f"next update due: {when(due)} ({ago(due, now)}){late}")
+    line("schedule:")
+    for row in schedule:
+        status = ("OVERDUE" if row.overdue else
+                  f"sent {when(row.sent_at)}" if row.sent_at else
+                  f"due {when(row.due_at)}" if row.due_at else "not due")
+        line(f"  {row.template:<11} {status}")
+    line(f"stakeholders ({state.severity.value}):")
+    for s in plan:
+        need = "required" if s.required else (s.condition or "no action")
+        line(f"  {s.label:<13} {s.what:<24} how: {s.how}; when: {s.when} [{need}]")
+    line("communications sent:")
+    if not state.communications:
+        line("  none yet")
+    for c in state.communications:
+        via = f" via {safe(c.channel)}" if c.channel else ""
+        line(f"  {when(c.at)}  {safe(c.actor):<10} {safe(c.template)} -> "
+             f"{safe(c.audience)}{via}")
+    line("templates: " + ", ".join(safe(t) for t in templates))
+    return 0
+
+
+async def runbook(ctx: Context) -> int:
+    from warroom.content.runbooks import load_runbook
+
+    a = ctx.args
+    incident: str | None = None
+    service = a.target.strip()
+    if _INCIDENT_REF.match(a.target):
+        incident = parse_incident_id(a.target)
+        async with await ctx.store(write=False) as store:
+            state = await store.get(incident)
+        if not state.service:
+            raise InvalidInput(f"{incident} names no service; give a service name instead")
+        service = state.service
+    book = load_runbook(service, a.runbooks)
+    if ctx.json:
+        emit_json({"service": service, "incident_id": incident, **book.to_json()})
+        return 0
+    _print_block(book.markdown)
+    for w in book.warnings:
+        _warn(f"warning: {book.source}: {w}")
+    return 0
+
+
+async def export(ctx: Context) -> int:
+    from warroom.domain.postmortem import build_postmortem, postmortem_json, postmortem_markdown
+
+    incident_id = parse_incident_id(ctx.args.incident)
+    async with await ctx.store(write=False) as store:
+        state = await store.get(incident_id)
+        events = await store.events(incident_id)
+    pm = build_postmortem(state, events, ctx.now())
+    if ctx.json or ctx.args.format == "json":
+        emit_json({
+            "incident": incident_json(state),
+            "events": [event_json(e) for e in events],
+            "postmortem": postmortem_json(pm),
+        })
+        return 0
+    sys.stdout.write(printable(postmortem_markdown(pm), single_line=False))
+    return 0
