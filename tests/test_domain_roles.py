@@ -21,7 +21,7 @@ def test_role_names(text: str, role: Role) -> None:
 
 
 def test_unknown_role_lists_short_names() -> None:
-    with pytest.raises(InvalidInput, match="ic .Incident Commander."):
+    with pytest.raises(InvalidInput, match=r"ic .Incident Commander."):
         Role.parse("boss")
 
 
