@@ -23,16 +23,21 @@ def demo_config() -> Config:
 
 
 def config_with(**changes: Any) -> Config:
-    """The demo configuration with some top-level tables replaced or merged."""
+    """The demo configuration with tables merged in (deeply; lists are replaced)."""
     import tomllib
 
     data = tomllib.loads(SAMPLE.read_text())
+    return parse_config(_merge(data, changes), "test")
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
     for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
         else:
-            data[key] = value
-    return parse_config(data, "test")
+            out[key] = value
+    return out
 
 
 def incident(severity: Severity = Severity.SEV1, service: str | None = "checkout",

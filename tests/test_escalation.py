@@ -108,7 +108,7 @@ def test_escalate_now_after_ack_is_allowed_but_refused_at_top_or_resolved() -> N
             rec.commit(escalate_now(rec.state, c, "alice", T0))
         else:
             rec.commit([e])
-    with pytest.raises(TransitionRefused, match="top of escalation policy 'default' .L4"):
+    with pytest.raises(TransitionRefused, match=r"top of escalation policy 'default' \(L4"):
         escalate_now(rec.state, c, "alice", T0)
     r2 = incident()
     r2.commit(commands.change_status(r2.state, Status.RESOLVED, "alice"))

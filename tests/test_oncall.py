@@ -1,4 +1,4 @@
-"""Rotations with fixed clocks: exact handoffs, daylight saving in the rotation's zone, overrides."""
+"""Rotations with fixed clocks: exact handoffs, daylight saving, overrides."""
 
 from __future__ import annotations
 
