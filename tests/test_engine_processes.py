@@ -74,7 +74,7 @@ async def test_three_one_shot_engines_race_at_each_level(tmp_path: Path) -> None
     assert counts == Counter({(i, 0, level): 1 for i in ids for level in (1, 2, 3, 4)})
 
 
-async def test_three_running_engines_page_each_level_once(tmp_path: Path, receiver) -> None:  # type: ignore[no-untyped-def]
+async def test_three_running_engines_page_each_level_once(tmp_path: Path, receiver) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     db = tmp_path / "room.db"
     config = tmp_path / "warroom.toml"
     url = receiver.url

@@ -233,24 +233,31 @@ def _page_text(state: IncidentState, rec: EscalationRecord) -> str:
             f"({how}). Acknowledge: warroom ack {state.id}")
 
 
-def pages_for(config: Config, state: IncidentState, rec: EscalationRecord) -> list[Page]:
-    """Every page a fired level sends: each target's own channels, then the policy's."""
-    pages: list[Page] = []
+def _routes(config: Config, rec: EscalationRecord) -> list[tuple[str, str, Notify]]:
+    """(recipient, channel, where) for every page a fired level sends: each target's own
+    channels, then the policy's."""
+    routes: list[tuple[str, str, Notify]] = []
     for handle in rec.targets:
         person = config.people.get(handle)
-        if person is None:
-            continue
-        payload = page_payload(config, state, rec, handle)
-        for channel in person.channels:
-            pages.append(Page(state.id, rec.cycle, rec.level, handle, channel, person, rec.at,
-                              payload))
+        if person is not None:
+            routes.extend((handle, channel, person) for channel in person.channels)
     policy = config.escalation_policies.get(rec.policy or "")
-    if policy is not None and policy.notify.channels:
-        payload = page_payload(config, state, rec, None)
-        for channel in policy.notify.channels:
-            pages.append(Page(state.id, rec.cycle, rec.level, f"policy:{rec.policy}", channel,
-                              policy.notify, rec.at, payload))
-    return pages
+    if policy is not None:
+        routes.extend((f"policy:{rec.policy}", channel, policy.notify)
+                      for channel in policy.notify.channels)
+    return routes
+
+
+def _page(config: Config, state: IncidentState, rec: EscalationRecord, to: str, channel: str,
+          notify: Notify) -> Page:
+    payload = page_payload(config, state, rec, None if to.startswith("policy:") else to)
+    return Page(state.id, rec.cycle, rec.level, to, channel, notify, rec.at, payload)
+
+
+def pages_for(config: Config, state: IncidentState, rec: EscalationRecord) -> list[Page]:
+    """Every page a fired level sends."""
+    return [_page(config, state, rec, to, channel, notify)
+            for to, channel, notify in _routes(config, rec)]
 
 
 def delivery_stopped(state: IncidentState, fired_at: datetime) -> str | None:
@@ -285,9 +292,8 @@ def stalled_pages(config: Config, state: IncidentState, now: datetime) -> list[S
     for rec in state.escalations:
         if delivery_stopped(state, rec.at):
             continue
-        for page in pages_for(config, state, rec):
-            mine = [d for d in rec.deliveries
-                    if d.recipient == page.to and d.channel == page.channel]
+        for to, channel, notify in _routes(config, rec):
+            mine = [d for d in rec.deliveries if d.recipient == to and d.channel == channel]
             claims = sum(1 for d in mine if d.outcome == "claimed")
             outcomes = [d for d in mine if d.outcome != "claimed"]
             if any(d.outcome in ("delivered", "cancelled") for d in outcomes):
@@ -305,7 +311,8 @@ def stalled_pages(config: Config, state: IncidentState, now: datetime) -> list[S
             if now < since + n.stall_after:
                 continue
             attempt = (last_outcome.attempt + 1) if last_outcome else 1
-            out.append(StalledPage(page, attempt, claims + 1, attempt > n.attempts))
+            out.append(StalledPage(_page(config, state, rec, to, channel, notify), attempt,
+                                   claims + 1, attempt > n.attempts))
     return out
 
 
