@@ -195,3 +195,11 @@ def test_cli_finds_the_file_beside_the_database(tmp_path: Path) -> None:
     shown = run_cli(db, "config", "show")
     assert shown.json()["config"]["escalation_policies"]["default"]["levels"][1] == {
         "after": "5m", "targets": ["secondary", "team_lead"], "severities": None}
+
+
+def test_stall_after_must_exceed_the_attempt_timeout() -> None:
+    data = _sample()
+    data["notifier"]["stall_after"] = "5s"
+    assert _problems(data) == [
+        "notifier.stall_after: must be longer than timeout (10s), or a page being delivered "
+        "would be taken over while in flight"]

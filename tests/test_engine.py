@@ -19,6 +19,7 @@ from warroom.domain import commands
 from warroom.domain.config import Config
 from warroom.domain.escalation import escalation_event_id, escalation_view_for
 from warroom.domain.events import Escalated, NewEvent, describe
+from warroom.domain.incident import fold
 from warroom.domain.paging import page_alert
 from warroom.domain.severity import Severity
 from warroom.escalation.engine import Engine, system_clock
@@ -141,6 +142,10 @@ async def test_failing_receiver_is_retried_and_shows_on_the_timeline(store, rece
     assert pages[0].data["retry_at"] and "HTTP 503: pager gateway down" in pages[0].data["detail"]
     assert describe(pages[0]).startswith("page L1 to alice via webhook FAILED (attempt 1, "
                                          "retrying): HTTP 503")
+    # the store's cached state is the fold of the events, delivery records included
+    assert (await store.get(inc)).model_dump() == fold(events).model_dump()
+    assert [d.outcome for d in fold(events).escalations[0].deliveries] == [
+        "failed", "failed", "delivered"]
 
 
 async def test_receiver_that_never_answers_gives_up_loudly(store, receiver) -> None:  # type: ignore[no-untyped-def]

@@ -169,3 +169,45 @@ def test_oncall_command(tmp_path, at: str, primary: str) -> None:  # type: ignor
     assert f"primary    {primary}" in text.out
     if primary == "dave":
         assert "override: covers bob" in text.out and "bob at a wedding" in text.out
+
+
+ZONES = ["Europe/London", "America/New_York", "Australia/Sydney", "Asia/Kolkata",
+         "America/Sao_Paulo"]
+
+
+def _property_rotation(zone: str, weekday: str, clock: str) -> Rotation | None:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    day = datetime(2025, 1, 6) + timedelta(days=["Monday", "Tuesday", "Wednesday", "Thursday",
+                                                  "Friday", "Saturday", "Sunday"].index(weekday))
+    hh, mm = (int(x) for x in clock.split(":"))
+    start = day.replace(hour=hh, minute=mm, tzinfo=tz)
+    try:
+        return rotation(timezone=zone, handoff={"weekday": weekday, "time": clock},
+                        start=start.isoformat(), members=["a", "b", "c"])
+    except Exception:
+        return None
+
+
+def test_every_instant_falls_in_exactly_its_shift() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(zone=st.sampled_from(ZONES),
+           weekday=st.sampled_from(["Monday", "Sunday", "Friday"]),
+           clock=st.sampled_from(["09:00", "02:30", "00:00", "23:45"]),
+           offset=st.integers(min_value=0, max_value=3 * 365 * 24 * 3600))
+    def check(zone: str, weekday: str, clock: str, offset: int) -> None:
+        r = _property_rotation(zone, weekday, clock)
+        if r is None:
+            return
+        at = r.start + timedelta(seconds=offset)
+        oc = who_is_on_call(r, at)
+        assert oc.shift_start is not None and oc.shift_end is not None
+        assert oc.shift_start <= at < oc.shift_end
+        assert oc.primary == r.members[oc.week % 3]
+        assert timedelta(hours=166) <= oc.shift_end - oc.shift_start <= timedelta(hours=170)
+
+    check()

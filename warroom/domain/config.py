@@ -504,6 +504,14 @@ class NotifierSettings(_Model):
     # another engine.
     stall_after: Duration = timedelta(minutes=2)
 
+    @model_validator(mode="after")
+    def _stall_after_timeout(self) -> NotifierSettings:
+        if self.stall_after <= self.timeout:
+            raise _problems([(("stall_after",),
+                              f"must be longer than timeout ({duration_text(self.timeout)}), or "
+                              "a page being delivered would be taken over while in flight")])
+        return self
+
     def delay_before(self, attempt: int) -> timedelta:
         """How long to wait before attempt number `attempt` (2, 3, ...)."""
         return min(self.backoff * (2 ** max(0, attempt - 2)), self.backoff_max)
