@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warroom.domain.timefmt import parse_time
 from warroom.store import Store, open_store
 from warroom.store.fs import default_db_path
+
+if TYPE_CHECKING:
+    from warroom.config_file import LoadedConfig
+    from warroom.domain.config import Config
 
 
 def default_actor() -> str:
@@ -33,6 +38,8 @@ class Context:
     lock_timeout: float
     local_tz: tzinfo
     args: argparse.Namespace
+    config_arg: str | None = None
+    _loaded: LoadedConfig | None = field(default=None, repr=False)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Context:
@@ -45,7 +52,22 @@ class Context:
             lock_timeout=float(os.environ.get("WARROOM_LOCK_TIMEOUT", "10")),
             local_tz=datetime.now().astimezone().tzinfo or UTC,
             args=args,
+            config_arg=getattr(args, "config", None),
         )
+
+    @property
+    def loaded_config(self) -> LoadedConfig:
+        """Read on first use (commands that never need it never pay for it); a broken file
+        raises ConfigError (exit 2) listing every problem, before the command does anything."""
+        if self._loaded is None:
+            from warroom.config_file import load_config
+
+            self._loaded = load_config(self.config_arg, self.db)
+        return self._loaded
+
+    @property
+    def config(self) -> Config:
+        return self.loaded_config.config
 
     def now(self) -> datetime:
         return datetime.now(UTC)

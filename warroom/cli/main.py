@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "warroom.cli.room",
     "warroom.cli.metrics",
     "warroom.cli.comms",
+    "warroom.cli.escalation",
 )
 
 EPILOG = """\
@@ -50,6 +51,7 @@ environment:
   WARROOM_DB    the room's database (default: $XDG_DATA_HOME/warroom/warroom.db)
   WARROOM_USER  who you are (default: your login name)
   WARROOM_LOCK_TIMEOUT  seconds to wait for another writer (default 10)
+  WARROOM_CONFIG  the room's configuration file (default: warroom.toml beside the database)
 """
 
 
@@ -72,6 +74,9 @@ def common_options() -> argparse.ArgumentParser:
                         help="machine-readable output")
     common.add_argument("--spectator", action="store_true", default=argparse.SUPPRESS,
                         help="open the room read-only")
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help="the room's configuration (default: $WARROOM_CONFIG, else "
+                             "warroom.toml beside the database, else built-in defaults)")
     return common
 
 

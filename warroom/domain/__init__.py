@@ -2,3 +2,6 @@
 
 Time is always passed in, so every timer, countdown and metric can be tested with a fixed clock.
 """
+
+# Event kinds defined outside events.py must be registered wherever events are folded.
+from warroom.domain import paging as _paging  # noqa: F401

@@ -174,6 +174,11 @@ class Escalated(Body):
     reason: str = "timeout"  # timeout | manual
     policy: str | None = None
     cycle: int = 0
+    # How each target was chosen ("bob": "secondary (sre)"), targets nobody could be found for
+    # ("director: no team for service 'x'"), and when the level was due (see escalation.py).
+    labels: dict[str, str] = Field(default_factory=dict)
+    unresolved: list[str] = Field(default_factory=list)
+    due_at: datetime | None = None
 
 
 class AlertAttached(Body):
@@ -359,7 +364,9 @@ def describe(event: Event | NewEvent) -> str:
     if k == EventKind.ESCALATED:
         who = ", ".join(d.get("targets") or []) or "nobody"
         how = "escalated manually" if d.get("reason") == "manual" else "escalated"
-        return f"{how} to L{_s(d, 'level')}: paged {who}"
+        again = f" (repeat {d['cycle']})" if d.get("cycle") else ""
+        missing = f"; could not page {', '.join(d['unresolved'])}" if d.get("unresolved") else ""
+        return f"{how} to L{_s(d, 'level')}{again}: paged {who}{missing}"
     if k == EventKind.ALERT_ATTACHED:
         return f"alert {_s(d, 'source')}: {_s(d, 'summary', _s(d, 'key'))}"
     if k == EventKind.ALERT_RESOLVED:

@@ -81,12 +81,30 @@ class CommunicationRecord(BaseModel):
     actor: str
 
 
+class DeliveryRecord(BaseModel):
+    """One outcome of delivering a page (see warroom/domain/paging.py, which folds them)."""
+
+    recipient: str  # a handle, or "policy:NAME" for a policy's own channel
+    channel: str  # webhook | command
+    attempt: int
+    outcome: str  # delivered | failed | cancelled | claimed
+    at: datetime
+    detail: str = ""
+    retry_at: datetime | None = None  # a failure that will be retried then
+
+
 class EscalationRecord(BaseModel):
     level: int
     targets: list[str]
     at: datetime
     reason: str
     cycle: int = 0
+    actor: str | None = None
+    event_id: str | None = None
+    policy: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    unresolved: list[str] = Field(default_factory=list)
+    deliveries: list[DeliveryRecord] = Field(default_factory=list)
 
 
 class AlertRecord(BaseModel):
@@ -374,6 +392,11 @@ def _escalated(state: IncidentState, event: Event, body: Body) -> None:
         at=event.at,
         reason=event.data.get("reason", "timeout"),
         cycle=event.data.get("cycle", 0),
+        actor=event.actor,
+        event_id=event.event_id,
+        policy=event.data.get("policy"),
+        labels=dict(event.data.get("labels") or {}),
+        unresolved=list(event.data.get("unresolved") or []),
     ))
 
 

@@ -41,7 +41,7 @@ from warroom.store.fs import network_filesystem
 from warroom.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 # Bump when the fold computes something new: a writer opening the file rebuilds the projection.
-FOLD_VERSION = "1"
+FOLD_VERSION = "2"
 
 T = TypeVar("T")
 

@@ -1,0 +1,335 @@
+"""Escalation commands: the headless engine, "escalate now", who is on call, the configuration,
+an incident's escalation ladder and its response clocks."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import socket
+import sys
+from datetime import datetime
+from typing import Any
+
+from warroom.cli.context import Context
+from warroom.cli.output import emit_json, line, safe, when
+from warroom.domain.errors import InvalidInput
+from warroom.domain.incident import parse_incident_id
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    def cmd(name: str, help: str, handler: Any, **kw: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, parents=[common], **kw)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = cmd("engine", "run the escalation engine: fire due levels and deliver pages", engine,
+            epilog="Without --once it runs until Ctrl-C or SIGTERM, waking on every change in "
+                   "the room and when a level falls due. Any number of engines (and dashboards) "
+                   "may run on one room: each level is recorded, and paged, exactly once.")
+    p.add_argument("--once", action="store_true",
+                   help="evaluate every open incident once, deliver, and exit")
+    p.add_argument("--now", metavar="TIME",
+                   help="with --once: evaluate as of TIME, and record the events at TIME "
+                        "(drills, scripts, tests)")
+    p.add_argument("--no-deliver", action="store_true",
+                   help="record escalations but send no page (a drill)")
+
+    p = cmd("escalate", "escalate an incident now, one level up (pages the next level)",
+            escalate)
+    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")
+    p.add_argument("--at", metavar="TIME", help="when, if not now")
+    p.add_argument("--no-deliver", action="store_true", help="record it but send no page")
+
+    p = cmd("oncall", "who is primary and secondary on each rotation", oncall)
+    p.add_argument("--at", metavar="TIME", help="at this time instead of now")
+    p.add_argument("--rotation", metavar="NAME", help="only this rotation")
+
+    p = cmd("config", "check or show the room's configuration", config_cmd)
+    p.add_argument("action", nargs="?", choices=("check", "show"), default="check",
+                   help="check (default): validate and summarise; show: the full effective "
+                        "configuration as JSON")
+
+    p = cmd("escalation", "an incident's escalation ladder: fired, next, frozen or ended",
+            escalation_status)
+    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")
+    p.add_argument("--now", metavar="TIME", help="as of TIME instead of now")
+
+    p = cmd("clocks", "an incident's response clocks: checklist targets and update cadence",
+            clocks)
+    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")
+    p.add_argument("--now", metavar="TIME", help="as of TIME instead of now")
+
+
+def _engine_actor() -> str:
+    return f"engine@{socket.gethostname()}"
+
+
+def _time(ctx: Context, text: str | None) -> datetime:
+    return ctx.time(text) or ctx.now()
+
+
+# ---- engine ------------------------------------------------------------------------------------
+
+
+async def engine(ctx: Context) -> int:
+    from warroom.escalation.engine import Engine, shifted_clock, system_clock
+
+    a = ctx.args
+    if a.now and not a.once:
+        raise InvalidInput("--now needs --once (a running engine follows the real clock)")
+    loaded = ctx.loaded_config  # a broken configuration stops us before anything runs
+    now = ctx.time(a.now) if a.now else None
+    clock = shifted_clock(now) if now else system_clock
+    printer = _Printer(ctx)
+    async with await ctx.store(write=True) as store:
+        eng = Engine(store, loaded.config, clock=clock, actor=_engine_actor(),
+                     deliver=not a.no_deliver,
+                     base_dir=loaded.path.parent if loaded.path else None,
+                     on_fired=printer.fired, on_delivery=printer.delivery)
+        if a.once:
+            try:
+                fired = await eng.tick(now or clock())
+                await eng.drain()
+            finally:
+                await eng.close()
+            if ctx.json:
+                emit_json({"now": now or clock(), "fired": [_fired_json(f) for f in fired],
+                           "deliveries": printer.deliveries})
+            elif not fired:
+                line("nothing due")
+            return 0
+        _configure_logging()
+        sys.stderr.write(f"warroom engine on {ctx.db} (config: {loaded.source}); "
+                         "Ctrl-C to stop\n")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await eng.run(stop)
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+    return 0
+
+
+def _configure_logging() -> None:
+    logger = logging.getLogger("warroom.escalation")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+
+
+class _Printer:
+    """What a headless engine says as it works: a line per level and per delivery attempt."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.deliveries: list[dict[str, Any]] = []
+
+    def fired(self, f: Any) -> None:
+        if self.ctx.json and self.ctx.args.once:
+            return
+        if self.ctx.json:
+            emit_json({"fired": _fired_json(f)})
+            return
+        how = "manual" if f.reason == "manual" else "timeout"
+        again = f" (repeat {f.cycle})" if f.cycle else ""
+        who = ", ".join(safe(t) for t in f.targets) or "nobody"
+        line(f"{when(f.at)}  {f.incident_id} L{f.level}{again} fired ({how}): paged {who}")
+        sys.stdout.flush()
+
+    def delivery(self, d: Any) -> None:
+        item = {"incident_id": d.page.incident_id, "level": d.page.level,
+                "cycle": d.page.cycle, "to": d.page.to, "channel": d.page.channel,
+                "attempt": d.attempt, "ok": d.result.ok, "detail": d.result.detail,
+                "final": d.final}
+        self.deliveries.append(item)
+        if self.ctx.json:
+            if not self.ctx.args.once:
+                emit_json({"delivery": item})
+            return
+        outcome = "delivered" if d.result.ok else ("FAILED, gave up" if d.final else "failed")
+        line(f"  {d.page.incident_id} L{d.page.level} page to {safe(d.page.to)} via "
+             f"{d.page.channel} (attempt {d.attempt}): {outcome}: {safe(d.result.detail)}")
+        sys.stdout.flush()
+
+
+def _fired_json(f: Any) -> dict[str, Any]:
+    return {"incident_id": f.incident_id, "level": f.level, "cycle": f.cycle,
+            "targets": f.targets, "reason": f.reason, "at": f.at,
+            "event_id": f.event.event_id, "seq": f.event.seq}
+
+
+# ---- escalate now ------------------------------------------------------------------------------
+
+
+async def escalate(ctx: Context) -> int:
+    from warroom.domain.events import describe
+    from warroom.escalation.engine import Engine
+
+    incident_id = parse_incident_id(ctx.args.incident)
+    loaded = ctx.loaded_config
+    at = ctx.time(ctx.args.at)
+    printer = _Printer(ctx)
+    async with await ctx.store(write=True) as store:
+        # One attempt from here; a running engine retries a failed page (stall recovery).
+        eng = Engine(store, loaded.config, actor=ctx.actor, deliver=not ctx.args.no_deliver,
+                     base_dir=loaded.path.parent if loaded.path else None, local_attempts=1,
+                     on_delivery=printer.delivery)
+        try:
+            result = await eng.escalate_now(incident_id, ctx.actor, at)
+            await eng.drain()
+        finally:
+            await eng.close()
+    if ctx.json:
+        emit_json({"incident_id": result.incident_id, "version": result.version,
+                   "duplicate": result.duplicate,
+                   "events": [e.to_json() for e in result.events],
+                   "deliveries": printer.deliveries})
+        return 0
+    for e in result.events:
+        note = " (already fired by an engine a moment ago)" if result.duplicate else ""
+        line(f"{e.incident_id} v{e.version}: {safe(describe(e))}{note}")
+    return 0
+
+
+# ---- on call -----------------------------------------------------------------------------------
+
+
+def oncall(ctx: Context) -> int:
+    from warroom.domain.config import WEEKDAY_TITLES
+    from warroom.domain.oncall import who_is_on_call
+
+    loaded = ctx.loaded_config
+    config = loaded.config
+    at = _time(ctx, ctx.args.at)
+    names = list(config.rotations)
+    if ctx.args.rotation:
+        if ctx.args.rotation not in config.rotations:
+            known = ", ".join(names) or "none configured"
+            raise InvalidInput(f"no rotation {ctx.args.rotation!r}; known: {known}")
+        names = [ctx.args.rotation]
+    results = [who_is_on_call(config.rotations[n], at) for n in names]
+    if ctx.json:
+        emit_json({"at": at, "config": loaded.source,
+                   "rotations": [r.to_json() for r in results]})
+        return 0
+    if not results:
+        line(f"no rotations configured (config: {safe(loaded.source)})")
+        return 0
+    line(f"on call at {when(at)}")
+    for r in results:
+        rot = config.rotations[r.rotation]
+        line(f"{safe(r.rotation)}  ({rot.timezone}, handoff "
+             f"{WEEKDAY_TITLES[rot.handoff.weekday]} {rot.handoff.time:%H:%M})")
+        for slot in ("primary", "secondary"):
+            who = r.holder(slot)  # type: ignore[arg-type]
+            extra = ""
+            for o in r.overrides_applied:
+                if o.slot == slot:
+                    why = f"; {safe(o.reason)}" if o.reason else ""
+                    extra = (f"  (override: covers {safe(o.replaces or 'nobody')} until "
+                             f"{when(o.end)}{why})")
+            line(f"  {slot:<10} {safe(who) if who else '(nobody)'}{extra}")
+        if r.shift_start is not None:
+            line(f"  shift      {when(r.shift_start)} -> {when(r.shift_end)} (week {r.week})")
+        else:
+            line(f"  shift      the rotation starts {when(r.next_change)}")
+        if r.next_change is not None:
+            line(f"  next change {when(r.next_change)}")
+    return 0
+
+
+# ---- configuration -----------------------------------------------------------------------------
+
+
+def config_cmd(ctx: Context) -> int:
+    loaded = ctx.loaded_config
+    c = loaded.config
+    if ctx.args.action == "show":
+        emit_json({"source": loaded.source, "config": c.model_dump(mode="json")})
+        return 0
+    summary = {
+        "source": loaded.source, "valid": True, "people": len(c.people),
+        "teams": len(c.teams), "services": len(c.services), "rotations": len(c.rotations),
+        "escalation_policies": sorted(c.escalation_policies),
+    }
+    if ctx.json:
+        emit_json(summary)
+        return 0
+    line(f"{safe(loaded.source)}: valid")
+    line(f"  {len(c.people)} people, {len(c.teams)} teams, {len(c.services)} services, "
+         f"{len(c.rotations)} rotations, policies: {', '.join(sorted(c.escalation_policies))}")
+    return 0
+
+
+# ---- an incident's ladder and clocks -----------------------------------------------------------
+
+
+async def escalation_status(ctx: Context) -> int:
+    from warroom.domain.escalation import escalation_view_for
+    from warroom.domain.timefmt import format_duration
+
+    config = ctx.config
+    incident_id = parse_incident_id(ctx.args.incident)
+    now = _time(ctx, ctx.args.now)
+    async with await ctx.store(write=False) as store:
+        state = await store.get(incident_id)
+    view = escalation_view_for(config, state, now)
+    if ctx.json:
+        emit_json(_view_json(view, now))
+        return 0
+    line(f"{state.id}  policy {safe(view.policy)}  pass {view.cycle + 1}/{view.passes}: "
+         f"{safe(view.status_text())}")
+    for lv in view.levels:
+        head = f"  L{lv.level}  T+{format_duration(lv.after):<5} {', '.join(lv.target_labels)}"
+        if lv.state == "fired":
+            how = f"{lv.reason}" + (f" by {safe(lv.actor)}" if lv.reason == "manual" and
+                                    lv.actor else "")
+            line(f"{head}: fired {when(lv.fired_at)} ({how})")
+            for p in lv.paged:
+                label = f" [{safe(p.label)}]" if p.label else ""
+                line(f"        {safe(p.handle)}{label}: {safe(p.delivery)}")
+            for u in lv.unresolved:
+                line(f"        could not page {safe(u)}")
+        elif lv.state == "skipped":
+            line(f"{head}: skipped for {state.severity.value}")
+        else:
+            due = f", due {when(lv.due_at)}" if lv.due_at else ""
+            who = ", ".join(safe(w) for w in lv.would_page)
+            line(f"{head}: {lv.state}{due}: {who}")
+    return 0
+
+
+def _view_json(view: Any, now: datetime) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    data = asdict(view)
+    data["history"] = [r.model_dump(mode="json") for r in view.history]
+    data["status_text"] = view.status_text()
+    data["now"] = now
+    for lv in data["levels"]:
+        lv["after"] = lv["after"].total_seconds()
+    data["countdown"] = view.countdown.total_seconds() if view.countdown is not None else None
+    return data
+
+
+async def clocks(ctx: Context) -> int:
+    from warroom.domain.clocks import all_clocks
+
+    incident_id = parse_incident_id(ctx.args.incident)
+    now = _time(ctx, ctx.args.now)
+    async with await ctx.store(write=False) as store:
+        state = await store.get(incident_id)
+    items = all_clocks(state, now)
+    if ctx.json:
+        emit_json({"incident_id": state.id, "now": now, "clocks": [c.to_json() for c in items]})
+        return 0
+    line(f"{state.id}  {state.severity.value}  {state.status.value}  as of {when(now)}")
+    for c in items:
+        line(f"  {c.label:<24} {c.target_text:<22} {c.text()}")
+    return 0

@@ -1,0 +1,65 @@
+"""Finding and reading the room's configuration file (TOML).
+
+Where it comes from, first found wins: `--config PATH`, `$WARROOM_CONFIG`, `warroom.toml` beside
+the database file, else the built-in defaults (nobody configured; the seed's escalation ladder).
+A path given explicitly (flag or variable) must exist; the file beside the database is optional.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from warroom.domain.config import Config, ConfigError, default_config, parse_config
+
+CONFIG_ENV = "WARROOM_CONFIG"
+CONFIG_NAME = "warroom.toml"
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: Config
+    source: str  # the file's path, or "built-in defaults"
+    path: Path | None
+
+
+def config_path(explicit: str | None, db: str | None) -> tuple[Path | None, bool]:
+    """(where to read, whether it must exist)."""
+    if explicit:
+        return Path(explicit).expanduser(), True
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env).expanduser(), True
+    if db and "://" not in db:
+        return Path(db).expanduser().absolute().parent / CONFIG_NAME, False
+    return None, False
+
+
+def load_config(explicit: str | None = None, db: str | None = None) -> LoadedConfig:
+    path, required = config_path(explicit, db)
+    if path is None or (not required and not path.exists()):
+        return LoadedConfig(default_config(), "built-in defaults", None)
+    return LoadedConfig(read_config(path), str(path), path)
+
+
+def read_config(path: Path) -> Config:
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(source, ["no such file"]) from None
+    except IsADirectoryError:
+        raise ConfigError(source, ["is a directory, not a TOML file"]) from None
+    except OSError as e:
+        raise ConfigError(source, [f"cannot read: {e.strerror or e}"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(source, [f"not UTF-8 text (byte {e.start})"]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(source, [f"invalid TOML: {e}"]) from None
+    return parse_config(data, source)

@@ -1,0 +1,347 @@
+"""The escalation engine: fires due levels on every open incident and delivers their pages.
+
+Any number of engines may run on one room (every writing dashboard runs one, plus a headless
+`warroom engine` for when nobody is looking). They agree without talking to each other: a
+level's event id is derived from (incident, pass, level), so whichever engine appends it first
+wins and the others get `duplicate=True`. Only the winner delivers that level's pages. Every
+delivery outcome is an event keyed by (page, attempt), and a page whose engine died is taken
+over by another after `notifier.stall_after` (at-least-once delivery).
+
+Usage from a screen:
+    engine = Engine(store, config, actor="engine")
+    task = asyncio.create_task(engine.run(stop_event))
+    ...
+    await engine.escalate_now("INC-3", actor="carol")   # the dashboard's `e`
+Nothing here writes to the terminal; see the "warroom.escalation" logger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from warroom.domain import escalation as esc
+from warroom.domain.config import Config
+from warroom.domain.events import Event, NewEvent
+from warroom.domain.incident import EscalationRecord, IncidentState
+from warroom.domain.paging import (
+    PAGE_CANCELLED,
+    PAGE_DELIVERED,
+    PAGE_FAILED,
+    Page,
+    delivery_stopped,
+    pages_for,
+    stalled_pages,
+)
+from warroom.escalation.notify import DeliveryResult, Notifier
+from warroom.store.base import AppendResult, Store
+from warroom.store.errors import Conflict, DuplicateEventId, NotFound, StoreError
+from warroom.store.execute import execute
+
+log = logging.getLogger("warroom.escalation.engine")
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def shifted_clock(start: datetime) -> Clock:
+    """A clock that reads `start` now and runs at real speed from there (drills, --now)."""
+    import time
+
+    t0 = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - t0)
+
+
+@dataclass(frozen=True)
+class FiredLevel:
+    """A level this process recorded (and so pages for)."""
+
+    incident_id: str
+    level: int
+    cycle: int
+    targets: list[str]
+    reason: str
+    at: datetime
+    event: Event
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery attempt's outcome, for whoever wants to show it as it happens."""
+
+    page: Page
+    attempt: int
+    result: DeliveryResult
+    final: bool
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        *,
+        clock: Clock = system_clock,
+        actor: str = "engine",
+        deliver: bool = True,
+        notifier: Notifier | None = None,
+        base_dir: Path | None = None,
+        local_attempts: int | None = None,
+        on_fired: Callable[[FiredLevel], None] | None = None,
+        on_delivery: Callable[[Delivery], None] | None = None,
+        max_sleep: float = 30.0,
+        min_interval: float = 0.05,
+    ) -> None:
+        """`local_attempts`: attempts this process makes per page before leaving the rest to
+        other engines' stall recovery (a one-shot CLI uses 1); None: all of them."""
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.actor = actor
+        self.deliver = deliver and config.notifier.enabled
+        self.notifier = notifier or Notifier(config.notifier, base_dir=base_dir)
+        self.local_attempts = local_attempts
+        self.on_fired = on_fired
+        self.on_delivery = on_delivery
+        self.max_sleep = max_sleep
+        self.min_interval = min_interval
+        self.next_due: datetime | None = None
+        self._states: dict[str, IncidentState] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._inflight: set[tuple[str, int, int, str, str]] = set()
+
+    # ---- evaluating --------------------------------------------------------------------------
+
+    async def tick(self, now: datetime | None = None) -> list[FiredLevel]:
+        """Evaluate every open incident once as of `now`; record what is due, start its pages.
+
+        Returns the levels this process recorded (not those another engine won)."""
+        now = now or self.clock()
+        fired: list[FiredLevel] = []
+        summaries = await self.store.summaries(open_only=True)
+        open_ids = {s.id for s in summaries}
+        for gone in set(self._states) - open_ids:
+            del self._states[gone]
+        next_due: datetime | None = None
+        for s in summaries:
+            try:
+                state = self._states.get(s.id)
+                if state is None or state.version != s.version:
+                    state = await self.store.get(s.id)
+                    self._states[s.id] = state
+                due = esc.next_due_at(self.config, state)
+                if due is not None and due <= now:
+                    fired.extend(await self._fire(s.id, now))
+                    state = self._states.get(s.id, state)
+                    due = esc.next_due_at(self.config, state)
+                if due is not None and (next_due is None or due < next_due):
+                    next_due = due
+                if self.deliver:
+                    await self._recover_stalled(state, now)
+            except NotFound:
+                self._states.pop(s.id, None)
+            except (StoreError, Conflict) as e:
+                log.warning("%s: %s", s.id, e)
+            except Exception:  # one bad incident must not stop the room's escalations
+                log.exception("%s: escalation check failed", s.id)
+        self.next_due = next_due
+        return fired
+
+    async def _fire(self, incident_id: str, now: datetime) -> list[FiredLevel]:
+        """Read, decide, append one level at a time at the version read (several engines race
+        here; the idempotent ids make the race harmless)."""
+        out: list[FiredLevel] = []
+        for _ in range(4 * 20):
+            state = await self.store.get(incident_id)
+            self._states[incident_id] = state
+            events = esc.due_escalations(self.config, state, now, self.actor)
+            if not events:
+                return out
+            try:
+                result = await self.store.append(incident_id, events[:1],
+                                                 expected_version=state.version)
+            except (Conflict, DuplicateEventId):
+                continue
+            if result.duplicate:
+                continue  # another engine fired it: it pages, not us
+            out.extend(await self._after_escalation(result))
+        return out
+
+    async def _after_escalation(self, result: AppendResult) -> list[FiredLevel]:
+        state = await self.store.get(result.incident_id)
+        self._states[state.id] = state
+        out: list[FiredLevel] = []
+        for event in result.events:
+            rec = next((r for r in state.escalations if r.event_id == event.event_id), None)
+            if rec is None:
+                continue
+            f = FiredLevel(state.id, rec.level, rec.cycle, list(rec.targets), rec.reason,
+                           rec.at, event)
+            out.append(f)
+            log.info("%s: L%d fired (%s), paged %s", state.id, rec.level, rec.reason,
+                     ", ".join(rec.targets) or "nobody")
+            if self.on_fired is not None:
+                _safely(self.on_fired, f)
+            if self.deliver:
+                self._start_pages(state, rec)
+        return out
+
+    async def escalate_now(self, incident_id: str, actor: str,
+                           now: datetime | None = None) -> AppendResult:
+        """Fire the next level now (one level), and page it from here.
+
+        Raises TransitionRefused when resolved or at the top. duplicate=True means the same
+        level had just been fired by an engine (its pages are on their way from there)."""
+        at = now or self.clock()
+        result = await execute(self.store, incident_id,
+                               lambda s: esc.escalate_now(s, self.config, actor, at))
+        if not result.duplicate:
+            await self._after_escalation(result)
+        return result
+
+    # ---- paging ------------------------------------------------------------------------------
+
+    def _start_pages(self, state: IncidentState, rec: EscalationRecord,
+                     first_attempt: int = 1) -> None:
+        for page in pages_for(self.config, state, rec):
+            self._spawn(page, first_attempt)
+
+    def _spawn(self, page: Page, first_attempt: int) -> None:
+        if page.key in self._inflight:
+            return
+        self._inflight.add(page.key)
+        task = asyncio.get_running_loop().create_task(self._deliver(page, first_attempt))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, page: Page, first_attempt: int) -> None:
+        n = self.config.notifier
+        last_local = (n.attempts if self.local_attempts is None
+                      else min(n.attempts, first_attempt + self.local_attempts - 1))
+        attempt = first_attempt
+        try:
+            while True:
+                state = await self.store.get(page.incident_id)
+                stop = delivery_stopped(state, page.fired_at)
+                if stop:
+                    await self._record(page, page.outcome(PAGE_CANCELLED, self.actor,
+                                                          self.clock(), attempt, stop))
+                    return
+                result = await self.notifier.send(page, attempt)
+                at = self.clock()
+                final = not result.ok and attempt >= n.attempts
+                if result.ok:
+                    event = page.outcome(PAGE_DELIVERED, self.actor, at, attempt, result.detail)
+                else:
+                    retry_at = None if final else at + n.delay_before(attempt + 1)
+                    event = page.outcome(PAGE_FAILED, self.actor, at, attempt, result.detail,
+                                         retry_at)
+                await self._record(page, event)
+                log.log(logging.INFO if result.ok else logging.WARNING,
+                        "%s L%d page to %s via %s attempt %d: %s", page.incident_id, page.level,
+                        page.to, page.channel, attempt, result.detail)
+                if self.on_delivery is not None:
+                    _safely(self.on_delivery, Delivery(page, attempt, result, final))
+                if result.ok or final or attempt >= last_local:
+                    return
+                await asyncio.sleep(n.delay_before(attempt + 1).total_seconds())
+                attempt += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s: delivering a page to %s failed", page.incident_id, page.to)
+        finally:
+            self._inflight.discard(page.key)
+
+    async def _record(self, page: Page, event: NewEvent) -> None:
+        try:
+            await self.store.append(page.incident_id, [event])
+        except StoreError as e:
+            log.warning("%s: could not record a page outcome: %s", page.incident_id, e)
+
+    async def _recover_stalled(self, state: IncidentState, now: datetime) -> None:
+        for stalled in stalled_pages(self.config, state, now):
+            page = stalled.page
+            if page.key in self._inflight:
+                continue
+            claim = page.claim(self.actor, now, stalled.claim, stalled.next_attempt,
+                               f"no outcome since its engine stopped; attempt "
+                               f"{stalled.next_attempt}")
+            try:
+                result = await self.store.append(state.id, [claim])
+            except (StoreError, DuplicateEventId) as e:
+                log.warning("%s: could not claim a stalled page: %s", state.id, e)
+                continue
+            if result.duplicate:
+                continue
+            if stalled.exhausted:
+                await self._record(page, page.outcome(
+                    PAGE_FAILED, self.actor, now, stalled.next_attempt,
+                    "gave up: no attempts left"))
+                continue
+            log.info("%s: took over the page to %s via %s", state.id, page.to, page.channel)
+            self._spawn(page, stalled.next_attempt)
+
+    # ---- running -----------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop` is set: tick, then sleep until the next level is due, a commit lands in
+        the room (any process), or `max_sleep` passes (rotations and stalled pages)."""
+        loop = asyncio.get_running_loop()
+        last = 0.0
+        try:
+            while not stop.is_set():
+                wait = self.min_interval - (loop.time() - last)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                generation = self.store.generation()
+                last = loop.time()
+                try:
+                    await self.tick(self.clock())
+                except Exception as e:
+                    log.warning("escalation check failed: %s", e)
+                delay = self.max_sleep
+                if self.next_due is not None:
+                    until = (self.next_due - self.clock()).total_seconds()
+                    delay = min(delay, max(until, 0.0) + 0.01)
+                await self._sleep(stop, generation, delay)
+        finally:
+            await self.close()
+
+    async def _sleep(self, stop: asyncio.Event, generation: int, delay: float) -> None:
+        waits = [asyncio.ensure_future(stop.wait()),
+                 asyncio.ensure_future(self.store.wait_for_change(generation))]
+        try:
+            await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+
+    async def drain(self) -> None:
+        """Wait for the pages in flight (a one-shot run finishes its deliveries). Bound it with
+        asyncio.timeout() if need be."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def close(self) -> None:
+        """Cancel deliveries in flight (another engine takes them over) and close the client."""
+        tasks = list(self._tasks)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.notifier.close()
+
+
+def _safely(fn: Callable[..., None], arg: object) -> None:
+    try:
+        fn(arg)
+    except Exception:
+        log.exception("escalation callback failed")
