@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conftest import REPO, Recorder
-
 from warroom.config_file import read_config
 from warroom.domain import commands
 from warroom.domain.config import Config, parse_config
 from warroom.domain.severity import Severity
+
+from .conftest import REPO, Recorder
 
 SAMPLE = REPO / "sample_data" / "warroom.toml"
 # Wednesday 2026-03-04 14:32:15Z: week 60 of the demo rotation (alice primary, bob secondary).

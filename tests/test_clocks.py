@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from escalation_support import T0, incident
-
 from warroom.domain import commands
 from warroom.domain.clocks import (
     ClockState,
@@ -18,6 +16,8 @@ from warroom.domain.clocks import (
 from warroom.domain.roles import Role
 from warroom.domain.severity import Severity
 from warroom.domain.status import Status
+
+from .escalation_support import T0, incident
 
 M = timedelta(minutes=1)
 S = timedelta(seconds=1)

@@ -30,10 +30,7 @@ from warroom.domain.roles import Role
 from warroom.domain.severity import SEVERITIES, Severity
 from warroom.domain.status import CUSTOMER_MESSAGES, Status
 
-try:  # tests/ is a package on the main branch, a plain directory before
-    from .conftest import T0, Recorder
-except ImportError:  # pragma: no cover
-    from conftest import T0, Recorder  # type: ignore[no-redef]
+from .conftest import T0, Recorder
 
 NOW = T0 + timedelta(minutes=40)
 PATH_TO = {

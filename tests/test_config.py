@@ -8,8 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import cli_env, run_cli
-from escalation_support import SAMPLE, demo_config, write
 
 from warroom.config_file import load_config
 from warroom.domain.config import (
@@ -20,6 +18,9 @@ from warroom.domain.config import (
     parse_config,
 )
 from warroom.domain.timefmt import parse_duration
+
+from .conftest import cli_env, run_cli
+from .escalation_support import SAMPLE, demo_config, write
 
 
 def _sample() -> dict:

@@ -12,8 +12,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from conftest import run_cli
-from escalation_support import SAMPLE, T0, config_with
 
 from warroom.domain import commands
 from warroom.domain.config import Config
@@ -24,6 +22,9 @@ from warroom.domain.paging import page_alert
 from warroom.domain.severity import Severity
 from warroom.escalation.engine import Engine, system_clock
 from warroom.store.sqlite import SQLiteStore
+
+from .conftest import run_cli
+from .escalation_support import SAMPLE, T0, config_with
 
 M = timedelta(minutes=1)
 FAST = {"backoff": "10ms", "backoff_max": "40ms", "attempts": 3, "timeout": "5s"}

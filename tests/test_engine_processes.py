@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import REPO, cli_env
-from escalation_support import SAMPLE, T0
-from test_engine import Receiver, receiver  # noqa: F401  (the fixture)
 
 from warroom.domain import commands
 from warroom.domain.severity import Severity
 from warroom.store.sqlite import SQLiteStore
+
+from .conftest import REPO, cli_env
+from .escalation_support import SAMPLE, T0
+from .test_engine import Receiver, receiver  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from escalation_support import T0, config_with, demo_config, incident
 
 from warroom.domain import commands
 from warroom.domain.config import default_config
@@ -22,6 +21,8 @@ from warroom.domain.escalation import (
 from warroom.domain.events import describe, idempotent_id
 from warroom.domain.severity import Severity
 from warroom.domain.status import Status
+
+from .escalation_support import T0, config_with, demo_config, incident
 
 M = timedelta(minutes=1)
 S = timedelta(seconds=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import REPO
+from .conftest import REPO
 
 
 def _loaded_after(code: str) -> set[str]:

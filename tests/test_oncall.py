@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import run_cli
-from escalation_support import SAMPLE, demo_config
 
 from warroom.domain.config import Rotation
 from warroom.domain.oncall import segments, shift_start, who_is_on_call
+
+from .conftest import run_cli
+from .escalation_support import SAMPLE, demo_config
 
 US = timedelta(microseconds=1)
 

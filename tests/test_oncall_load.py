@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import Recorder
 
 from warroom.domain import commands
 from warroom.domain.config import parse_config
@@ -14,6 +13,8 @@ from warroom.domain.oncall_load import is_night, oncall_load
 from warroom.domain.paging import PageDelivered
 from warroom.domain.roles import Role
 from warroom.domain.severity import Severity
+
+from .conftest import Recorder
 
 
 def utc(*a: int) -> datetime:

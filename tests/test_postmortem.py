@@ -24,10 +24,7 @@ from warroom.domain.roles import Role
 from warroom.domain.severity import Severity
 from warroom.domain.status import Status
 
-try:  # tests/ is a package on the main branch, a plain directory before
-    from .conftest import Recorder
-except ImportError:  # pragma: no cover
-    from conftest import Recorder  # type: ignore[no-redef]
+from .conftest import Recorder
 
 EXPECTED = Path(__file__).parent / "data" / "postmortem_inc7.md"
 START = datetime(2026, 3, 4, 14, 32, 15, tzinfo=UTC)

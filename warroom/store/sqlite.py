@@ -310,6 +310,20 @@ def _prepare_reader(conn: sqlite3.Connection) -> None:
         )
 
 
+async def _connect(target: str, **kwargs: Any) -> aiosqlite.Connection:
+    """aiosqlite.connect, minus a thread left reporting to a dead loop after a failed open.
+
+    On a failed connect aiosqlite stops its worker thread without waiting for it; if the
+    program then ends, the thread reports to a closed event loop and prints a traceback.
+    """
+    conn = aiosqlite.connect(target, **kwargs)
+    try:
+        return await conn
+    except BaseException:
+        await asyncio.to_thread(conn._thread.join, 5)
+        raise
+
+
 async def _in_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
     """Run fn(raw_connection, *args) as ONE call on the connection's thread.
 
@@ -370,7 +384,7 @@ class SQLiteStore(Store):
             return
         self._check_writable(create)
         try:
-            self._writer = await aiosqlite.connect(
+            self._writer = await _connect(
                 str(self.path), timeout=self.lock_timeout, isolation_level=None
             )
             await _in_thread(self._writer, _prepare_writer)
@@ -428,7 +442,7 @@ class SQLiteStore(Store):
     async def _connect_ro(self, immutable: bool) -> aiosqlite.Connection:
         conn: aiosqlite.Connection | None = None
         try:
-            conn = await aiosqlite.connect(
+            conn = await _connect(
                 self._uri(immutable), uri=True, timeout=self.lock_timeout, isolation_level=None
             )
             await _in_thread(conn, _prepare_reader)
