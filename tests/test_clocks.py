@@ -89,7 +89,8 @@ def test_assembly_verification_and_timeline_anchors() -> None:
 def test_customer_update_cadence_by_severity() -> None:
     rec = incident(Severity.SEV1)
     u = update_clock(rec.state, T0 + 10 * M)
-    assert (u.due_at, u.target_text, u.text()) == (T0 + 15 * M, "every 15m", "5m00s left")
+    # The first customer update is due by the checklist's 30 minutes, then every 15.
+    assert (u.due_at, u.target_text, u.text()) == (T0 + 30 * M, "every 15m", "20m00s left")
     rec.now = T0 + 12 * M
     rec.commit(commands.record_communication(rec.state, "initial", "customers", "erin"))
     rec.now = T0 + 20 * M
@@ -105,7 +106,10 @@ def test_customer_update_cadence_by_severity() -> None:
 
 
 def test_sev3_and_sev4_cadence() -> None:
-    assert update_clock(incident(Severity.SEV3).state, T0).due_at == T0 + 60 * M
+    assert update_clock(incident(Severity.SEV3).state, T0).due_at == T0 + 30 * M  # first one
+    rec = incident(Severity.SEV3)
+    rec.commit(commands.record_communication(rec.state, "initial", "customers", "erin"))
+    assert update_clock(rec.state, T0).due_at == rec.now + 60 * M
     sev4 = update_clock(incident(Severity.SEV4).state, T0 + 999 * M)
     assert sev4.state == ClockState.NO_TARGET and sev4.text() == "none for SEV-4"
     assert not sev4.overdue

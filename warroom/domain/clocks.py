@@ -10,9 +10,11 @@ resolution for the documented timeline (+2h). A clock whose anchor has not happe
 "waiting". Once the incident is resolved, a detection-anchored item still not done is "missed"
 (it no longer counts down).
 
-The customer-update clock: the severity's cadence (SEV-1 every 15m, SEV-2 30m, SEV-3 60m,
-SEV-4 none) counted from the last customer-facing communication, or from detection when there
-has been none yet. It stops when the incident is resolved.
+The customer-update clock: the first customer update is due by the checklist's target (30 min
+after detection); after that, the severity's cadence (SEV-1 every 15m, SEV-2 30m, SEV-3 60m,
+SEV-4 none) counts from the last customer-facing communication. Internal messages do not reset
+it. It stops when the incident is resolved. `next_customer_update_due` is that one rule: the
+dashboard's clock, the comms preview and `warroom comms` all read it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from warroom.domain.checklist import CHECKLIST, Anchor, ChecklistItem
+from warroom.domain.checklist import CHECKLIST, CHECKLIST_BY_KEY, Anchor, ChecklistItem
 from warroom.domain.incident import CUSTOMER_AUDIENCES, IncidentState
 from warroom.domain.severity import SEVERITIES
 from warroom.domain.status import Status
@@ -134,8 +136,20 @@ def last_customer_update(state: IncidentState) -> datetime | None:
     return max(times) if times else None
 
 
+def next_customer_update_due(state: IncidentState) -> datetime | None:
+    """When customers must next hear from us; None when resolved or the severity has no cadence."""
+    every = SEVERITIES[state.severity].update_every
+    if every is None or state.status == Status.RESOLVED:
+        return None
+    last = last_customer_update(state)
+    if last is None:
+        first = CHECKLIST_BY_KEY["first_update"].target or every
+        return state.detected_at + first
+    return last + every
+
+
 def update_clock(state: IncidentState, now: datetime) -> Clock:
-    """When the next customer update is due, from the severity's cadence."""
+    """The next customer update as a clock (see next_customer_update_due for the rule)."""
     level = SEVERITIES[state.severity]
     every = level.update_every
     last = last_customer_update(state)
@@ -149,7 +163,8 @@ def update_clock(state: IncidentState, now: datetime) -> Clock:
     target = f"every {format_duration(every)}"
     if state.status == Status.RESOLVED:
         return Clock(**base, target_text=target, state=ClockState.STOPPED, due_at=None)
-    due = anchor + every
+    due = next_customer_update_due(state)
+    assert due is not None
     if now > due:
         return Clock(**base, target_text=target, state=ClockState.OVERDUE, due_at=due,
                      overdue_by=now - due)

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from warroom.domain import commands
 from warroom.domain.checklist import CHECKLIST_BY_KEY
+from warroom.domain.clocks import next_customer_update_due
 from warroom.domain.errors import InvalidInput
 from warroom.domain.events import Event, EventKind, NewEvent
 from warroom.domain.facts import (
@@ -376,17 +377,8 @@ def _key_moments(f: IncidentFacts) -> str:
 # -- the update clock and what is due --------------------------------------------------------
 
 def next_update_due(state: IncidentState) -> datetime | None:
-    """When the next communication is due: the first within 30 minutes of detection, then
-    one per the severity's cadence after the last one sent (to any audience). None when the
-    incident is resolved or its severity has no cadence (SEV-4)."""
-    cadence = SEVERITIES[state.severity].update_every
-    if not state.is_open or cadence is None:
-        return None
-    last = state.last_communication_at
-    if last is None:
-        first = CHECKLIST_BY_KEY["first_update"].target or cadence
-        return state.detected_at + first
-    return last + cadence
+    """When customers must next hear from us: the response clocks' one rule."""
+    return next_customer_update_due(state)
 
 
 @dataclass(frozen=True)

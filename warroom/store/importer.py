@@ -29,13 +29,16 @@ class ImportRefused(InvalidInput):
 
 
 def sample_history_path() -> Path:
-    """The bundled sample history: in the installed package, or in a source checkout."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "_sample_data" / HISTORY_FILE,
-                      package.parent / "sample_data" / HISTORY_FILE):
-        if candidate.is_file():
-            return candidate
-    raise ImportRefused(f"no sample history found (looked for {HISTORY_FILE} next to warroom)")
+    """The bundled sample history: in a source checkout, or in the installed package."""
+    from warroom.resources import sample_data_dir
+
+    try:
+        candidate = sample_data_dir() / HISTORY_FILE
+    except FileNotFoundError:
+        candidate = None
+    if candidate is None or not candidate.is_file():
+        raise ImportRefused(f"no sample history found ({HISTORY_FILE} in warroom's sample data)")
+    return candidate
 
 
 def read_history(path: str | Path) -> list[dict[str, Any]]:
