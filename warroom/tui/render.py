@@ -11,7 +11,11 @@ from datetime import datetime, tzinfo
 
 from rich.text import Text
 
+from warroom.domain.clocks import Clock
+from warroom.domain.escalation import EscalationView
 from warroom.domain.incident import IncidentState
+from warroom.domain.metrics import MetricsReport
+from warroom.domain.oncall_load import PersonMonthLoad
 from warroom.domain.roles import Role
 from warroom.domain.severity import SEVERITIES, Severity
 from warroom.domain.status import Phase, Status, allowed_moves
@@ -145,4 +149,169 @@ def workflow(state: IncidentState | None, *, compact: bool = False) -> Text:
             t.append(p.value, style="dim")
         else:
             t.append(p.value[:3], style="dim")
+    return t
+
+
+# ---- status workflow + response clocks -----------------------------------------------------
+
+CLOCK_STYLE: dict[str, str] = {
+    "done": "green",
+    "done_late": "yellow",
+    "running": "bold",
+    "overdue": "bold reverse red",
+    "waiting": "dim",
+    "missed": "bold red",
+    "no_target": "dim",
+    "stopped": "dim",
+}
+
+
+def clocks(items: list[Clock], update: Clock, *, compact: bool = False) -> Text:
+    """The response checklist with each target and its clock, and the customer-update clock."""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    if compact:
+        done = sum(1 for c in items if c.state.value in ("done", "done_late"))
+        t.append(f"checklist {done}/{len(items)}", style="bold")
+        urgent = [c for c in items if c.state.value in ("overdue", "running")]
+        urgent.sort(key=lambda c: (c.state.value != "overdue", c.due_at or c.anchor_at))
+        for c in urgent[:2]:
+            t.append(" · ")
+            t.append(f"{c.label} ")
+            t.append(c.text(), style=CLOCK_STYLE[c.state.value])
+        t.append("\n")
+        t.append("customer update: ", style="bold")
+        t.append(_update_text(update), style=CLOCK_STYLE[update.state.value])
+        return t
+    for c in items:
+        mark = "[x]" if c.done_at is not None else "[ ]"
+        t.append(f"{mark} {c.label:<22} {c.target_text:<18} ")
+        t.append(c.text(), style=CLOCK_STYLE[c.state.value])
+        t.append("\n")
+    t.append("Next customer update: ", style="bold")
+    t.append(_update_text(update), style=CLOCK_STYLE[update.state.value])
+    t.append(f"  ({update.target_text})", style="dim")
+    return t
+
+
+def _update_text(update: Clock) -> str:
+    if update.state.value == "running" and update.remaining is not None:
+        return f"in {format_clock(update.remaining)}"
+    return update.text()
+
+
+# ---- escalation ----------------------------------------------------------------------------
+
+LEVEL_STYLE: dict[str, str] = {
+    "fired": "bold red",
+    "next": "bold yellow",
+    "frozen": "dim",
+    "pending": "",
+    "skipped": "dim",
+    "ended": "dim",
+}
+
+
+def escalation(view: EscalationView | None, *, now: datetime, compact: bool = False) -> Text:
+    t = Text(no_wrap=True, overflow="ellipsis")
+    if view is None:
+        return t
+    status = view.status_text()
+    style = "bold reverse red" if (view.countdown is not None and not view.frozen
+                                   and not view.ended and view.countdown.total_seconds() <= 60)\
+        else "bold"
+    if view.frozen:
+        t.append("FROZEN ", style="bold reverse green")
+    elif view.ended:
+        t.append("ENDED ", style="bold reverse")
+    t.append(safe(status), style=style)
+    if compact:
+        fired = [lv for lv in view.levels if lv.state == "fired"]
+        if fired:
+            last = fired[-1]
+            who = ", ".join(safe(p.handle, 12) for p in last.paged) or "nobody"
+            t.append(f" · L{last.level} paged {who}")
+        return t
+    t.append(f"   policy {safe(view.policy, 20)}" + (
+        f", pass {view.cycle + 1}/{view.passes}" if view.passes > 1 else ""), style="dim")
+    for lv in view.levels:
+        t.append("\n")
+        after = format_duration(lv.after) if lv.after.total_seconds() else "0"
+        t.append(f"L{lv.level} T+{after:<4} ", style="bold")
+        t.append(f"{safe(' + '.join(lv.target_labels), 24):<24} ")
+        label = lv.state.upper()
+        t.append(f"{label:<8}", style=LEVEL_STYLE.get(lv.state, ""))
+        if lv.state == "fired" and lv.fired_at is not None:
+            how = " (manual)" if lv.reason == "manual" else ""
+            who = ", ".join(safe(p.handle, 12) for p in lv.paged) or "nobody"
+            t.append(f" {lv.fired_at:%H:%M:%S}{how} paged {who}")
+            problems = [p for p in lv.paged if p.failed]
+            if problems:
+                t.append(f" · {len(problems)} FAILED", style="bold red")
+            if lv.unresolved:
+                t.append(f" · unresolved: {safe(', '.join(lv.unresolved), 30)}", style="yellow")
+        elif lv.state == "next" and lv.due_at is not None:
+            left = lv.due_at - now
+            t.append(f" in {format_clock(left)}" if left.total_seconds() > 0 else " due now")
+            if lv.would_page:
+                t.append(f" → {safe(', '.join(lv.would_page), 30)}", style="dim")
+        elif lv.state == "skipped":
+            t.append(" (not for this severity)", style="dim")
+    return t
+
+
+# ---- metrics -------------------------------------------------------------------------------
+
+_SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: tuple[float, ...] | list[float], width: int = 12) -> str:
+    vals = list(values)[-width:]
+    if not vals:
+        return ""
+    lo, hi = min(vals), max(vals)
+    if hi == lo:
+        return _SPARK[0] * len(vals)
+    return "".join(_SPARK[int((v - lo) / (hi - lo) * (len(_SPARK) - 1))] for v in vals)
+
+
+def metrics(report: MetricsReport | None, *, compact: bool = False) -> Text:
+    t = Text(no_wrap=True, overflow="ellipsis")
+    if report is None:
+        t.append("computing…", style="dim")
+        return t
+    for i, line in enumerate(report.lines):
+        met_style = {"met": "green", "not met": "bold red"}.get(line.status, "dim")
+        if compact:
+            if i:
+                t.append(" · ")
+            label = line.label.replace("Incidents/month", "Inc/mo")
+            t.append(f"{label} {line.value_text} ", style="bold")
+            t.append("✓" if line.met else ("✗" if line.met is False else "-"), style=met_style)
+            continue
+        t.append(f"{line.label:<16}", style="bold")
+        t.append(f"{line.value_text:>8} ")
+        t.append(f"target {line.target_text:<7} ")
+        t.append(f"{line.status.upper():<8}", style=met_style)
+        trend = line.trend
+        trend_style = {True: "green", False: "red"}.get(trend.good, "dim")  # type: ignore[arg-type]
+        t.append(f" {trend.text or '—':<7}", style=trend_style)
+        t.append(f" {sparkline(line.sparkline)}", style="cyan")
+        t.append("\n")
+    if not compact:
+        t.append(f"last {format_duration(report.period)} · {report.incidents} incidents, "
+                 f"{report.unresolved} open", style="dim")
+    return t
+
+
+def oncall_load(rows: list[PersonMonthLoad], month: str) -> Text:
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append(f"On-call load {month}  ", style="bold")
+    t.append("(m: back to metrics)\n", style="dim")
+    t.append(f"{'person':<10}{'hours':>7}{'pages':>7}{'after-h':>8}{'night':>7}{'inc':>5}\n",
+             style="bold")
+    if not rows:
+        t.append("nobody was on call or paged this month", style="dim")
+    for r in rows:
+        t.append(f"{safe(r.person, 9):<10}{r.oncall_hours:>7.0f}{r.pages:>7}"
+                 f"{r.pages_after_hours:>8}{r.pages_night:>7}{r.incidents_handled:>5}\n")
     return t

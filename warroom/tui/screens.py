@@ -35,7 +35,7 @@ class ChoiceScreen(ModalScreen[Any]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, choices: Sequence[Choice[Any]], hint: str = "") -> None:
+    def __init__(self, title: str, choices: Sequence[Choice[Any]], hint: str | Text = "") -> None:
         super().__init__(classes="modal")
         self.title_text = title
         self.choices = list(choices)
@@ -50,7 +50,8 @@ class ChoiceScreen(ModalScreen[Any]):
             ]
             yield OptionList(*options, id="choices")
             if self.hint:
-                yield Static(Text(self.hint), classes="dialog-hint")
+                hint = self.hint if isinstance(self.hint, Text) else Text(self.hint)
+                yield Static(hint, classes="dialog-hint")
 
     def on_key(self, event: Any) -> None:
         for c in self.choices:

@@ -1,0 +1,117 @@
+"""Screens for the incident's documents: a message to send, the service's runbook, the
+postmortem. Each is generated from the record; nothing here edits the record except marking a
+message sent, which goes through the same path as every other change (an event)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Markdown, Static, TextArea
+
+from warroom.domain.text import printable
+
+
+class MessageScreen(ModalScreen[None]):
+    """Preview a generated message, edit it, copy it, mark it sent to an audience."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("ctrl+s", "send", "Mark sent"),
+        Binding("ctrl+g", "copy", "Copy all"),
+        Binding("f5", "reset", "Reset text"),
+    ]
+
+    def __init__(self, title: str, text: str, notes: Text,
+                 on_send: Callable[[str], None], on_copy: Callable[[str], None]) -> None:
+        super().__init__(classes="modal")
+        self.title_text = title
+        self.original = text
+        self.notes = notes
+        self.on_send = on_send
+        self.on_copy = on_copy
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog document"):
+            yield Label(Text(self.title_text), classes="dialog-title")
+            # The generated text contains the record's untrusted text: a TextArea shows it
+            # literally (it never interprets markup); control characters are made visible.
+            yield TextArea(printable(self.original, single_line=False), id="message",
+                           soft_wrap=True, show_line_numbers=False)
+            yield Static(self.notes, classes="dialog-hint")
+            yield Static(Text("ctrl+s mark sent · ctrl+g copy · F5 reset · Esc close"),
+                         classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    @property
+    def text(self) -> str:
+        return self.query_one(TextArea).text
+
+    def action_send(self) -> None:
+        self.on_send(self.text)
+
+    def action_copy(self) -> None:
+        self.on_copy(self.text)
+
+    def action_reset(self) -> None:
+        self.query_one(TextArea).text = printable(self.original, single_line=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class MarkdownScreen(ModalScreen[None]):
+    """A runbook or a postmortem, rendered; `save` (when given) writes the Markdown source."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("q", "close", "Close", show=False),
+        Binding("ctrl+s", "save", "Save"),
+    ]
+
+    def __init__(self, title: str, markdown: str, notes: Text | None = None,
+                 save_to: Path | None = None,
+                 on_saved: Callable[[Path], None] | None = None) -> None:
+        super().__init__(classes="modal")
+        self.title_text = title
+        self.markdown = markdown
+        self.notes = notes
+        self.save_to = save_to
+        self.on_saved = on_saved
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog document"):
+            yield Label(Text(self.title_text), classes="dialog-title")
+            with VerticalScroll(id="doc-scroll"):
+                yield Markdown(self.markdown, id="doc")
+            if self.notes is not None:
+                yield Static(self.notes, classes="dialog-hint")
+            keys = "↑/↓ PgUp/PgDn scroll · Esc close"
+            if self.save_to is not None:
+                keys = f"ctrl+s save to {self.save_to.name} · " + keys
+            yield Static(Text(keys), classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#doc-scroll").focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "save":
+            return self.save_to is not None
+        return True
+
+    def action_save(self) -> None:
+        if self.save_to is None:
+            return
+        self.save_to.write_text(self.markdown, encoding="utf-8")
+        if self.on_saved is not None:
+            self.on_saved(self.save_to)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
