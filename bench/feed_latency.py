@@ -1,0 +1,226 @@
+"""Commit-to-feed latency across processes on the SQLite store.
+
+One writer process (this one) appends notes to one incident at a steady pace with random jitter
+and takes CLOCK_MONOTONIC right after each `append` returns. N reader processes, each subscribed
+with `store.subscribe()` (read-only, default poll interval), take CLOCK_MONOTONIC when a batch
+reaches them. CLOCK_MONOTONIC is one clock for every process on a Linux host, so the difference
+is the latency from "the writer was told it committed" to "a reader holds the event". A reader
+polling between the commit and the writer's return can see an event first: min_ms may be
+slightly negative, which is honest and not clamped.
+
+Every reader must receive every event exactly once and in commit order: `missed`, `duplicates`
+and `out_of_order` count what did not.
+
+    python bench/feed_latency.py                        # N = 1, 10, 30; 200 events each
+    python bench/feed_latency.py --readers 30 --events 500
+
+Writes bench/results/feed_latency.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from _common import (
+    RESULTS_DIR,
+    print_table,
+    scratch_dir,
+    summary_ms,
+    wait_for_files,
+    write_results,
+)
+from poll_variants import VARIANTS
+
+if TYPE_CHECKING:
+    from warroom.store import Store
+
+HELLO = "bench: hello"  # the warm-up event: a reader that got it has a live feed
+STOP = "bench: stop"  # the last event: readers write what they saw and exit
+TARGET_P99_MS = 60.0
+
+
+# ---- a reader process ----------------------------------------------------------------------
+
+
+async def reader(db: str, out: str, poll_interval: float, variant: str) -> None:
+    from poll_variants import open_variant
+
+    store = await open_variant(variant, db, readonly=True, poll_interval=poll_interval)
+    received: list[tuple[int, float]] = []
+    live = Path(out + ".live")
+    try:
+        since = await store.last_seq()
+        Path(out + ".ready").touch()
+        async for batch in store.subscribe(since):
+            now = time.monotonic()
+            done = False
+            for e in batch:
+                text = e.data.get("text")
+                if text == HELLO:
+                    live.touch()
+                elif text == STOP:
+                    done = True
+                else:
+                    received.append((e.seq, now))
+            if done:
+                break
+    finally:
+        await store.close()
+    Path(out).write_text(json.dumps({"received": received}))
+
+
+# ---- the writer and the orchestration --------------------------------------------------------
+
+
+async def write_events(db: Path, incident: str, count: int, interval: float, jitter: float,
+                       seed: int, wait_live: list[Path], procs: list[subprocess.Popen[bytes]],
+                       ) -> dict[int, float]:
+    """Commit `count` notes, one every interval*(1 +- jitter) s; seq -> commit time."""
+    from warroom.domain import commands
+    from warroom.store import open_store
+
+    rng = random.Random(seed)
+    committed: dict[int, float] = {}
+    store = await open_store(db)
+    try:
+        state = await store.get(incident)
+        await say_hello(store, incident, wait_live, procs)
+        await asyncio.sleep(1.0)  # let every reader settle into its steady poll
+        for i in range(count):
+            await asyncio.sleep(interval * (1 + rng.uniform(-jitter, jitter)))
+            result = await store.append(incident, commands.add_note(state, f"bench {i}",
+                                                                    "bench"))
+            committed[result.events[0].seq] = time.monotonic()
+        await store.append(incident, commands.add_note(state, STOP, "bench"))
+    finally:
+        await store.close()
+    return committed
+
+
+async def say_hello(store: Store, incident: str, wait_live: list[Path],
+                    procs: list[subprocess.Popen[bytes]]) -> None:
+    """Write a warm-up event, again every second, until every reader has received one.
+
+    Repeated because a reader whose feed starts at the very moment of a commit may only learn
+    of it at the next commit (a start-up window of the poller; see the docs).
+    """
+    from warroom.domain import commands
+
+    state = await store.get(incident)
+    deadline = time.monotonic() + 120.0
+    while True:
+        await store.append(incident, commands.add_note(state, HELLO, "bench"))
+        try:
+            await asyncio.to_thread(wait_for_files, wait_live, 1.0, procs)
+            return
+        except TimeoutError:
+            if time.monotonic() > deadline:
+                raise
+
+
+def run_once(work: Path, readers: int, events: int, interval: float, jitter: float,
+             poll_interval: float, seed: int, variant: str) -> dict[str, Any]:
+    from _common import make_room_sync
+
+    run_dir = work / f"readers-{readers}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    db = run_dir / "room.db"
+    (incident,) = make_room_sync(db)
+    outs = [run_dir / f"reader-{i}.json" for i in range(readers)]
+    procs = [
+        subprocess.Popen([sys.executable, __file__, "_reader", str(db), str(out),
+                          str(poll_interval), variant])
+        for out in outs
+    ]
+    try:
+        wait_for_files([Path(f"{o}.ready") for o in outs], 180.0, procs)
+        committed = asyncio.run(write_events(
+            db, incident, events, interval, jitter, seed,
+            [Path(f"{o}.live") for o in outs], procs))
+        for p in procs:
+            p.wait(timeout=60)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+    latencies: list[float] = []
+    missed = duplicates = out_of_order = 0
+    for out in outs:
+        received = json.loads(out.read_text())["received"] if out.exists() else []
+        seqs = [seq for seq, _ in received]
+        duplicates += len(seqs) - len(set(seqs))
+        out_of_order += sum(1 for a, b in itertools.pairwise(seqs) if b <= a)
+        got = dict(received)
+        missed += sum(1 for seq in committed if seq not in got)
+        latencies.extend(got[seq] - t for seq, t in committed.items() if seq in got)
+    stats = summary_ms(latencies)
+    return {
+        "backend": "sqlite",
+        "readers": readers,
+        "events": len(committed),
+        "samples": len(latencies),
+        **stats,
+        "min_ms": round(min(latencies) * 1000, 2) if latencies else None,
+        "missed": missed,
+        "duplicates": duplicates,
+        "out_of_order": out_of_order,
+        "interval_s": interval,
+        "poll_interval_s": poll_interval,
+        "variant": variant,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "_reader":
+        asyncio.run(reader(args[1], args[2], float(args[3]), args[4]))
+        return 0
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--readers", default="1,10,30",
+                   help="comma-separated reader-process counts (default 1,10,30)")
+    p.add_argument("--events", type=int, default=200, help="events per run (default 200)")
+    p.add_argument("--interval", type=float, default=0.1,
+                   help="mean seconds between two commits (default 0.1)")
+    p.add_argument("--jitter", type=float, default=0.5,
+                   help="each gap is interval*(1 +- jitter), uniform (default 0.5)")
+    p.add_argument("--poll-interval", type=float, default=0.05,
+                   help="the readers' feed poll interval (default 0.05, the store's default)")
+    p.add_argument("--variant", choices=VARIANTS, default="store",
+                   help="the readers' store: the real one, or a patched poller from "
+                        "poll_variants.py (default: store)")
+    p.add_argument("--seed", type=int, default=2)
+    p.add_argument("--dir", help="where to put the rooms (default: a fresh temp folder)")
+    p.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    opts = p.parse_args(args)
+
+    runs = []
+    with scratch_dir(opts.dir) as work:
+        for n in (int(x) for x in opts.readers.split(",")):
+            print(f"feed latency: {n} reader(s), {opts.events} events ...", flush=True)
+            runs.append(run_once(work, n, opts.events, opts.interval, opts.jitter,
+                                 opts.poll_interval, opts.seed, opts.variant))
+    print_table(runs, ["readers", "samples", "p50_ms", "p95_ms", "p99_ms", "max_ms", "min_ms",
+                       "missed", "duplicates", "out_of_order"])
+    name = "feed_latency" if opts.variant == "store" else f"feed_latency-{opts.variant}"
+    path = write_results(name, runs, {"target": {"p99_ms_with_30_readers":
+                                                           TARGET_P99_MS, "missed": 0}},
+                         opts.out_dir)
+    print(f"written to {path}")
+    return 0 if all(r["missed"] == 0 and r["duplicates"] == 0 and r["out_of_order"] == 0
+                    for r in runs) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Every benchmark in sequence with its default parameters (a few minutes in all).
+# Figures go to stdout and to bench/results/<name>.json. Run on a quiet machine: other load
+# on the host shows up directly in the latencies and wall times.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-.venv/bin/python}"
+[ -x "$PY" ] || PY=python3
+
+status=0
+for script in feed_latency idle_reader_cpu write_contention cli_wall; do
+  echo "=== $script"
+  "$PY" "bench/$script.py" || status=1
+  echo
+done
+exit "$status"
