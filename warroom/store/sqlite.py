@@ -609,7 +609,10 @@ class SQLiteStore(Store):
                         self._poll_conn = await self._connect_ro(immutable=False)
                     rows = await self._poll_conn.execute_fetchall("PRAGMA data_version")
                     version = int(next(iter(rows))[0])
-                    if last is not None and version != last:
+                    # The first read (and the first after a reconnect) signals too: a commit
+                    # between a subscriber's read and this baseline would otherwise wait for
+                    # the next commit, which in a quiet room can be minutes away.
+                    if version != last:
                         self._signal.bump()
                     last = version
             except asyncio.CancelledError:
