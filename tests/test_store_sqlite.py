@@ -292,3 +292,16 @@ async def test_fold_version_change_rebuilds_projection(db_path: Path) -> None:
         assert (await s.get("INC-1")).title == "keep me"
     finally:
         await s.close()
+
+
+async def test_commit_before_the_pollers_first_read_is_not_missed(db_path: Path) -> None:
+    reader = await SQLiteStore.open(db_path, poll_interval=0.01)
+    try:
+        seen = reader.generation()  # starts the poller, which has not read anything yet
+        raw = sqlite3.connect(db_path)  # a commit by another connection, before that read
+        raw.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', 'x')")
+        raw.commit()
+        raw.close()
+        await asyncio.wait_for(reader.wait_for_change(seen), 5)
+    finally:
+        await reader.close()
