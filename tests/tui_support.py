@@ -48,13 +48,13 @@ def seeded_db(path: Path) -> Path:
     return path
 
 
-def make_app(path: Path, *, actor: str = "alice", spectator: bool = False,
+def make_app(path: Path, *, actor: str = "alice", spectator: bool = False, engine: bool = False,
              clock: Callable[[], datetime] | None = None) -> WarroomApp:
     async def opener() -> SQLiteStore:
         return await SQLiteStore.open(path, readonly=spectator, poll_interval=0.01)
 
     return WarroomApp(actor=actor, clock=clock or (lambda: NOW), local_tz=CET, tick=None,
-                      presence=False, open_store=opener, spectator=spectator)
+                      presence=False, open_store=opener, spectator=spectator, engine=engine)
 
 
 async def settle(pilot, condition: Callable[[], bool], limit: float = 10.0) -> None:  # type: ignore[no-untyped-def]

@@ -106,13 +106,20 @@ async def _is_fresh(path: Path, now: datetime) -> bool:
 
 
 async def build_demo(path: Path, sample_dir: Path, now: datetime) -> list[str]:
-    """A fresh demo room at `path` (replacing any old one)."""
+    """A fresh demo room at `path` (replacing any old one): the year of sample history, then
+    the ongoing incidents, with the demo world's configuration beside it (so every terminal
+    and `warroom engine` opened on this room use the same rotation and policies)."""
+    import shutil
+
     from warroom.store import open_store
+    from warroom.store.importer import import_history, read_history
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(sample_dir / "warroom.toml", path.with_name("warroom.toml"))
     store = await open_store(path)
     try:
+        await import_history(store, read_history(sample_dir / "history.jsonl"))
         return await add_scenario(store, load_scenario(sample_dir), now)
     finally:
         await store.close()

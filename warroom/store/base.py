@@ -49,6 +49,18 @@ class IncidentSummary:
         return self.status != "Resolved"
 
 
+def summary_of(state: IncidentState) -> IncidentSummary:
+    """The summary columns of a state, as the store's projection table holds them."""
+    return IncidentSummary(
+        id=state.id, number=state.number, title=state.title, severity=state.severity.value,
+        status=state.status.value, phase=state.phase.value, service=state.service,
+        version=state.version, declared_at=state.declared_at, started_at=state.started_at,
+        detected_at=state.detected_at, acknowledged_at=state.acknowledged_at,
+        first_resolved_at=state.first_resolved_at, resolved_at=state.resolved_at,
+        last_event_at=state.last_event_at,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Presence:
     """A terminal that can write, announcing itself while it is open."""

@@ -35,6 +35,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
                footer=False),
     ActionSpec("E", "edit_entry", "Edit", "Correct the selected timeline entry (scribe)", True,
                footer=False),
+    ActionSpec("c", "comms", "Comms", "Communications: preview, edit, copy, mark sent", False),
+    ActionSpec("b", "runbook", "Runbook", "Open the service's runbook", False, footer=False),
+    ActionSpec("P", "postmortem", "Postmortem", "Show (and save) the postmortem", False,
+               footer=False),
+    ActionSpec("m", "metrics_mode", "Metrics/load", "Switch the metrics pane to on-call load "
+               "and back", False, needs_incident=False, footer=False),
     ActionSpec("question_mark", "help", "Help", "Show every key", False, needs_incident=False),
     ActionSpec("q", "quit", "Quit", "Quit warroom", False, needs_incident=False),
 )

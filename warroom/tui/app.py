@@ -8,12 +8,14 @@ the notification says who changed what first.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -21,14 +23,20 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
 from warroom.domain import commands
 from warroom.domain.checklist import CHECKLIST
+from warroom.domain.clocks import response_clocks, update_clock
+from warroom.domain.config import Config, default_config
 from warroom.domain.errors import DomainError, InvalidInput
-from warroom.domain.events import Event, EventKind, NewEvent
+from warroom.domain.escalation import escalation_view_for
+from warroom.domain.events import Event, NewEvent
 from warroom.domain.incident import IncidentState, apply
+from warroom.domain.metrics import MetricsReport, metrics_report
+from warroom.domain.oncall import who_is_on_call
+from warroom.domain.paging import page_alert
 from warroom.domain.roles import Role
 from warroom.domain.severity import (
     SEVERITIES,
@@ -41,7 +49,7 @@ from warroom.domain.severity import (
 )
 from warroom.domain.status import Status, allowed_moves
 from warroom.resources import styles_dir
-from warroom.store.base import IncidentSummary, Presence, Store
+from warroom.store.base import IncidentSummary, Presence, Store, summary_of
 from warroom.store.errors import Conflict, StoreError
 from warroom.tui import render
 from warroom.tui.actions import ACTIONS, BY_ACTION, key_label
@@ -54,6 +62,9 @@ from warroom.tui.screens import (
     TextPrompt,
 )
 from warroom.tui.widgets.timeline import TimelineView
+
+if TYPE_CHECKING:
+    from warroom.escalation.engine import Engine
 
 Clock = Callable[[], datetime]
 
@@ -96,7 +107,8 @@ class WarroomApp(App[int]):
                  local_tz: tzinfo | None = None, follow: str | None = None,
                  tick: float | None = 1.0, presence: bool = True,
                  open_store: Callable[[], Awaitable[Store]] | None = None,
-                 spectator: bool = False) -> None:
+                 spectator: bool = False, config: Config | None = None,
+                 config_dir: Path | None = None, engine: bool = True) -> None:
         """`store` is an open store the caller closes; `open_store` lets the app open (and
         close) its own, on its own event loop (snapshot tests run the app on theirs)."""
         super().__init__()
@@ -117,6 +129,16 @@ class WarroomApp(App[int]):
         self.session = uuid.uuid4().hex
         self.started_at = self.clock()
         self.last_error: str | None = None
+        self.config = config or default_config()
+        self.config_dir = config_dir
+        self.run_engine = engine
+        self.engine: Engine | None = None
+        self._engine_stop = asyncio.Event()
+        self.metrics_report: MetricsReport | None = None
+        self.metrics_mode = "metrics"  # or "oncall"
+        self.oncall_rows: list[Any] | None = None
+        self.alarms: list[str] = []
+        self._metrics_dirty = True
         self._cursor = 0
 
     # ---- layout -----------------------------------------------------------------------------
@@ -169,6 +191,9 @@ class WarroomApp(App[int]):
         if self.announce:
             self._announce()
         self._watch_room()
+        self._compute_metrics()
+        if self.run_engine and not self.spectator:
+            self._run_engine()
 
     def _default_incident(self) -> str | None:
         open_rows = sort_open([s for s in self.summaries if s.is_open])
@@ -178,6 +203,19 @@ class WarroomApp(App[int]):
 
     async def _load_summaries(self) -> None:
         self.summaries = await self.store.summaries()
+        self._metrics_dirty = True
+
+    async def _refresh_summaries(self, incident_ids: set[str]) -> None:
+        """Re-read only the incidents a batch touched: a storm must not re-read 10,000 rows."""
+        fresh: dict[str, IncidentSummary] = {}
+        for incident_id in incident_ids:
+            if incident_id == self.follow_id and self.state is not None:
+                fresh[incident_id] = summary_of(self.state)
+            else:
+                fresh[incident_id] = summary_of(await self.store.get(incident_id))
+        kept = [s for s in self.summaries if s.id not in fresh]
+        self.summaries = sorted([*kept, *fresh.values()], key=lambda s: -s.number)
+        self._metrics_dirty = True
 
     async def follow(self, incident_id: str) -> None:
         """Show another incident: its state and its whole timeline."""
@@ -217,9 +255,10 @@ class WarroomApp(App[int]):
                     break
             if fresh:
                 self.query_one(TimelineView).add_events(fresh)
-        if any(e.kind == EventKind.ESCALATED for e in batch):
-            self._alarm(batch)
-        await self._load_summaries()
+        alerts = [a for a in (page_alert(e) for e in batch) if a is not None]
+        if alerts:
+            self._alarm([a.text for a in alerts])
+        await self._refresh_summaries({e.incident_id for e in batch})
         if self.state is None and self.follow_id is None:
             target = self._default_incident()
             if target:
@@ -228,16 +267,55 @@ class WarroomApp(App[int]):
         self.refresh_panes()
         self.refresh_bindings()
 
-    def _alarm(self, batch: list[Event]) -> None:
-        """A page went out: ring the terminal bell and flash the screen, in every terminal."""
+    def _alarm(self, texts: list[str]) -> None:
+        """A page went out (or could not): ring the bell and flash, in every terminal."""
+        self.alarms.extend(texts)
         self.bell()
-        self.screen.add_class("-flash")
-        self.set_timer(0.6, lambda: self.screen.remove_class("-flash"))
+        screen = self.screen
+        screen.add_class("-flash")
+        self.set_timer(0.6, lambda: screen.remove_class("-flash"))
+        for text in texts[-3:]:
+            self.notify(text, severity="warning", markup=False, timeout=6)
 
     # ---- time -------------------------------------------------------------------------------
 
     def _tick(self) -> None:
         self.refresh_panes(time_only=True)
+        if self._metrics_dirty:
+            self._compute_metrics()
+
+    @work(exclusive=True, group="metrics")
+    async def _compute_metrics(self) -> None:
+        """Off the event loop: 10,000 incidents take tens of milliseconds to summarise."""
+        self._metrics_dirty = False
+        rows, now = list(self.summaries), self.now()
+        self.metrics_report = await asyncio.to_thread(metrics_report, rows, now=now)
+        if self.metrics_mode == "oncall":
+            await self._compute_oncall_load()
+        self.refresh_panes()
+
+    async def _compute_oncall_load(self) -> None:
+        from warroom.domain.oncall_load import oncall_load
+
+        now = self.now()
+        month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        recent = [s for s in self.summaries if s.detected_at >= month_start]
+        states = [await self.store.get(s.id) for s in recent]
+        rows = await asyncio.to_thread(oncall_load, self.config, states, month_start, now)
+        self.oncall_rows = sorted(rows, key=lambda r: (-r.pages, r.person))
+
+    # ---- the escalation engine, in every terminal that can write ----------------------------
+
+    @work(exclusive=True, group="engine")
+    async def _run_engine(self) -> None:
+        from warroom.escalation.engine import Engine
+
+        self.engine = Engine(self.store, self.config, clock=self.clock, actor="engine",
+                             base_dir=self.config_dir)
+        try:
+            await self.engine.run(self._engine_stop)
+        finally:
+            await self.engine.close()
 
     def now(self) -> datetime:
         return self.clock()
@@ -274,6 +352,7 @@ class WarroomApp(App[int]):
             await asyncio.sleep(PRESENCE_EVERY)
 
     async def on_unmount(self) -> None:
+        self._engine_stop.set()
         if self._store is None:
             return
         if self.announce:
@@ -302,8 +381,9 @@ class WarroomApp(App[int]):
         timeline = self.query_one(TimelineView)
         timeline.border_title = (
             f"Timeline · {timeline.row_count} events" if self.state else "Timeline")
-        self.query_one("#roster-pane", Static).update(
-            render.roster(self.state, now=now, present=self.present, compact=compact))
+        self.query_one("#roster-pane", Static).update(render.roster(
+            self.state, now=now, present=self.present, oncall=self.oncall(now),
+            compact=compact))
         self.query_one("#metrics-pane", Static).update(self.metrics_text(now, compact))
 
     def status_text(self, now: datetime, compact: bool) -> Text:
@@ -311,24 +391,42 @@ class WarroomApp(App[int]):
         if self.state is None:
             return t
         t.append("\n")
-        done = self.state.checklist
-        for item in CHECKLIST:
-            mark = "[x]" if item.key in done else "[ ]"
-            t.append(f"{mark} {item.task:<24} {item.target_text}\n")
+        t.append_text(render.clocks(response_clocks(self.state, now),
+                                    update_clock(self.state, now), compact=compact))
         return t
 
     def escalation_text(self, now: datetime, compact: bool) -> Text:
-        t = Text(no_wrap=True, overflow="ellipsis")
         if self.state is None:
-            return t
-        if self.state.acknowledged:
-            t.append(f"acknowledged by {render.safe(self.state.acknowledged_by)}\n")
-        for e in self.state.escalations:
-            t.append(f"L{e.level} {e.at:%H:%M:%S} paged {', '.join(e.targets)}\n")
-        return t
+            return Text()
+        try:
+            view = escalation_view_for(self.config, self.state, now)
+        except (DomainError, KeyError, ValueError) as e:
+            return Text(f"escalation unavailable: {e}", style="bold red")
+        return render.escalation(view, now=now, compact=compact)
+
+    def oncall(self, now: datetime) -> dict[str, str | None] | None:
+        if self.state is None:
+            return None
+        try:
+            _, policy = self.config.policy_for(self.state.service)
+            rotation = self.config.rotation_for(self.state.service, policy)
+        except KeyError:
+            return None
+        if rotation is None:
+            return None
+        who = who_is_on_call(rotation, now)
+        return {Role.ONCALL_PRIMARY.value: who.primary,
+                Role.ONCALL_SECONDARY.value: who.secondary}
 
     def metrics_text(self, now: datetime, compact: bool) -> Text:
-        return Text(f"{len(self.summaries)} incidents on record")
+        pane = self.query_one("#metrics-pane", Static)
+        if self.metrics_mode == "oncall":
+            pane.border_title = "On-call load"
+            if self.oncall_rows is None:
+                return Text("computing…", style="dim")
+            return render.oncall_load(self.oncall_rows, f"{now:%Y-%m}")
+        pane.border_title = "Metrics (m: on-call load)"
+        return render.metrics(self.metrics_report, compact=compact)
 
     # ---- actions: the registry decides what exists ------------------------------------------
 
@@ -504,7 +602,172 @@ class WarroomApp(App[int]):
         self._note("action", "Add an action item", "text @owner · Enter to save · Esc to cancel")
 
     def action_escalate(self) -> None:
-        self.notify_error("escalation is not available yet")
+        state = self.state
+        if state is None:
+            return
+        view = escalation_view_for(self.config, state, self.now())
+        nxt = next((lv for lv in view.levels if lv.state in ("next", "frozen", "pending")
+                    and lv.applies), None)
+        who = f" (pages {', '.join(nxt.would_page or nxt.target_labels)})" if nxt else ""
+        level = f"L{nxt.level}" if nxt else "the next level"
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._escalate(state.id)
+
+        self.push_screen(ConfirmScreen(f"Escalate {state.id} to {level} now{who}?"), confirmed)
+
+    @work(group="write")
+    async def _escalate(self, incident_id: str) -> None:
+        try:
+            if self.engine is not None:
+                await self.engine.escalate_now(incident_id, self.actor)
+            else:
+                from warroom.domain.escalation import escalate_now
+
+                state = await self.store.get(incident_id)
+                await self.store.append(incident_id, escalate_now(
+                    state, self.config, self.actor, self.now()), expected_version=state.version)
+        except Conflict as e:
+            self.notify_error(e.describe(self.now()))
+        except (DomainError, StoreError) as e:
+            self.notify_error(str(e))
+
+    # ---- documents: messages, runbook, postmortem --------------------------------------------
+
+    def _templates_dir(self) -> Path | None:
+        return None
+
+    def action_comms(self) -> None:
+        state = self.state
+        if state is None:
+            return
+        from warroom.domain.comms import TEMPLATE_NAMES, comms_schedule
+        from warroom.domain.stakeholders import stakeholders_for
+
+        now = self.now()
+        schedule = {row.template: row for row in comms_schedule(state, now)}
+        choices = []
+        for i, name in enumerate(TEMPLATE_NAMES):
+            row = schedule.get(name)
+            note = ""
+            if row is not None:
+                if row.sent_at is not None:
+                    note = f"sent {row.sent_at:%H:%M}Z"
+                elif row.due_at is not None:
+                    left = row.due_at - now
+                    note = (f"OVERDUE {_dur(-left)}" if left.total_seconds() < 0
+                            else f"due in {_dur(left)}")
+            choices.append(Choice(str(i + 1), f"{name:<11} {note}", name))
+        plan = Text(f"Who must be told for {state.severity.value}:\n", style="bold")
+        for action in stakeholders_for(state.severity):
+            plan.append(f"  {action.label:<12}", style="bold")
+            plan.append(f"{action.what} · {action.how} · {action.when}\n")
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self._open_message(name)
+
+        self.push_screen(ChoiceScreen(f"Communications · {state.id}", choices, hint=plan),
+                         chosen)
+
+    @work(group="documents")
+    async def _open_message(self, name: str) -> None:
+        from warroom.content.templates import preview_message
+        from warroom.tui.documents import MessageScreen
+
+        state = self.state
+        if state is None:
+            return
+        try:
+            events = await self.store.events(state.id)
+            msg = preview_message(name, state, events, self.now(), self._templates_dir())
+        except (DomainError, StoreError) as e:
+            self.notify_error(str(e))
+            return
+        notes = Text()
+        if msg.missing:
+            notes.append("Not yet in the record: " + ", ".join(msg.missing), style="yellow")
+        if self.spectator:
+            notes.append("  (spectator: you can copy, not mark sent)", style="dim")
+
+        def send(text: str) -> None:
+            if self.spectator:
+                self.notify_error("spectator mode: nothing can be marked sent from here")
+                return
+            self._choose_audience(name, text)
+
+        def copy(text: str) -> None:
+            self.copy_to_clipboard(text)
+            self.notify("copied to the clipboard (through the terminal)", markup=False)
+
+        self.push_screen(MessageScreen(f"{name} message · {state.id} · {msg.source}",
+                                       msg.text, notes, send, copy))
+
+    def _choose_audience(self, template: str, text: str) -> None:
+        from warroom.domain.comms import AUDIENCES, mark_sent
+
+        choices = [Choice(str(i + 1), a, a) for i, a in enumerate(AUDIENCES)]
+
+        def chosen(audience: str | None) -> None:
+            if not audience:
+                return
+            self.run_command(
+                lambda s: mark_sent(s, template, audience, self.actor, text=text),
+                done=f"{template} marked sent to {audience}")
+            if isinstance(self.screen, ModalScreen):
+                self.screen.dismiss(None)
+
+        self.push_screen(ChoiceScreen("Sent to which audience?", choices), chosen)
+
+    def _runbook_mapping(self) -> dict[str, Path]:
+        base = self.config_dir or Path.cwd()
+        return {name: (base / svc.runbook) for name, svc in self.config.services.items()
+                if svc.runbook}
+
+    def action_runbook(self) -> None:
+        from warroom.content.runbooks import load_runbook
+        from warroom.tui.documents import MarkdownScreen
+
+        state = self.state
+        if state is None:
+            return
+        if not state.service:
+            self.notify_error(f"{state.id} has no service, so no runbook")
+            return
+        try:
+            book = load_runbook(state.service, None, self._runbook_mapping())
+        except DomainError as e:
+            self.notify_error(str(e))
+            return
+        notes = Text("\n".join(f"warning: {w}" for w in book.warnings), style="yellow") \
+            if book.warnings else None
+        self.push_screen(MarkdownScreen(f"Runbook · {render.safe(state.service)}",
+                                        book.markdown, notes))
+
+    @work(group="documents")
+    async def action_postmortem(self) -> None:
+        from warroom.domain.postmortem import render_postmortem
+        from warroom.tui.documents import MarkdownScreen
+
+        state = self.state
+        if state is None:
+            return
+        events = await self.store.events(state.id)
+        markdown = render_postmortem(state, events, self.now())
+
+        def saved(path: Path) -> None:
+            self.notify(f"postmortem saved to {path}", markup=False)
+
+        self.push_screen(MarkdownScreen(f"Postmortem · {state.id}", markdown,
+                                        save_to=Path.cwd() / f"{state.id}-postmortem.md",
+                                        on_saved=saved))
+
+    def action_metrics_mode(self) -> None:
+        self.metrics_mode = "oncall" if self.metrics_mode == "metrics" else "metrics"
+        self.oncall_rows = None
+        self._compute_metrics()
+        self.refresh_panes()
 
     def action_checklist(self) -> None:
         if self.state is None:
@@ -596,6 +859,12 @@ class WarroomApp(App[int]):
 
     async def action_quit(self) -> None:
         self.exit(0)
+
+
+def _dur(delta: timedelta) -> str:
+    from warroom.domain.timefmt import format_duration
+
+    return format_duration(delta)
 
 
 def _age(delta: timedelta) -> str:

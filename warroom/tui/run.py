@@ -12,7 +12,10 @@ from warroom.store import Store
 async def _run(store: Store, ctx: Context, follow: str | None) -> int:
     from warroom.tui.app import WarroomApp
 
-    app = WarroomApp(store, actor=ctx.actor, local_tz=ctx.local_tz, follow=follow)
+    loaded = ctx.loaded_config
+    app = WarroomApp(store, actor=ctx.actor, local_tz=ctx.local_tz, follow=follow,
+                     config=loaded.config,
+                     config_dir=loaded.path.parent if loaded.path else None)
     try:
         result = await app.run_async()
     finally:
@@ -23,6 +26,10 @@ async def _run(store: Store, ctx: Context, follow: str | None) -> int:
 def run_dashboard(ctx: Context, *, follow: str | None = None, spectator: bool | None = None,
                   db: str | None = None) -> int:
     readonly = ctx.spectator if spectator is None else spectator
+
+    if db:
+        ctx.db = db
+    ctx.loaded_config  # a broken config file stops here, before the screen opens  # noqa: B018
 
     async def main() -> int:
         from warroom.store import open_store
