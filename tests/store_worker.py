@@ -70,9 +70,26 @@ async def kill_me(db: str, incident: str) -> int:
         i += 1
 
 
+async def opener(db: str, go: str, name: str) -> int:
+    """Open a (possibly brand-new) room at the same moment as others, then declare once."""
+    from warroom.domain.severity import Severity
+
+    Path(go + "." + name).touch()
+    while not Path(go).exists():
+        time.sleep(0.0005)  # noqa: ASYNC251 - a tight spin so openers start together
+    store = await open_store(db)
+    try:
+        result = await store.append(None, commands.declare(name, Severity.SEV3, name))
+        print(result.incident_id)
+        return 0
+    finally:
+        await store.close()
+
+
 def main() -> int:
     role, *args = sys.argv[1:]
-    fn = {"writer": writer, "reader": reader, "racer": racer, "kill_me": kill_me}[role]
+    fn = {"writer": writer, "reader": reader, "racer": racer, "kill_me": kill_me,
+          "opener": opener}[role]
     if role == "writer":
         return asyncio.run(writer(args[0], args[1], int(args[2]), args[3]))
     if role == "reader":

@@ -36,3 +36,16 @@ def test_domain_does_no_io() -> None:
     r = _run("import warroom.domain.commands, warroom.domain.incident\n"
              "assert 'aiosqlite' not in sys.modules and 'sqlite3' not in sys.modules")
     assert r.returncode == 0, r.stderr
+
+
+def test_sqlite_rooms_never_load_the_postgresql_driver() -> None:
+    r = _run("import asyncio, tempfile, os\n"
+             "from warroom.store import open_store\n"
+             "from warroom.cli.main import build_parser\n"
+             "build_parser()\n"
+             "async def main():\n"
+             "    s = await open_store(os.path.join(tempfile.mkdtemp(), 'r.db'))\n"
+             "    await s.close()\n"
+             "asyncio.run(main())\n"
+             "assert 'asyncpg' not in sys.modules, 'asyncpg was imported'")
+    assert r.returncode == 0, r.stderr

@@ -258,3 +258,21 @@ async def test_presence_announces_and_forgets(room: Room) -> None:
     assert [p.person for p in here] == ["alice"] and here[0].incident_id == "INC-1"
     await a.leave("s1")
     assert await b.present(now - timedelta(seconds=30)) == []
+
+
+async def test_same_idempotent_event_from_many_terminals_is_written_once(room: Room) -> None:
+    """An escalation level fired by every terminal at once: one commit, the rest duplicates."""
+    from warroom.domain.events import Escalated, idempotent_id
+
+    terminals = [await room.open() for _ in range(6)]
+    inc = await declare(terminals[0])
+    event_id = idempotent_id(f"escalation:{inc}:level:1")
+
+    async def fire(store) -> object:  # type: ignore[no-untyped-def]
+        body = Escalated(level=1, targets=["grace"])
+        return await store.append(inc, [NewEvent.of(body, "engine", event_id=event_id)])
+
+    results = await asyncio.gather(*(fire(t) for t in terminals))
+    assert sorted(r.duplicate for r in results) == [False] + [True] * 5
+    assert {r.events[0].seq for r in results} == {2}
+    assert [e.kind for e in await terminals[0].events(inc)] == ["declared", "escalated"]

@@ -1,5 +1,6 @@
 """Many OS processes on one room: no lost or doubled event, one commit order for everyone,
-exactly one winner of a race, nothing committed lost to SIGKILL."""
+exactly one winner of a race, nothing committed lost to SIGKILL. Each runs on every backend
+(`room_location`: an SQLite file, or a fresh PostgreSQL database)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pytest
 from warroom.domain import commands
 from warroom.domain.incident import fold
 from warroom.domain.severity import Severity
-from warroom.store.sqlite import SQLiteStore
+from warroom.store import open_store
 
 from .conftest import REPO
 
@@ -32,10 +33,18 @@ def spawn(*args: str, stdout: int = subprocess.PIPE) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
-async def _declare(db: Path) -> str:
-    s = await SQLiteStore.open(db)
+async def _declare(db: str) -> str:
+    s = await open_store(db)
     try:
         return (await s.append(None, commands.declare("race", Severity.SEV1, "a"))).incident_id
+    finally:
+        await s.close()
+
+
+async def _all_events(db: str) -> list:  # type: ignore[type-arg]
+    s = await open_store(db, readonly=True)
+    try:
+        return await s.events_since(0, limit=1_000_000)
     finally:
         await s.close()
 
@@ -47,7 +56,8 @@ def _wait_files(paths: list[Path], timeout: float = 60) -> None:
         time.sleep(0.01)
 
 
-async def test_eight_writers_three_readers_one_order(db_path: Path, tmp_path: Path) -> None:
+async def test_eight_writers_three_readers_one_order(room_location: str, tmp_path: Path) -> None:
+    db_path = room_location
     writers, per_writer, n_readers = 8, 200, 3
     inc = await _declare(db_path)
     total = 1 + writers * per_writer
@@ -59,24 +69,22 @@ async def test_eight_writers_three_readers_one_order(db_path: Path, tmp_path: Pa
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
         assert "locked" not in err.lower()
-    raw = sqlite3.connect(db_path)
-    rows = raw.execute(
-        "SELECT seq, event_id, incident_version FROM events ORDER BY seq").fetchall()
-    raw.close()
-    assert len(rows) == total
-    assert len({r[1] for r in rows}) == total  # every event once
-    assert [r[2] for r in rows] == list(range(1, total + 1))  # versions without gaps
-    expected = [f"{r[0]} {r[1]}" for r in rows]
+    events = await _all_events(db_path)
+    assert len(events) == total
+    assert [e.seq for e in events] == list(range(1, total + 1))  # commit order without gaps
+    assert len({e.event_id for e in events}) == total  # every event once
+    assert [e.version for e in events] == list(range(1, total + 1))  # versions without gaps
+    expected = [f"{e.seq} {e.event_id}" for e in events]
     for o in outs:
         assert o.read_text().split("\n")[:-1] == expected  # the same order for every reader
-    texts = [t for (t,) in sqlite3.connect(db_path).execute(
-        "SELECT json_extract(body, '$.text') FROM events WHERE kind = 'note'")]
+    texts = [e.data["text"] for e in events if e.kind == "note"]
     assert sorted(texts) == sorted(f"w{i}-{j}" for i in range(writers) for j in range(per_writer))
 
 
 @pytest.mark.parametrize("racers", [8])
-async def test_racing_the_same_transition_has_one_winner(db_path: Path, tmp_path: Path,
+async def test_racing_the_same_transition_has_one_winner(room_location: str, tmp_path: Path,
                                                          racers: int) -> None:
+    db_path = room_location
     inc = await _declare(db_path)
     go = tmp_path / "go"
     procs = [spawn("racer", str(db_path), inc, str(go), f"racer{i}") for i in range(racers)]
@@ -91,7 +99,7 @@ async def test_racing_the_same_transition_has_one_winner(db_path: Path, tmp_path
         if code == 3:
             assert f"status Investigating -> Identified by {winner}" in out
             assert "not applied" in out
-    s = await SQLiteStore.open(db_path)
+    s = await open_store(db_path)
     try:
         events = await s.events(inc)
         assert [e.kind for e in events] == ["declared", "status_changed"]
@@ -100,7 +108,8 @@ async def test_racing_the_same_transition_has_one_winner(db_path: Path, tmp_path
         await s.close()
 
 
-async def test_sigkill_never_loses_a_commit(db_path: Path) -> None:
+async def test_sigkill_never_loses_a_commit(room_location: str) -> None:
+    db_path = room_location
     inc = await _declare(db_path)
     rng = random.Random(1234)
     acknowledged: list[str] = []
@@ -118,15 +127,17 @@ async def test_sigkill_never_loses_a_commit(db_path: Path) -> None:
         p.send_signal(signal.SIGKILL)
         rest, _ = p.communicate(timeout=30)
         acknowledged.extend(x for x in rest.split() if x)
-    raw = sqlite3.connect(db_path)
-    assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    ids = {r[0] for r in raw.execute("SELECT event_id FROM events")}
-    versions = [r[0] for r in raw.execute(
-        "SELECT incident_version FROM events WHERE incident_id = ? ORDER BY seq", (inc,))]
-    raw.close()
+    if "://" not in db_path:
+        raw = sqlite3.connect(db_path)
+        assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        raw.close()
+    events = await _all_events(db_path)
+    ids = {e.event_id for e in events}
+    versions = [e.version for e in events if e.incident_id == inc]
     assert acknowledged and set(acknowledged) <= ids
     assert versions == list(range(1, len(versions) + 1))
-    s = await SQLiteStore.open(db_path)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    s = await open_store(db_path)
     try:
         state = await s.get(inc)
         assert state.model_dump() == fold(await s.events(inc)).model_dump()

@@ -43,7 +43,8 @@ class Context:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Context:
-        db = getattr(args, "db", None) or str(default_db_path())
+        # $WARROOM_DB may be a URL: read it as text, since a Path would fold its "//".
+        db = getattr(args, "db", None) or os.environ.get("WARROOM_DB") or str(default_db_path())
         return cls(
             db=db if "://" in db else str(Path(db).expanduser()),
             actor=getattr(args, "as_", None) or default_actor(),

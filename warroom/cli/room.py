@@ -72,7 +72,7 @@ async def init(ctx: Context) -> int:
     if "://" in ctx.db:
         store = await ctx.store(write=True)
         await store.close()
-        line(f"room ready at {ctx.db}")
+        line(f"room ready at {store.location}")  # without the URL's password
         return 0
     path = Path(ctx.db).expanduser().absolute()
     group = ctx.args.group

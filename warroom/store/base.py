@@ -10,7 +10,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from warroom.domain.events import Event, NewEvent
 from warroom.domain.incident import IncidentState
@@ -144,6 +144,14 @@ class Store(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+    async def clock_offset(self) -> timedelta | None:
+        """The store's clock minus this machine's, or None when the store's clock is this one.
+
+        Recorded times come from the store's clock (the database server's, for PostgreSQL);
+        screens show the offset when it exceeds a second (warroom.store.clock).
+        """
+        return None
 
     async def __aenter__(self) -> Store:
         return self

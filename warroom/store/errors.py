@@ -63,6 +63,12 @@ class SchemaMismatch(StoreError):
     exit_code = ExitCode.SCHEMA
 
 
+class InvalidLocation(StoreError):
+    """--db is neither a path nor a URL of a supported database."""
+
+    exit_code = ExitCode.USAGE
+
+
 class NotFound(StoreError):
     exit_code = ExitCode.NOT_FOUND
 

@@ -576,6 +576,10 @@ class SQLiteStore(Store):
             for r in rows
         ]
 
+    async def clock_offset(self) -> None:
+        """None: every process of an SQLite room runs on this host, on this host's clock."""
+        return None
+
     async def integrity_check(self) -> str:
         rows = await self._fetch("PRAGMA integrity_check")
         return str(rows[0][0])

@@ -1,0 +1,745 @@
+"""The event log on PostgreSQL, for a room whose responders sit on their own machines.
+
+Same semantics as the SQLite store (warroom/store/sqlite.py), with what a server changes:
+
+Gap-free commit order. A PostgreSQL sequence hands out numbers at INSERT time, not at COMMIT
+time: a transaction holding seq 7 can commit after one holding seq 8, and a reader that read
+"seq > 6" at the wrong moment would see 8, move its cursor there and skip 7 for ever. So `seq` is
+not a sequence here. Every append first locks the single row of `warroom.log_head`
+(SELECT ... FOR UPDATE), takes last_seq + 1, + 2... for its events, writes last_seq back and
+commits. The row lock serialises appends, and PostgreSQL makes a commit visible before it
+releases the transaction's locks, so the next writer can only number its events after every
+lower number is visible: commit order is seq order and has no gaps. A reader reading
+`seq > cursor` can never miss an event committed later with a lower number, because there is
+none. The row lock (rather than an advisory lock) is deliberate: taking it needs UPDATE on
+log_head, which a spectator role does not have, whereas any role can take any advisory lock and
+could stall every writer. Appends are a few milliseconds; serialising them costs nothing a room
+of people can produce.
+
+Time. Each append reads `clock_timestamp()` once, after it holds the log-head lock, and records
+that as every event's `recorded_at` (and `at`, when the event does not say when it happened).
+The transaction timestamp (`now()`) would be the time the transaction began, possibly before it
+waited for the lock, so times could run backwards against seq; taken inside the critical
+section, recorded times follow commit order as far as the server's clock does. Every terminal
+therefore agrees on when things happened whatever its own clock says; `clock_offset()` says how
+far the local clock is from the server's, and presence times are corrected by it.
+
+Change feed. The append transaction NOTIFYs `warroom_events`; a listening connection in each
+process wakes its subscribers, which then read by sequence (`seq > cursor`): the notification
+carries no data and may be lost or doubled without harm. A slow poll of log_head is the backup.
+A connection that drops is reopened on its next use (reads are retried once; an append is
+retried once with the same event ids, so a commit whose answer was lost comes back as
+duplicate=True); the listener reconnects and wakes its subscribers, which catch up from their
+cursors.
+
+Spectators. A read-only store refuses writes in the API, and its connections start with
+`default_transaction_read_only = on`, so even a stray INSERT fails. A session can turn that
+setting off, so the real guarantee is a role with SELECT only (docs/postgres.md,
+`postgres_schema.grant_statements`). A spectator never creates the schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import asyncpg
+import asyncpg.exceptions as pgx
+
+from warroom.domain.events import Event, EventKind, NewEvent
+from warroom.domain.incident import FoldError, IncidentState, apply
+from warroom.store import clock
+from warroom.store.base import AppendResult, ChangeSignal, IncidentSummary, Presence, Store
+from warroom.store.errors import (
+    Conflict,
+    DatabaseCorrupt,
+    DatabaseLocked,
+    DatabaseMissing,
+    DuplicateEventId,
+    InvalidLocation,
+    NotFound,
+    PermissionDenied,
+    ReadOnly,
+    SchemaMismatch,
+    StoreError,
+)
+from warroom.store.postgres_schema import MIGRATION_LOCK, MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from warroom.store.sqlite import FOLD_VERSION
+
+T = TypeVar("T")
+
+CHANNEL = "warroom_events"
+DEFAULT_POLL_INTERVAL = 1.0  # the backup poll; NOTIFY wakes readers at once
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+_EVENT_COLUMNS = "seq, event_id, incident_id, incident_version, kind, actor, at, recorded_at, body"
+_SUMMARY_COLUMNS = (
+    "id, number, title, severity, status, phase, service, version, declared_at, started_at, "
+    "detected_at, acknowledged_at, first_resolved_at, resolved_at, last_event_at"
+)
+_UPSERT = (
+    f"INSERT INTO {SCHEMA}.incidents (id, number, title, severity, status, phase, service, "
+    "version, declared_at, started_at, detected_at, acknowledged_at, first_resolved_at, "
+    "resolved_at, last_event_at, state) "
+    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) "
+    "ON CONFLICT (id) DO UPDATE SET number = EXCLUDED.number, title = EXCLUDED.title, "
+    "severity = EXCLUDED.severity, status = EXCLUDED.status, phase = EXCLUDED.phase, "
+    "service = EXCLUDED.service, version = EXCLUDED.version, "
+    "declared_at = EXCLUDED.declared_at, started_at = EXCLUDED.started_at, "
+    "detected_at = EXCLUDED.detected_at, acknowledged_at = EXCLUDED.acknowledged_at, "
+    "first_resolved_at = EXCLUDED.first_resolved_at, resolved_at = EXCLUDED.resolved_at, "
+    "last_event_at = EXCLUDED.last_event_at, state = EXCLUDED.state"
+)
+_INSERT_EVENT = (
+    f"INSERT INTO {SCHEMA}.events (seq, event_id, incident_id, incident_version, kind, actor, "
+    "at, recorded_at, body) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
+)
+
+# Errors after which the connection is gone and a new one may succeed.
+_LOST = (
+    pgx.PostgresConnectionError,  # 08xxx, ConnectionDoesNotExistError
+    pgx.AdminShutdownError,  # pg_terminate_backend, server shutdown
+    pgx.CrashShutdownError,
+    pgx.CannotConnectNowError,
+    ConnectionError,
+)
+
+
+# ---- text the server cannot hold -------------------------------------------------------------
+
+_MARK = "\uffff"  # a Unicode noncharacter: never in real text
+
+
+def enc(text: str) -> str:
+    """PostgreSQL text cannot hold NUL; SQLite's can. Keep such strings (and any that happen to
+    start with the mark) as marked JSON, everything else verbatim, so psql stays readable."""
+    if "\x00" in text or text.startswith(_MARK):
+        return _MARK + json.dumps(text)
+    return text
+
+
+def dec(text: str) -> str:
+    return json.loads(text[1:]) if text.startswith(_MARK) else text
+
+
+def _enc_opt(text: str | None) -> str | None:
+    return None if text is None else enc(text)
+
+
+def _dec_opt(text: str | None) -> str | None:
+    return None if text is None else dec(text)
+
+
+# ---- locations ---------------------------------------------------------------------------------
+
+
+def is_postgres_url(location: str) -> bool:
+    return location.startswith(URL_SCHEMES)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and screens."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "a malformed PostgreSQL URL"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = userinfo.split(":", 1)[0] + "@" + host
+    query = urllib.parse.urlencode(
+        [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k.lower() != "password"]
+    )
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _database_name(url: str) -> str:
+    try:
+        path = urllib.parse.urlsplit(url).path.lstrip("/")
+    except ValueError:
+        return "?"
+    return urllib.parse.unquote(path) or "(the user's default database)"
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.astimezone(UTC)
+
+
+# ---- rows ---------------------------------------------------------------------------------------
+
+
+def _event(row: Sequence[Any]) -> Event:
+    return Event(
+        seq=row[0], event_id=dec(row[1]), incident_id=dec(row[2]), version=row[3],
+        kind=dec(row[4]), actor=dec(row[5]), at=row[6], recorded_at=row[7],
+        data=json.loads(row[8]),
+    )
+
+
+def _summary(row: Sequence[Any]) -> IncidentSummary:
+    return IncidentSummary(
+        id=dec(row[0]), number=row[1], title=dec(row[2]), severity=row[3], status=row[4],
+        phase=row[5], service=_dec_opt(row[6]), version=row[7], declared_at=row[8],
+        started_at=row[9], detected_at=row[10], acknowledged_at=row[11],
+        first_resolved_at=row[12], resolved_at=row[13], last_event_at=row[14],
+    )
+
+
+def _state_row(state: IncidentState) -> tuple[Any, ...]:
+    return (
+        enc(state.id), state.number, enc(state.title), state.severity.value,
+        state.status.value, state.phase.value, _enc_opt(state.service), state.version,
+        state.declared_at, state.started_at, state.detected_at, state.acknowledged_at,
+        state.first_resolved_at, state.resolved_at, state.last_event_at,
+        state.model_dump_json(),
+    )
+
+
+async def rebuild_projection(conn: asyncpg.Connection) -> int:
+    """Recompute every incident's cached state from the log (inside the caller's transaction)."""
+    await conn.execute(f"DELETE FROM {SCHEMA}.incidents")
+    state: IncidentState | None = None
+    count = 0
+    async for row in conn.cursor(
+        f"SELECT {_EVENT_COLUMNS} FROM {SCHEMA}.events ORDER BY incident_id, incident_version"
+    ):
+        event = _event(row)
+        if state is not None and event.incident_id != state.id:
+            await conn.execute(_UPSERT, *_state_row(state))
+            count += 1
+            state = None
+        state = apply(state, event)
+    if state is not None:
+        await conn.execute(_UPSERT, *_state_row(state))
+        count += 1
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.meta (key, value) VALUES ('fold_version', $1) "
+        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", FOLD_VERSION)
+    return count
+
+
+class _Link:
+    """One connection that is opened on first use and again after it is lost."""
+
+    def __init__(self, store: PostgresStore, purpose: str) -> None:
+        self.store = store
+        self.purpose = purpose
+        self.conn: asyncpg.Connection | None = None
+        self.lock = asyncio.Lock()
+
+    async def get(self) -> asyncpg.Connection:
+        if self.conn is None or self.conn.is_closed():
+            self.conn = None
+            self.conn = await self.store._connect(self.purpose)
+        return self.conn
+
+    async def drop(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            await _close_quietly(conn)
+
+
+async def _close_quietly(conn: asyncpg.Connection) -> None:
+    if conn.is_closed():
+        return
+    try:
+        await asyncio.wait_for(conn.close(), 2)
+    except (Exception, asyncio.CancelledError):
+        conn.terminate()
+
+
+def _is_lost(e: BaseException, conn: asyncpg.Connection | None) -> bool:
+    if isinstance(e, _LOST):
+        return True
+    return isinstance(e, pgx.InterfaceError | OSError) and (conn is None or conn.is_closed())
+
+
+class PostgresStore(Store):
+    def __init__(self, url: str, *, readonly: bool, lock_timeout: float,
+                 poll_interval: float) -> None:
+        self.url = url
+        self.location = redact(url)
+        self.database = _database_name(url)
+        self.readonly = readonly
+        self.lock_timeout = lock_timeout
+        self.poll_interval = poll_interval
+        self._writer: _Link | None = None if readonly else _Link(self, "writer")
+        self._reader = _Link(self, "reader")
+        self._listener: asyncpg.Connection | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+        self._listener_gone = asyncio.Event()
+        self._signal = ChangeSignal()
+        self._offset: timedelta | None = None
+        self._closed = False
+        self.listening = False  # whether NOTIFY wakes this store (False: the poll alone)
+
+    # ---- opening ----------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, url: str, *, readonly: bool = False, create: bool = True,
+                   lock_timeout: float = 10.0,
+                   poll_interval: float = DEFAULT_POLL_INTERVAL) -> PostgresStore:
+        store = cls(url, readonly=readonly, lock_timeout=lock_timeout,
+                    poll_interval=poll_interval)
+        try:
+            await store._open(create)
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def _open(self, create: bool) -> None:
+        if self._writer is not None:
+            await self._run(self._writer, lambda c: self._prepare_writer(c, create),
+                            writing=False)
+        await self._run(self._reader, self._check_readable, writing=False)
+        await self.clock_offset()
+
+    async def _connect(self, purpose: str) -> asyncpg.Connection:
+        settings = {"application_name": f"warroom {purpose} {socket.gethostname()}"[:63]}
+        if purpose == "writer":
+            settings["lock_timeout"] = f"{max(1, round(self.lock_timeout * 1000))}ms"
+        else:
+            settings["default_transaction_read_only"] = "on"
+        try:
+            return await asyncpg.connect(self.url, timeout=max(self.lock_timeout, 5.0),
+                                         server_settings=settings)
+        except Exception as e:
+            raise self._translate(e, connecting=True) from None
+
+    async def _prepare_writer(self, conn: asyncpg.Connection, create: bool) -> None:
+        if await conn.fetchval("SELECT current_setting('transaction_read_only')") == "on":
+            raise ReadOnly(
+                f"{self.location} is read-only for you (a read-only role or a standby server): "
+                "you can watch (`warroom watch`) but not change"
+            )
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+            current = await self._schema_version(conn)
+            if current == 0 and not create:
+                raise DatabaseMissing(f"no warroom room in {self.location}")
+            if current > SCHEMA_VERSION:
+                raise SchemaMismatch(
+                    f"this database has schema version {current}, newer than this warroom "
+                    f"understands ({SCHEMA_VERSION}); upgrade warroom"
+                )
+            for step in MIGRATIONS[current:]:
+                for statement in step:
+                    await conn.execute(statement)
+            if current != SCHEMA_VERSION:
+                await conn.execute(
+                    f"INSERT INTO {SCHEMA}.meta (key, value) VALUES ('schema_version', $1) "
+                    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                    str(SCHEMA_VERSION))
+            fold = await conn.fetchval(
+                f"SELECT value FROM {SCHEMA}.meta WHERE key = 'fold_version'")
+            if fold != FOLD_VERSION:
+                await rebuild_projection(conn)
+        allowed = await conn.fetchval(
+            f"SELECT has_table_privilege('{SCHEMA}.events', 'INSERT') "
+            f"AND has_table_privilege('{SCHEMA}.log_head', 'UPDATE')")
+        if not allowed:
+            role = await conn.fetchval("SELECT current_user")
+            raise ReadOnly(f"{self.location} is read-only for role {role}: you can watch "
+                           "(`warroom watch`) but not change")
+
+    async def _schema_version(self, conn: asyncpg.Connection) -> int:
+        exists = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", SCHEMA)
+        if not exists:
+            return 0
+        if not await conn.fetchval("SELECT has_schema_privilege($1, 'USAGE')", SCHEMA):
+            raise PermissionDenied(
+                f"cannot open {self.location}: permission denied (role "
+                f"{await conn.fetchval('SELECT current_user')} may not use schema {SCHEMA}; "
+                "see docs/postgres.md for the grants)"
+            )
+        if await conn.fetchval("SELECT to_regclass($1)", f"{SCHEMA}.meta") is None:
+            return 0
+        value = await conn.fetchval(
+            f"SELECT value FROM {SCHEMA}.meta WHERE key = 'schema_version'")
+        if value is None or not str(value).isdigit():
+            raise DatabaseCorrupt(
+                f"{self.location} has a {SCHEMA} schema that is not a warroom room, or is damaged")
+        return int(value)
+
+    async def _check_readable(self, conn: asyncpg.Connection) -> None:
+        version = await self._schema_version(conn)
+        if version == 0:
+            raise DatabaseMissing(
+                f"no warroom room in {self.location}; a spectator never creates one (someone "
+                "in the room opens it first, or run `warroom init`)"
+            )
+        if version < SCHEMA_VERSION:
+            raise SchemaMismatch(
+                f"this database has schema version {version}; it must be opened once for "
+                f"writing by this warroom to upgrade it to {SCHEMA_VERSION}"
+            )
+        if version > SCHEMA_VERSION:
+            raise SchemaMismatch(
+                f"this database has schema version {version}, newer than this warroom "
+                f"understands ({SCHEMA_VERSION}); upgrade warroom"
+            )
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._watch_task
+            self._watch_task = None
+        if self._listener is not None:
+            conn, self._listener = self._listener, None
+            await _close_quietly(conn)
+        for link in (self._reader, self._writer):
+            if link is not None:
+                await link.drop()
+
+    # ---- errors -----------------------------------------------------------------------------
+
+    def _translate(self, e: BaseException, *, writing: bool = False,
+                   connecting: bool = False) -> StoreError:
+        loc = self.location
+        nothing = "; nothing was written" if writing else ""
+        if isinstance(e, StoreError):
+            return e
+        if isinstance(e, pgx.InvalidCatalogNameError):
+            return DatabaseMissing(
+                f"no database {self.database} on the server of {loc} (create it first, for "
+                f"example with createdb)")
+        if isinstance(e, pgx.InvalidAuthorizationSpecificationError):
+            return PermissionDenied(f"cannot open {loc}: authentication failed ({e})")
+        if isinstance(e, pgx.InsufficientPrivilegeError):
+            if writing:
+                return ReadOnly(f"database {loc} is read-only for you ({e}){nothing}")
+            return PermissionDenied(f"cannot open {loc}: permission denied ({e})")
+        if isinstance(e, pgx.ReadOnlySQLTransactionError):
+            return ReadOnly(f"database {loc} is read-only here ({e}){nothing}")
+        if isinstance(e, pgx.LockNotAvailableError):
+            return DatabaseLocked(
+                f"database {loc} stayed locked by another process for too long{nothing}")
+        if isinstance(e, pgx.TooManyConnectionsError):
+            return DatabaseLocked(f"the server of {loc} is busy: {e}{nothing}")
+        if isinstance(e, pgx.UndefinedTableError | pgx.InvalidSchemaNameError
+                      | pgx.UndefinedColumnError | pgx.UndefinedFunctionError):
+            return DatabaseCorrupt(f"{loc} is not a warroom database or is damaged ({e})")
+        if isinstance(e, pgx.ClientConfigurationError | ValueError) and connecting:
+            return InvalidLocation(f"cannot use {loc}: {e}")
+        if isinstance(e, TimeoutError):
+            return DatabaseMissing(f"cannot reach PostgreSQL for {loc}: no answer in time")
+        if isinstance(e, socket.gaierror):
+            return DatabaseMissing(f"cannot reach PostgreSQL for {loc}: unknown host ({e})")
+        if isinstance(e, ConnectionRefusedError):
+            return DatabaseMissing(
+                f"cannot reach PostgreSQL for {loc}: connection refused (is the server running?)")
+        if connecting and isinstance(e, OSError):
+            return DatabaseMissing(f"cannot reach PostgreSQL for {loc}: {e}")
+        if isinstance(e, (*_LOST, pgx.InterfaceError, OSError)):
+            what = (" The change may have been committed: run it again (a retry is applied "
+                    "once)." if writing else "")
+            return DatabaseMissing(f"lost the connection to {loc} ({e}).{what}")
+        return StoreError(f"database {loc}: {e}")
+
+    async def _run(self, link: _Link, fn: Callable[[asyncpg.Connection], Awaitable[T]], *,
+                   writing: bool, retry: bool = True) -> T:
+        """fn on the link's connection; once more on a fresh one if the connection was lost."""
+        async with link.lock:
+            for attempt in range(2):
+                conn = await link.get()
+                try:
+                    return await fn(conn)
+                except (StoreError, FoldError, ValueError):
+                    raise
+                except Exception as e:
+                    if not _is_lost(e, conn):
+                        raise self._translate(e, writing=writing) from None
+                    await link.drop()
+                    if not retry or attempt:
+                        raise self._translate(e, writing=writing) from None
+        raise AssertionError("unreachable")
+
+    # ---- writing ----------------------------------------------------------------------------
+
+    def _require_writer(self) -> _Link:
+        if self.readonly or self._writer is None:
+            raise ReadOnly("this store is open read-only (spectator): nothing was written")
+        return self._writer
+
+    async def append(self, incident_id: str | None, events: Sequence[NewEvent],
+                     expected_version: int | None = None) -> AppendResult:
+        link = self._require_writer()
+        if not events:
+            raise ValueError("nothing to append")
+        batch = list(events)
+
+        async def attempt(conn: asyncpg.Connection) -> AppendResult:
+            try:
+                return await self._append_tx(conn, incident_id, batch, expected_version)
+            except pgx.UniqueViolationError:
+                # Only a writer that bypassed the log-head lock can get here: the check for
+                # existing ids ran under the lock. Decide again on what is committed now, as
+                # SQLite does: the same events are a duplicate, others a conflict or a reuse.
+                return await self._append_tx(conn, incident_id, batch, expected_version)
+
+        # Once queued, the transaction runs to its end whatever happens to the caller; the
+        # shield keeps the answer of a committed write from being lost to a cancellation.
+        task = asyncio.ensure_future(self._run(link, attempt, writing=True))
+        result = await asyncio.shield(task)
+        self._signal.bump()
+        return result
+
+    async def _existing(self, conn: asyncpg.Connection, ids: list[str]) -> list[Event]:
+        rows = await conn.fetch(
+            f"SELECT {_EVENT_COLUMNS} FROM {SCHEMA}.events WHERE event_id = ANY($1::text[]) "
+            "ORDER BY seq", [enc(i) for i in ids])
+        return [_event(r) for r in rows]
+
+    async def _changes_since(self, conn: asyncpg.Connection, incident_id: str,
+                             version: int) -> list[Event]:
+        rows = await conn.fetch(
+            f"SELECT {_EVENT_COLUMNS} FROM {SCHEMA}.events WHERE incident_id = $1 "
+            "AND incident_version > $2 ORDER BY incident_version DESC LIMIT 50",
+            enc(incident_id), version)
+        return [_event(r) for r in reversed(rows)]
+
+    async def _append_tx(self, conn: asyncpg.Connection, incident_id: str | None,
+                         events: list[NewEvent], expected: int | None) -> AppendResult:
+        async with conn.transaction():
+            head = await conn.fetchval(
+                f"SELECT last_seq FROM {SCHEMA}.log_head WHERE id = 1 FOR UPDATE")
+            if head is None:
+                raise DatabaseCorrupt(f"{self.location} has no log head: damaged")
+            now = await conn.fetchval("SELECT clock_timestamp()")
+            existing = await self._existing(conn, [e.event_id for e in events])
+            if existing:
+                if len(existing) == len(events) and (
+                    incident_id is None or all(e.incident_id == incident_id for e in existing)
+                ):
+                    return AppendResult(existing[0].incident_id, existing[-1].version,
+                                        existing, True)
+                raise DuplicateEventId(
+                    f"event id {existing[0].event_id} is already used by another event")
+            state: IncidentState | None
+            if incident_id is None:
+                if events[0].kind != EventKind.DECLARED:
+                    raise ValueError("a new incident must start with a declaration")
+                if expected not in (None, 0):
+                    raise ValueError("a new incident has no version to expect")
+                number = await conn.fetchval(
+                    f"SELECT COALESCE(MAX(number), 0) + 1 FROM {SCHEMA}.incidents")
+                incident_id, version, state = f"INC-{number}", 0, None
+            else:
+                row = await conn.fetchrow(
+                    f"SELECT version, state FROM {SCHEMA}.incidents WHERE id = $1",
+                    enc(incident_id))
+                if row is None:
+                    raise NotFound(f"no incident {incident_id}")
+                version = row[0]
+                if expected is not None and expected != version:
+                    raise Conflict(incident_id, expected, version,
+                                   await self._changes_since(conn, incident_id, expected))
+                state = IncidentState.model_validate_json(row[1])
+            committed: list[Event] = []
+            rows: list[tuple[Any, ...]] = []
+            for i, new in enumerate(events):
+                if new.kind == EventKind.DECLARED and (i > 0 or state is not None):
+                    raise ValueError(f"{incident_id} is already declared")
+                at = _utc(new.at) if new.at is not None else now
+                event = Event(
+                    seq=head + 1 + i, event_id=new.event_id, incident_id=incident_id,
+                    version=version + 1 + i, kind=new.kind, actor=new.actor, at=at,
+                    recorded_at=now, data=new.data,
+                )
+                state = apply(state, event)
+                committed.append(event)
+                rows.append((
+                    event.seq, enc(new.event_id), enc(incident_id), event.version,
+                    enc(new.kind), enc(new.actor), at, now,
+                    json.dumps(new.data, separators=(",", ":"), ensure_ascii=False),
+                ))
+            assert state is not None
+            await conn.executemany(_INSERT_EVENT, rows)
+            await conn.execute(_UPSERT, *_state_row(state))
+            last = head + len(events)
+            await conn.execute(f"UPDATE {SCHEMA}.log_head SET last_seq = $1 WHERE id = 1", last)
+            await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, str(last))
+        return AppendResult(incident_id, state.version, committed, False)
+
+    def _to_server(self, dt: datetime) -> datetime:
+        """A time read from this machine's clock, on the server's clock (see presence)."""
+        return dt + self._offset if clock.offset_matters(self._offset) else dt  # type: ignore[operator]
+
+    def _to_local(self, dt: datetime) -> datetime:
+        return dt - self._offset if clock.offset_matters(self._offset) else dt  # type: ignore[operator]
+
+    async def heartbeat(self, presence: Presence) -> None:
+        link = self._require_writer()
+        p = presence
+
+        async def run(conn: asyncpg.Connection) -> None:
+            await conn.execute(
+                f"INSERT INTO {SCHEMA}.presence (session, person, host, pid, started_at, "
+                "seen_at, incident_id) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (session) DO "
+                "UPDATE SET person = EXCLUDED.person, host = EXCLUDED.host, pid = EXCLUDED.pid, "
+                "started_at = EXCLUDED.started_at, seen_at = EXCLUDED.seen_at, "
+                "incident_id = EXCLUDED.incident_id",
+                enc(p.session), enc(p.person), enc(p.host), p.pid,
+                self._to_server(p.started_at), self._to_server(p.seen_at),
+                _enc_opt(p.incident_id))
+
+        await self._run(link, run, writing=True)
+
+    async def leave(self, session: str) -> None:
+        link = self._require_writer()
+        await self._run(link, lambda c: c.execute(
+            f"DELETE FROM {SCHEMA}.presence WHERE session = $1", enc(session)), writing=True)
+
+    # ---- reading ----------------------------------------------------------------------------
+
+    async def _fetch(self, sql: str, *args: Any) -> list[Any]:
+        if self._closed:
+            raise StoreError("store is closed")
+        return await self._run(self._reader, lambda c: c.fetch(sql, *args), writing=False)
+
+    async def get(self, incident_id: str) -> IncidentState:
+        rows = await self._fetch(f"SELECT state FROM {SCHEMA}.incidents WHERE id = $1",
+                                 enc(incident_id))
+        if not rows:
+            raise NotFound(f"no incident {incident_id}")
+        return IncidentState.model_validate_json(rows[0][0])
+
+    async def summaries(self, *, open_only: bool = False,
+                        limit: int | None = None) -> list[IncidentSummary]:
+        where = "WHERE status != 'Resolved'" if open_only else ""
+        lim = f"LIMIT {int(limit)}" if limit else ""
+        rows = await self._fetch(
+            f"SELECT {_SUMMARY_COLUMNS} FROM {SCHEMA}.incidents {where} ORDER BY number DESC "
+            f"{lim}")
+        return [_summary(r) for r in rows]
+
+    async def events(self, incident_id: str, *, after_version: int = 0,
+                     limit: int | None = None) -> list[Event]:
+        lim = f"LIMIT {int(limit)}" if limit else ""
+        rows = await self._fetch(
+            f"SELECT {_EVENT_COLUMNS} FROM {SCHEMA}.events WHERE incident_id = $1 "
+            f"AND incident_version > $2 ORDER BY incident_version {lim}",
+            enc(incident_id), after_version)
+        if not rows and after_version == 0:
+            raise NotFound(f"no incident {incident_id}")
+        return [_event(r) for r in rows]
+
+    async def events_since(self, seq: int, *, limit: int = 1000) -> list[Event]:
+        rows = await self._fetch(
+            f"SELECT {_EVENT_COLUMNS} FROM {SCHEMA}.events WHERE seq > $1 ORDER BY seq LIMIT $2",
+            seq, limit)
+        return [_event(r) for r in rows]
+
+    async def last_seq(self) -> int:
+        rows = await self._fetch(f"SELECT last_seq FROM {SCHEMA}.log_head WHERE id = 1")
+        return int(rows[0][0]) if rows else 0
+
+    async def present(self, since: datetime) -> list[Presence]:
+        rows = await self._fetch(
+            f"SELECT session, person, host, pid, started_at, seen_at, incident_id "
+            f"FROM {SCHEMA}.presence WHERE seen_at >= $1 "
+            'ORDER BY person COLLATE "C", started_at', self._to_server(since))
+        return [
+            Presence(dec(r[0]), dec(r[1]), dec(r[2]), r[3], self._to_local(r[4]),
+                     self._to_local(r[5]), _dec_opt(r[6]))
+            for r in rows
+        ]
+
+    async def clock_offset(self) -> timedelta:
+        """Server clock minus this machine's clock, measured now (half a round trip of error).
+
+        Kept for presence: times a terminal gives in its own clock are stored on the server's
+        once the two differ by more than a second.
+        """
+        async def measure(conn: asyncpg.Connection) -> timedelta:
+            before = time.monotonic()
+            local = clock.local_now()
+            server = await conn.fetchval("SELECT clock_timestamp()")
+            half = timedelta(seconds=(time.monotonic() - before) / 2)
+            return server - (local + half)
+
+        self._offset = await self._run(self._reader, measure, writing=False)
+        return self._offset
+
+    # ---- change feed ------------------------------------------------------------------------
+
+    def generation(self) -> int:
+        self._ensure_watching()
+        return self._signal.generation
+
+    async def wait_for_change(self, seen: int) -> int:
+        self._ensure_watching()
+        return await self._signal.wait(seen)
+
+    def _ensure_watching(self) -> None:
+        if self._watch_task is None and not self._closed:
+            self._watch_task = asyncio.get_running_loop().create_task(self._watch())
+
+    def _notified(self, *_args: object) -> None:
+        self._signal.bump()
+
+    def _listener_lost(self, *_args: object) -> None:
+        self._listener_gone.set()
+
+    async def _listen(self) -> asyncpg.Connection:
+        conn = await self._connect("listener")
+        try:
+            await conn.add_listener(CHANNEL, self._notified)
+            self.listening = True
+        except pgx.PostgresError as e:
+            if _is_lost(e, conn):
+                await _close_quietly(conn)
+                raise
+            # A hot standby cannot LISTEN (and gets no NOTIFY): the poll alone feeds it.
+            self.listening = False
+        except BaseException:
+            await _close_quietly(conn)
+            raise
+        conn.add_termination_listener(self._listener_lost)
+        return conn
+
+    async def _watch(self) -> None:
+        """Keep a LISTEN connection open, and poll log_head on it as a backup.
+
+        After every (re)connection the subscribers are woken once: a commit made before LISTEN
+        took effect (or while the connection was down) sent its NOTIFY to nobody, and waking
+        them makes them read from their cursors, which finds it.
+        """
+        last: int | None = None
+        while not self._closed:
+            wait = self.poll_interval
+            try:
+                if self._listener is None or self._listener.is_closed():
+                    self._listener_gone.clear()
+                    old, self._listener = self._listener, None
+                    if old is not None:
+                        old.terminate()
+                    self._listener = await self._listen()
+                    self._signal.bump()
+                seq = await self._listener.fetchval(
+                    f"SELECT last_seq FROM {SCHEMA}.log_head WHERE id = 1")
+                if last is not None and seq != last:
+                    self._signal.bump()
+                last = seq
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The server is away, or the connection broke mid-query: drop it and try again
+                # (not faster than every 0.1 s), then wake everyone to catch up.
+                if self._listener is not None:
+                    self._listener.terminate()
+                    self._listener = None
+                wait = max(wait, 0.1)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listener_gone.wait(), wait)
