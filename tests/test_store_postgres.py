@@ -20,7 +20,7 @@ import asyncpg
 import pytest
 
 from warroom.domain import commands
-from warroom.domain.incident import fold
+from warroom.domain.incident import FOLD_VERSION, fold
 from warroom.domain.severity import Severity
 from warroom.store import errors, open_store
 from warroom.store.base import Presence
@@ -330,7 +330,7 @@ async def test_schema_is_created_once_by_racing_openers(pg_url: str, tmp_path: P
         assert p.returncode == 0, err
     assert sorted(out.strip() for out, _ in outs) == sorted(f"INC-{i}" for i in range(1, n + 1))
     rows = await pg_execute(pg_url, "SELECT key, value FROM warroom.meta ORDER BY key")
-    assert dict(rows) == {"fold_version": "1", "schema_version": str(SCHEMA_VERSION)}
+    assert dict(rows) == {"fold_version": FOLD_VERSION, "schema_version": str(SCHEMA_VERSION)}
     assert (await pg_execute(pg_url, "SELECT count(*) FROM warroom.log_head"))[0][0] == 1
 
 

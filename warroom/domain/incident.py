@@ -28,6 +28,10 @@ from warroom.domain.status import PHASE_FOR_STATUS, Phase, Status
 
 _PHASE_ORDER = list(Phase)
 
+# Bump when the fold computes something new: a store opened for writing rebuilds every cached
+# state from the log, so the projection always equals the fold of this version.
+FOLD_VERSION = "2"
+
 
 class RoleHolder(BaseModel):
     person: str

@@ -54,7 +54,7 @@ import asyncpg
 import asyncpg.exceptions as pgx
 
 from warroom.domain.events import Event, EventKind, NewEvent
-from warroom.domain.incident import FoldError, IncidentState, apply
+from warroom.domain.incident import FOLD_VERSION, FoldError, IncidentState, apply
 from warroom.store import clock
 from warroom.store.base import AppendResult, ChangeSignal, IncidentSummary, Presence, Store
 from warroom.store.errors import (
@@ -71,7 +71,6 @@ from warroom.store.errors import (
     StoreError,
 )
 from warroom.store.postgres_schema import MIGRATION_LOCK, MIGRATIONS, SCHEMA, SCHEMA_VERSION
-from warroom.store.sqlite import FOLD_VERSION
 
 T = TypeVar("T")
 

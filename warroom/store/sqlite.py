@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from warroom.domain.events import Event, EventKind, NewEvent
-from warroom.domain.incident import FoldError, IncidentState, apply
+from warroom.domain.incident import FOLD_VERSION, FoldError, IncidentState, apply
 from warroom.store.base import AppendResult, ChangeSignal, IncidentSummary, Presence, Store
 from warroom.store.errors import (
     Conflict,
@@ -39,9 +39,6 @@ from warroom.store.errors import (
 )
 from warroom.store.fs import network_filesystem
 from warroom.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
-
-# Bump when the fold computes something new: a writer opening the file rebuilds the projection.
-FOLD_VERSION = "2"
 
 T = TypeVar("T")
 
