@@ -33,7 +33,7 @@ def format_duration(td: timedelta, *, precise: bool = False) -> str:
     hours, rem = divmod(rem, 3600)
     minutes, seconds = divmod(rem, 60)
     if days:
-        return f"{sign}{days}d{hours:02d}h"
+        return f"{sign}{days}d{hours:02d}h" if hours else f"{sign}{days}d"
     if hours:
         return f"{sign}{hours}h{minutes:02d}m"
     if minutes:

@@ -136,9 +136,9 @@ def workflow(state: IncidentState | None, *, compact: bool = False) -> Text:
                      style=STATUS_STYLE[s.value] + " reverse")
         else:
             t.append(s.value if not compact else s.value[:5], style="dim")
-    moves = allowed_moves(state.status)
-    t.append("\nnext (s): ", style="bold")
-    t.append(", ".join(m.value for m in moves))
+    moves = ", ".join(m.value for m in allowed_moves(state.status))
+    t.append(" · next (s): " if compact else "\nnext (s): ", style="bold")
+    t.append(moves)
     t.append("\nphase: ", style="bold")
     for i, p in enumerate(Phase):
         if i:
@@ -178,8 +178,7 @@ def clocks(items: list[Clock], update: Clock, *, compact: bool = False) -> Text:
             t.append(" · ")
             t.append(f"{c.label} ")
             t.append(c.text(), style=CLOCK_STYLE[c.state.value])
-        t.append("\n")
-        t.append("customer update: ", style="bold")
+        t.append(" · update: ", style="bold")
         t.append(_update_text(update), style=CLOCK_STYLE[update.state.value])
         return t
     for c in items:
@@ -219,10 +218,6 @@ def escalation(view: EscalationView | None, *, now: datetime, compact: bool = Fa
     style = "bold reverse red" if (view.countdown is not None and not view.frozen
                                    and not view.ended and view.countdown.total_seconds() <= 60)\
         else "bold"
-    if view.frozen:
-        t.append("FROZEN ", style="bold reverse green")
-    elif view.ended:
-        t.append("ENDED ", style="bold reverse")
     t.append(safe(status), style=style)
     if compact:
         fired = [lv for lv in view.levels if lv.state == "fired"]

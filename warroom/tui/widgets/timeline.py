@@ -92,6 +92,7 @@ class TimelineView(ScrollView, can_focus=True):
         self._add(events)
         self._resize()
         self.scroll_end(animate=False, immediate=True)
+        self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
 
     def add_events(self, events: list[Event]) -> None:
         at_bottom = self._follow or self.scroll_offset.y >= self.max_scroll_y
@@ -99,6 +100,7 @@ class TimelineView(ScrollView, can_focus=True):
         self._resize()
         if at_bottom:
             self.scroll_end(animate=False, immediate=True)
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
         self.refresh()
 
     def _add(self, events: list[Event]) -> None:
@@ -121,6 +123,8 @@ class TimelineView(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._cache.clear()
         self._resize()
+        if self._follow:
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
 
     def selected_event(self) -> Event | None:
         if 0 <= self.cursor < len(self._rows):
