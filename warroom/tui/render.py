@@ -59,14 +59,16 @@ def header(state: IncidentState | None, *, now: datetime, local_tz: tzinfo, acto
         t.append_text(severity_badge(state.severity.value))
         t.append(" ")
         t.append(state.status.value.upper(), style=STATUS_STYLE[state.status.value])
-        t.append(f" · {state.phase.value} · ")
+        if not state.acknowledged and state.is_open:
+            t.append(" ")
+            t.append(" UNACKED ", style="bold reverse red")
+        t.append(" · ")
         if state.is_open:
             t.append(f"{format_clock(now - state.detected_at)} since detection", style="bold")
         else:
             end = state.resolved_at or now
             t.append(f"resolved after {format_duration(end - state.detected_at)}", style="bold")
-        if not state.acknowledged and state.is_open:
-            t.append("  UNACKNOWLEDGED", style="bold red blink")
+        t.append(f" · {state.phase.value}")
         t.append("\n")
         t.append(safe(state.title, max(10, width - 2)), style="bold")
     t.append("\n")
