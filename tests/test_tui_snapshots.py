@@ -18,9 +18,19 @@ def room(tmp_path: Path) -> Path:
     return seeded_db(tmp_path / "room.db")
 
 
+def _footer_current(app) -> bool:  # type: ignore[no-untyped-def]
+    """The footer re-renders after the bindings change: wait until no key it shows is still
+    greyed out from before the incident loaded."""
+    from textual.widgets._footer import FooterKey
+
+    keys = list(app.screen.query(FooterKey))
+    return bool(keys) and not any(k.has_class("-disabled") for k in keys)
+
+
 async def _ready(pilot) -> None:  # type: ignore[no-untyped-def]
     app = pilot.app
     await settle(pilot, lambda: app.state is not None and app.metrics_report is not None)
+    await settle(pilot, lambda: _footer_current(app))
     await pilot.pause()
 
 

@@ -227,7 +227,7 @@ class WarroomApp(App[int]):
         self.follow_id = incident_id
         self.query_one(TimelineView).set_events(events)
         self.refresh_panes()
-        self.refresh_bindings()
+        self.screen.refresh_bindings()  # App.refresh_bindings is a no-op until mounted
 
     # ---- the change feed --------------------------------------------------------------------
 
@@ -265,7 +265,7 @@ class WarroomApp(App[int]):
                 await self.follow(target)
                 return
         self.refresh_panes()
-        self.refresh_bindings()
+        self.screen.refresh_bindings()  # App.refresh_bindings is a no-op until mounted
 
     def _alarm(self, texts: list[str]) -> None:
         """A page went out (or could not): ring the bell and flash, in every terminal."""
