@@ -358,3 +358,24 @@ def test_engine_once_cli_records_at_the_given_time(tmp_path: Path) -> None:
         run_cli(db, "escalate", "1", *base)
     top = run_cli(db, "escalate", "1", *base)
     assert top.code == 2 and "top of escalation policy" in top.err
+
+
+async def test_escalate_now_refuses_a_stale_version(tmp_path: Path) -> None:
+    from warroom.store import Conflict
+
+    store = await SQLiteStore.open(tmp_path / "room.db")
+    try:
+        r = await store.append(None, commands.declare("t", Severity.SEV1, "alice"))
+        seen = await store.get(r.incident_id)
+        await store.append(r.incident_id, commands.add_note(seen, "moved on", "bob"))
+        eng = Engine(store, config_with(), deliver=False)
+        try:
+            with pytest.raises(Conflict, match='note "moved on" by bob'):
+                await eng.escalate_now(r.incident_id, "alice", expected_version=seen.version)
+            result = await eng.escalate_now(r.incident_id, "alice",
+                                            expected_version=seen.version + 1)
+            assert result.events[0].data["level"] == 1
+        finally:
+            await eng.close()
+    finally:
+        await store.close()

@@ -38,13 +38,15 @@ async def test_e_escalates_one_level_after_asking(room: Path) -> None:
 async def test_engine_in_the_terminal_climbs_and_every_screen_rings(room: Path) -> None:
     writer = make_app(room, engine=True)
     watcher = make_app(room, actor="bob", spectator=True)
-    async with writer.run_test(size=(160, 48)) as pw, watcher.run_test(size=(80, 24)) as pv:
-        await settle(pw, lambda: writer.state is not None and writer.state.escalations != [])
-        assert writer.state.escalations[0].level == 1
-        await settle(pv, lambda: any("escalated to L1" in a for a in watcher.alarms))
-        assert watcher.engine is None  # spectators never run the engine
-        pane = str(writer.query_one("#escalation-pane").render())
-        assert "L1" in pane and "FIRED" in pane
+    async with watcher.run_test(size=(80, 24)) as pv:
+        await settle(pv, lambda: watcher.state is not None)  # watching before the page goes out
+        async with writer.run_test(size=(160, 48)) as pw:
+            await settle(pw, lambda: writer.state is not None and writer.state.escalations != [])
+            assert writer.state.escalations[0].level == 1
+            await settle(pv, lambda: any("escalated to L1" in a for a in watcher.alarms))
+            assert watcher.engine is None  # spectators never run the engine
+            pane = str(writer.query_one("#escalation-pane").render())
+            assert "L1" in pane and "FIRED" in pane
 
 
 async def test_c_previews_edits_and_marks_a_message_sent(room: Path) -> None:

@@ -40,6 +40,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             escalate)
     p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")
     p.add_argument("--at", metavar="TIME", help="when, if not now")
+    p.add_argument("--expect-version", type=int, metavar="N",
+                   help="refuse (exit 3) if the incident changed since version N")
     p.add_argument("--no-deliver", action="store_true", help="record it but send no page")
 
     p = cmd("oncall", "who is primary and secondary on each rotation", oncall)
@@ -181,7 +183,8 @@ async def escalate(ctx: Context) -> int:
                      base_dir=loaded.path.parent if loaded.path else None, local_attempts=1,
                      on_delivery=printer.delivery)
         try:
-            result = await eng.escalate_now(incident_id, ctx.actor, at)
+            result = await eng.escalate_now(incident_id, ctx.actor, at,
+                                            ctx.args.expect_version)
             await eng.drain()
         finally:
             await eng.close()

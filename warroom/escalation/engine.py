@@ -193,15 +193,17 @@ class Engine:
                 self._start_pages(state, rec)
         return out
 
-    async def escalate_now(self, incident_id: str, actor: str,
-                           now: datetime | None = None) -> AppendResult:
+    async def escalate_now(self, incident_id: str, actor: str, now: datetime | None = None,
+                           expected_version: int | None = None) -> AppendResult:
         """Fire the next level now (one level), and page it from here.
 
-        Raises TransitionRefused when resolved or at the top. duplicate=True means the same
+        Raises TransitionRefused when resolved or at the top, Conflict when the incident moved
+        past `expected_version` (the version the person saw). duplicate=True means the same
         level had just been fired by an engine (its pages are on their way from there)."""
         at = now or self.clock()
         result = await execute(self.store, incident_id,
-                               lambda s: esc.escalate_now(s, self.config, actor, at))
+                               lambda s: esc.escalate_now(s, self.config, actor, at),
+                               expected_version)
         if not result.duplicate:
             await self._after_escalation(result)
         return result

@@ -97,7 +97,8 @@ class Conflict(StoreError):
         parts = []
         for e in self.changes[-3:]:
             ago = format_duration(max(now - e.recorded_at, now - now))
-            parts.append(f"{describe(e)} by {e.actor} {ago} ago")
+            what = describe(e) if e.kind != "note" else f'note "{describe(e)}"'
+            parts.append(f"{what} by {e.actor} {ago} ago")
         more = len(self.changes) - 3
         if more > 0:
             parts.insert(0, f"{more} earlier change{'s' if more > 1 else ''}")

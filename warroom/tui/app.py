@@ -613,21 +613,26 @@ class WarroomApp(App[int]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._escalate(state.id)
+                self._escalate(state.id, state.version)
 
         self.push_screen(ConfirmScreen(f"Escalate {state.id} to {level} now{who}?"), confirmed)
 
     @work(group="write")
-    async def _escalate(self, incident_id: str) -> None:
+    async def _escalate(self, incident_id: str, seen_version: int) -> None:
+        """Escalate as of the version this screen showed when the key was pressed."""
         try:
             if self.engine is not None:
-                await self.engine.escalate_now(incident_id, self.actor)
+                await self.engine.escalate_now(incident_id, self.actor,
+                                               expected_version=seen_version)
             else:
                 from warroom.domain.escalation import escalate_now
 
                 state = await self.store.get(incident_id)
+                if state.version != seen_version:
+                    changes = await self.store.events(incident_id, after_version=seen_version)
+                    raise Conflict(incident_id, seen_version, state.version, changes)
                 await self.store.append(incident_id, escalate_now(
-                    state, self.config, self.actor, self.now()), expected_version=state.version)
+                    state, self.config, self.actor, self.now()), expected_version=seen_version)
         except Conflict as e:
             self.notify_error(e.describe(self.now()))
         except (DomainError, StoreError) as e:
