@@ -33,6 +33,10 @@ class AlertRoute(BaseModel):
     remediation_until: datetime | None = None  # the auto-remediation window closes then
     remediation_command: str | None = None
     auto_resolve: bool = False
+    # If the remediation fails, the hold the rest of the decision tree asked for (None: page).
+    fallback_until: datetime | None = None
+    fallback_reason: str | None = None
+    fallback_cause: str | None = None
     # Every alert of the incident resolved at this time (None while one fires): the dashboard
     # suggests Monitoring (see alerts.suggest_monitoring).
     alerts_cleared_at: datetime | None = None

@@ -87,6 +87,9 @@ class AlertDecision(Body):
     remediation_until: datetime | None = None
     remediation_command: str | None = None
     auto_resolve: bool | None = None
+    fallback_until: datetime | None = None
+    fallback_reason: str | None = None
+    fallback_cause: str | None = None
 
 
 class AlertsCleared(Body):
@@ -163,7 +166,8 @@ def _apply_decision(state: IncidentState, event: Event, body: Body) -> None:
             route=body.route, dedup_key=body.dedup_key or "",
             remediation_until=body.remediation_until,
             remediation_command=body.remediation_command,
-            auto_resolve=bool(body.auto_resolve),
+            auto_resolve=bool(body.auto_resolve), fallback_until=body.fallback_until,
+            fallback_reason=body.fallback_reason, fallback_cause=body.fallback_cause,
         )
 
 
@@ -345,7 +349,9 @@ def open_events(config: Config, n: Notification, mapping: Mapping, route: Route,
                          remediation_until=route.remediation_until,
                          remediation_command=(" ".join(route.remediation.command)
                                               if route.remediation else None),
-                         auto_resolve=auto_resolve)
+                         auto_resolve=auto_resolve, fallback_until=route.fallback_hold,
+                         fallback_reason=route.fallback_reason,
+                         fallback_cause=route.fallback_cause)
         out.append(NewEvent.of(AlertDecision(step="route", text=text, **extra), actor, now,
                                ids()))
     if route.hold_until is not None and route.hold_until > now:
@@ -465,14 +471,17 @@ def remediation_started_id(incident_id: str, alert_key: str) -> str:
     return idempotent_id(f"{incident_id}:remediation:{alert_key}")
 
 
-def remediation_fallback(state: IncidentState, now: datetime, actor: str, why: str,
-                         fallback_until: datetime | None, fallback_reason: str | None,
-                         fallback_cause: str | None) -> list[NewEvent]:
+def remediation_fallback(state: IncidentState, now: datetime, actor: str,
+                         why: str) -> list[NewEvent]:
     """The remediation failed: the rest of the decision tree applies now (page, or keep the
     hold it asked for, e.g. the next business morning)."""
     hold = state.escalation_hold
-    if hold is None or hold.cause != "remediation" or not state.is_open or state.escalations:
+    route = state.alert_route
+    if (hold is None or route is None or hold.cause != "remediation" or not state.is_open
+            or state.escalations):
         return []
+    fallback_until, fallback_reason = route.fallback_until, route.fallback_reason
+    fallback_cause = route.fallback_cause
     text = f"auto-remediation did not fix it ({why}): "
     if fallback_until is not None and fallback_until > now:
         text += f"holding pages until {fallback_until:%Y-%m-%d %H:%MZ} ({fallback_reason})"

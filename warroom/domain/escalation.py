@@ -28,7 +28,7 @@ incident per pass: its event id is idempotent_id("{incident}:escalation:{cycle}:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from pydantic import Field
@@ -77,7 +77,8 @@ KIND_LABELS[ESCALATION_HELD] = "hold"
 
 
 def _describe_hold(d: dict) -> str:  # type: ignore[type-arg]
-    return f"escalation held until {d.get('until', '?')}: {d.get('reason', '')}"
+    until = str(d.get("until", "?")).replace("T", " ")[:16]
+    return f"escalation held until {until}Z: {d.get('reason', '')}"
 
 
 DESCRIBERS[ESCALATION_HELD] = _describe_hold
@@ -98,8 +99,8 @@ register_apply(ESCALATION_HELD, _apply_hold)
 def hold_ladder(until: datetime, reason: str, actor: str, at: datetime | None = None,
                 cause: str = "manual", event_id: str | None = None) -> list[NewEvent]:
     """The event that holds (or, with `until` <= `at`, releases) an incident's ladder."""
-    return [NewEvent.of(EscalationHeld(until=until, reason=reason, cause=cause), actor, at,
-                        event_id)]
+    body = EscalationHeld(until=until.astimezone(UTC), reason=reason, cause=cause)
+    return [NewEvent.of(body, actor, at, event_id)]
 
 
 def active_hold(state: IncidentState) -> LadderHold | None:
