@@ -41,10 +41,10 @@ def am_alert(name: str = "HighErrorRate", service: str = "payments",
 
 def am_payload(alerts: list[dict[str, Any]], group: str = "{}:{alertname=\"HighErrorRate\"}",
                **extra: Any) -> dict[str, Any]:
-    firing = any(a["status"] == "firing" for a in alerts)
-    common = dict(alerts[0]["labels"])
+    firing = any(a.get("status") == "firing" for a in alerts)
+    common = dict(alerts[0].get("labels", {}))
     for a in alerts[1:]:
-        common = {k: v for k, v in common.items() if a["labels"].get(k) == v}
+        common = {k: v for k, v in common.items() if a.get("labels", {}).get(k) == v}
     return {
         "receiver": "warroom", "status": "firing" if firing else "resolved", "alerts": alerts,
         "groupLabels": {}, "commonLabels": common, "commonAnnotations": {},
