@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -72,3 +73,46 @@ def pd_event(action: str = "trigger", dedup: str | None = "db-latency", *,
 def write_json(path: Path, data: Any) -> Path:
     path.write_text(json.dumps(data))
     return path
+
+
+class Served:
+    """A real `warroom serve` process on a free loopback port."""
+
+    def __init__(self, proc: Any, port: int) -> None:
+        self.proc = proc
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> int:
+        import signal
+
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.proc.wait(), 30)
+        except TimeoutError:
+            self.proc.kill()
+            return await self.proc.wait()
+
+
+async def spawn_serve(db: Path, config: Path, token: str = TOKEN, *args: str) -> Served:
+    import sys
+
+    from .conftest import cli_env
+
+    env = cli_env(db, "serve")
+    env["WARROOM_CONFIG"] = str(config)
+    env["WARROOM_TOKEN"] = token
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "warroom", "serve", "--listen", "127.0.0.1:0", "--json", *args,
+        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+    except TimeoutError:
+        proc.kill()
+        raise
+    if not line:
+        err = await proc.stderr.read() if proc.stderr else b""
+        raise AssertionError(f"warroom serve did not start: {err.decode()}")
+    return Served(proc, int(json.loads(line)["port"]))
