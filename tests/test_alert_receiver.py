@@ -14,6 +14,7 @@ from warroom.domain import escalation as esc
 from warroom.domain.alert_formats import parse_notification
 from warroom.domain.alerts import alert_payloads, suggest_monitoring
 from warroom.domain.config import Config
+from warroom.domain.incident import fold
 from warroom.domain.roles import Role
 from warroom.domain.severity import Severity
 from warroom.domain.status import Status
@@ -249,6 +250,7 @@ async def test_storm_for_one_group_opens_one_incident_and_counts_everything(
     assert sum(a.count for a in state.alerts.values()) == 120
     assert len(state.alerts) == 67
     assert sum(e.kind == "communication_sent" for e in events) == 1
+    assert fold(events).model_dump() == state.model_dump()  # the cached state is the fold
 
 
 def _script(tmp_path: Path, name: str, body: str) -> list[str]:

@@ -119,11 +119,25 @@ async def serve(ctx: Context) -> int:
                  f"config {safe(loaded.source)}); Ctrl-C to stop")
         sys.stdout.flush()
 
+    _log_to_stderr()
     async with await ctx.store(write=True) as store:
         await run_serve(store, config, token, host, port,
                         base_dir=loaded.path.parent if loaded.path else None,
                         engine=not a.no_engine, on_ready=ready)
     return 0
+
+
+def _log_to_stderr() -> None:
+    """Warnings of the receiver and the engine (a store that refused a write, a delivery that
+    failed) go to stderr: nobody is looking at a dashboard from this process."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    for name in ("warroom.alerts", "warroom.serve", "warroom.escalation"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
 
 
 async def payloads(ctx: Context) -> int:
