@@ -305,7 +305,7 @@ async def test_remediation_that_hangs_is_killed(store: SQLiteStore, tmp_path: Pa
     cmd = _script(tmp_path, "hang.py", "import time\nprint('working', flush=True)\n"
                                        "time.sleep(60)\n")
     cfg = config_with(services={"payments": {"alerts": {"remediation": {
-        "command": cmd, "window": "10m", "timeout": "1s"}}}})
+        "command": cmd, "window": "10m", "timeout": "4s"}}}})
     rx = receiver(store, cfg)
     await rx.receive(parse_notification(am_payload([am_alert(fp="h1")], group="hang")))
     await rx.drain()
