@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "warroom.cli.metrics",
     "warroom.cli.comms",
     "warroom.cli.escalation",
+    "warroom.cli.alerts",
 )
 
 EPILOG = """\
@@ -52,6 +53,7 @@ environment:
   WARROOM_USER  who you are (default: your login name)
   WARROOM_LOCK_TIMEOUT  seconds to wait for another writer (default 10)
   WARROOM_CONFIG  the room's configuration file (default: warroom.toml beside the database)
+  WARROOM_TOKEN   the token alert senders must present to `warroom serve`
 """
 
 

@@ -119,6 +119,33 @@ class Org(_Model):
     ceo: str | None = None
 
 
+class Remediation(_Model):
+    """An automatic fix tried once per alert before anyone is paged (the seed's decision tree):
+    `command` gets the alert as JSON on stdin; if the alert resolves within `window` the
+    incident is closed as auto-remediated, else paging proceeds."""
+
+    command: Command
+    window: Duration = timedelta(minutes=5)
+    timeout: Duration = timedelta(seconds=30)
+
+
+class ServiceAlerts(_Model):
+    """How alerts for one service are routed (see docs/alerts.md)."""
+
+    # The alert's severity word (critical, warning...) -> SEV-n, before the room-wide mapping.
+    severity: dict[str, SeverityName] = Field(default_factory=dict)
+    # Close the incident when every alert of it resolved (else the dashboard suggests
+    # Monitoring and a person decides); None: the room's [alerts].auto_resolve.
+    auto_resolve: bool | None = None
+    # Outside business hours, hold the pages until the next business morning (a non-critical
+    # service); an alert's `can_wait` label overrides this either way.
+    can_wait: bool = False
+    # In business hours a non-critical service's team is notified first; the on-call is paged
+    # if nobody acknowledged after this long (None: the severity's response time).
+    notify_window: Duration | None = None
+    remediation: Remediation | None = None
+
+
 class Service(_Model):
     team: str | None = None
     escalation_policy: str | None = None
@@ -126,6 +153,7 @@ class Service(_Model):
     runbook: str | None = None
     critical: bool = False
     description: str | None = None
+    alerts: ServiceAlerts = Field(default_factory=ServiceAlerts)
 
 
 # ---- rotations ---------------------------------------------------------------------------------
@@ -352,6 +380,39 @@ class NotifierSettings(_Model):
         return min(self.backoff * (2 ** max(0, attempt - 2)), self.backoff_max)
 
 
+def _default_severity_map() -> dict[str, Severity]:
+    return {"critical": Severity.SEV2, "error": Severity.SEV3, "warning": Severity.SEV3,
+            "info": Severity.SEV4}
+
+
+class AlertSettings(_Model):
+    """The alert receiver (`warroom serve`, `warroom ingest`): see docs/alerts.md."""
+
+    # Every post must carry it (Authorization: Bearer, or a PagerDuty routing/service key);
+    # $WARROOM_TOKEN wins over this. `warroom serve` refuses to start without one.
+    token: str | None = None
+    listen: str = "127.0.0.1:9095"
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # Labels (or PagerDuty fields: component, group, class, source, custom_details keys)
+    # naming the service, first found wins; else default_service.
+    service_labels: list[str] = Field(default_factory=lambda: ["service", "app", "component"])
+    default_service: str | None = None
+    severity_labels: list[str] = Field(default_factory=lambda: ["severity"])
+    severity: dict[str, SeverityName] = Field(default_factory=_default_severity_map)
+    # Applied to critical services before `severity` (critical alerts on them are SEV-1).
+    critical_service_severity: dict[str, SeverityName] = Field(
+        default_factory=lambda: {"critical": Severity.SEV1})
+    default_severity: SeverityName = Severity.SEV3
+    can_wait_label: str = "can_wait"
+    auto_resolve: bool = False
+    # Detection is the alert's start time, but never earlier than this before it arrived.
+    max_detection_lag: Duration = timedelta(minutes=15)
+    payload_bytes: int = Field(default=16 * 1024, ge=256, le=1024 * 1024)
+    payloads_per_alert: int = Field(default=10, ge=1, le=1000)
+    remediation_output_bytes: int = Field(default=4096, ge=0, le=1024 * 1024)
+    actor: str = "alerts"
+
+
 class Defaults(_Model):
     escalation_policy: str = "default"
     rotation: str | None = None
@@ -367,6 +428,7 @@ class Config(_Model):
     escalation_policies: dict[str, Policy] = Field(default_factory=dict)
     notifier: NotifierSettings = Field(default_factory=NotifierSettings)
     defaults: Defaults = Field(default_factory=Defaults)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:

@@ -13,6 +13,13 @@ Stops. Acknowledgement freezes the climb (nothing more fires by itself; "escalat
 works, a human asked for it). Resolution ends it. A reopened incident that was never
 acknowledged climbs on from where it was.
 
+Hold. An `escalation_held` event keeps the ladder from starting before a time: the alert
+receiver holds it while an auto-remediation runs, while a non-critical team is notified in
+business hours, or until the next business morning for an alert that can wait. While held, the
+ladder's start is the hold's end (L1 fires then, L2 its delay after...). The hold stops counting
+once any level fires after it was set (a manual "escalate now", or L1 when it ran out); a later
+hold replaces an earlier one, and a hold that ends at or before its own time releases it.
+
 Repeat. With `repeat = N` the whole ladder runs again up to N times, each pass starting
 `repeat_after` after the previous pass's last level fired. Each level fires exactly once per
 incident per pass: its event id is idempotent_id("{incident}:escalation:{cycle}:{level}").
@@ -21,12 +28,25 @@ incident per pass: its event id is idempotent_id("{incident}:escalation:{cycle}:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
+from pydantic import Field
+
+from warroom.domain.alert_state import LadderHold
 from warroom.domain.config import Config, Level, Policy, Target, default_config
 from warroom.domain.errors import TransitionRefused
-from warroom.domain.events import Escalated, NewEvent, idempotent_id
-from warroom.domain.incident import EscalationRecord, IncidentState
+from warroom.domain.events import (
+    DESCRIBERS,
+    KIND_LABELS,
+    Body,
+    Escalated,
+    Event,
+    NewEvent,
+    idempotent_id,
+    register_body,
+)
+from warroom.domain.incident import EscalationRecord, IncidentState, register_apply
 from warroom.domain.oncall import who_is_on_call
 from warroom.domain.severity import Severity
 from warroom.domain.status import Status
@@ -39,8 +59,65 @@ def escalation_event_id(incident_id: str, cycle: int, level: int) -> str:
     return idempotent_id(f"{incident_id}:escalation:{cycle}:{level}")
 
 
+ESCALATION_HELD = "escalation_held"
+
+
+class EscalationHeld(Body):
+    """Hold the ladder until `until` (before its first level fires); `until` at or before the
+    event's own time releases a hold."""
+
+    kind: ClassVar[str] = ESCALATION_HELD
+    until: datetime
+    reason: str = Field(min_length=1)
+    cause: str = "manual"  # remediation | queued | notify | manual
+
+
+register_body(EscalationHeld)
+KIND_LABELS[ESCALATION_HELD] = "hold"
+
+
+def _describe_hold(d: dict) -> str:  # type: ignore[type-arg]
+    until = str(d.get("until", "?")).replace("T", " ")[:16]
+    return f"escalation held until {until}Z: {d.get('reason', '')}"
+
+
+DESCRIBERS[ESCALATION_HELD] = _describe_hold
+
+
+def _apply_hold(state: IncidentState, event: Event, body: Body) -> None:
+    assert isinstance(body, EscalationHeld)
+    if body.until <= event.at:
+        state.escalation_hold = None
+    else:
+        state.escalation_hold = LadderHold(until=body.until, reason=body.reason,
+                                           cause=body.cause, at=event.at, actor=event.actor)
+
+
+register_apply(ESCALATION_HELD, _apply_hold)
+
+
+def hold_ladder(until: datetime, reason: str, actor: str, at: datetime | None = None,
+                cause: str = "manual", event_id: str | None = None) -> list[NewEvent]:
+    """The event that holds (or, with `until` <= `at`, releases) an incident's ladder."""
+    body = EscalationHeld(until=until.astimezone(UTC), reason=reason, cause=cause)
+    return [NewEvent.of(body, actor, at, event_id)]
+
+
+def active_hold(state: IncidentState) -> LadderHold | None:
+    """The hold in force: set, and no level fired since it was set."""
+    hold = state.escalation_hold
+    if hold is None:
+        return None
+    if any(r.at >= hold.at for r in state.escalations):
+        return None
+    return hold
+
+
 def ladder_start(state: IncidentState) -> datetime:
-    """Where the delays are measured from: detection (the seed's T+0)."""
+    """Where the delays are measured from: detection (the seed's T+0), or the end of a hold."""
+    hold = active_hold(state)
+    if hold is not None and hold.until > state.detected_at:
+        return hold.until
     return state.detected_at
 
 
@@ -242,6 +319,8 @@ class EscalationView:
     ended: bool
     resolved_at: datetime | None
     exhausted: bool  # the top of the last pass fired: nothing left to climb
+    held_until: datetime | None = None  # the ladder waits for this (escalation_held)
+    hold_reason: str | None = None
 
     @property
     def current_level(self) -> int:
@@ -262,6 +341,9 @@ class EscalationView:
         if self.next_level is None or self.countdown is None:
             return "no level applies to this severity"
         again = f" (repeat {self.next_cycle})" if self.next_cycle else ""
+        if self.held_until is not None and self.countdown.total_seconds() > 0:
+            return (f"held until {self.held_until:%H:%MZ} ({self.hold_reason}): "
+                    f"L{self.next_level}{again} in {format_clock(self.countdown)}")
         if self.countdown.total_seconds() <= 0:
             return f"L{self.next_level}{again} due now"
         return f"L{self.next_level}{again} in {format_clock(self.countdown)}"
@@ -308,6 +390,9 @@ def escalation_view(policy: Policy, state: IncidentState, now: datetime, *,
         levels.append(LevelView(**common, state=kind, due_at=step.due_at if is_next and step
                                 else None, would_page=would))
     due = step.due_at if step else None
+    hold = active_hold(state)
+    if hold is not None and hold.until <= state.detected_at:
+        hold = None
     return EscalationView(
         incident_id=state.id,
         policy=policy_name,
@@ -325,6 +410,8 @@ def escalation_view(policy: Policy, state: IncidentState, now: datetime, *,
         ended=ended,
         resolved_at=state.resolved_at,
         exhausted=step is None and bool(state.escalations),
+        held_until=hold.until if hold is not None and not (ended or frozen) else None,
+        hold_reason=hold.reason if hold is not None and not (ended or frozen) else None,
     )
 
 

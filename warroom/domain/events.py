@@ -187,6 +187,7 @@ class AlertAttached(Body):
     key: str
     summary: str = ""
     labels: dict[str, str] = Field(default_factory=dict)
+    repeat: int | None = None  # the alert's n-th repeat notification (the fold counts them)
 
 
 class AlertResolved(Body):
@@ -368,7 +369,8 @@ def describe(event: Event | NewEvent) -> str:
         missing = f"; could not page {', '.join(d['unresolved'])}" if d.get("unresolved") else ""
         return f"{how} to L{_s(d, 'level')}{again}: paged {who}{missing}"
     if k == EventKind.ALERT_ATTACHED:
-        return f"alert {_s(d, 'source')}: {_s(d, 'summary', _s(d, 'key'))}"
+        again = f" (repeat {d['repeat']})" if d.get("repeat") else ""
+        return f"alert {_s(d, 'source')}: {_s(d, 'summary', _s(d, 'key'))}{again}"
     if k == EventKind.ALERT_RESOLVED:
         return f"alert resolved {_s(d, 'source')}: {_s(d, 'key')}"
     if k == EventKind.CHECKLIST_DONE:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from warroom.domain.alert_state import AlertRoute, LadderHold
 from warroom.domain.events import (
     AlertAttached,
     AlertResolved,
@@ -155,6 +156,8 @@ class IncidentState(BaseModel):
     alerts: dict[str, AlertRecord] = Field(default_factory=dict)
     checklist: dict[str, datetime] = Field(default_factory=dict)
     amendments: dict[str, str] = Field(default_factory=dict)  # target event id -> amending id
+    escalation_hold: LadderHold | None = None  # set by escalation_held events (escalation.py)
+    alert_route: AlertRoute | None = None  # set by the alert receiver's events (alerts.py)
 
     last_event_at: datetime
     last_actor: str
@@ -421,6 +424,8 @@ def _alert_attached(state: IncidentState, event: Event, body: Body) -> None:
         existing.resolved_at = None
         existing.last_at = event.at
         existing.count += 1
+    if state.alert_route is not None:
+        state.alert_route.alerts_cleared_at = None  # an alert fires (again)
 
 
 def _alert_resolved(state: IncidentState, event: Event, body: Body) -> None:

@@ -1,0 +1,171 @@
+"""Alert commands: `warroom ingest` (a payload from a file or stdin), `warroom serve` (the HTTP
+receiver with the escalation engine), `warroom payloads ID` (what arrived, and how it was
+mapped)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from warroom.cli.context import Context
+from warroom.cli.output import emit_json, line, safe, when
+from warroom.domain.errors import InvalidInput
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    def cmd(name: str, help: str, handler: Any, **kw: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, parents=[common], **kw)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = cmd("ingest", "record an alert payload (Alertmanager webhook or PagerDuty event)",
+            ingest, epilog="Opens an incident, or attaches to the open one with the same "
+                           "dedup key. Pages go out from a running `warroom serve`, "
+                           "`warroom engine` or dashboard.")
+    p.add_argument("file", metavar="FILE", help="the payload (JSON); - for standard input")
+    p.add_argument("--format", choices=("auto", "alertmanager", "pagerduty"), default="auto",
+                   help="the payload's format (default: auto, from its keys)")
+    p.add_argument("--at", metavar="TIME",
+                   help="when it arrived, if not now (drills, replays, tests)")
+    p.add_argument("--no-remediate", action="store_true",
+                   help="do not run the service's auto-remediation command")
+
+    p = cmd("serve", "receive alerts over HTTP and run the escalation engine", serve,
+            epilog="Endpoints: POST /alertmanager (Alertmanager webhook v4), POST /v2/enqueue "
+                   "(PagerDuty Events v2 and v1), GET /healthz. Every post needs the room's "
+                   "token ($WARROOM_TOKEN or [alerts].token): Authorization: Bearer TOKEN, or "
+                   "the PagerDuty routing_key / service_key. Runs until Ctrl-C or SIGTERM.")
+    p.add_argument("--listen", metavar="HOST:PORT",
+                   help="where to listen (default: [alerts].listen, 127.0.0.1:9095); port 0 "
+                        "picks a free one")
+    p.add_argument("--no-engine", action="store_true",
+                   help="receive only; another process runs the escalation engine")
+
+    p = cmd("payloads", "the alert payloads an incident received, and how each was mapped",
+            payloads)
+    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")
+    p.add_argument("--last", type=int, metavar="N", help="only the last N")
+
+
+def _read_payload(path: str, limit: int) -> bytes:
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(path, "rb") as f:
+                data = f.read(limit + 1)
+    except OSError as e:
+        raise InvalidInput(f"{path}: cannot read: {e.strerror or e}") from None
+    if len(data) > limit:
+        raise InvalidInput(f"{path}: more than {limit} bytes (alerts.max_body_bytes)")
+    return data
+
+
+async def ingest(ctx: Context) -> int:
+    from warroom.domain.alert_formats import decode_json, parse_notification
+    from warroom.ingest.receiver import AlertReceiver
+
+    a = ctx.args
+    loaded = ctx.loaded_config
+    config = loaded.config
+    body = _read_payload(a.file, config.alerts.max_body_bytes)
+    notification = parse_notification(decode_json(body), a.format)
+    at = ctx.time(a.at)
+    async with await ctx.store(write=True) as store:
+        receiver = AlertReceiver(store, config, clock=(lambda: at) if at else ctx.now,
+                                 base_dir=loaded.path.parent if loaded.path else None,
+                                 remediate=not a.no_remediate)
+        try:
+            result = await receiver.receive(notification, size=len(body))
+            await receiver.drain()
+        finally:
+            await receiver.close()
+    if ctx.json:
+        emit_json(result.to_json())
+    else:
+        line(safe(result.message))
+    return 0
+
+
+def resolve_token(config_token: str | None) -> str | None:
+    return os.environ.get("WARROOM_TOKEN") or config_token or None
+
+
+async def serve(ctx: Context) -> int:
+    from warroom.serve.http import parse_listen
+    from warroom.serve.run import serve as run_serve
+
+    a = ctx.args
+    loaded = ctx.loaded_config
+    config = loaded.config
+    token = resolve_token(config.alerts.token)
+    if not token:
+        raise InvalidInput("no token: set $WARROOM_TOKEN or [alerts].token in the configuration "
+                           "(every sender must present it)")
+    try:
+        host, port = parse_listen(a.listen or config.alerts.listen)
+    except ValueError as e:
+        raise InvalidInput(str(e)) from None
+
+    def ready(h: str, p: int) -> None:
+        if ctx.json:
+            emit_json({"listening": f"http://{h}:{p}", "host": h, "port": p, "db": ctx.db,
+                       "config": loaded.source})
+        else:
+            shown = f"[{h}]" if ":" in h else h
+            line(f"warroom serve: listening on http://{shown}:{p} (room {safe(ctx.db)}, "
+                 f"config {safe(loaded.source)}); Ctrl-C to stop")
+        sys.stdout.flush()
+
+    _log_to_stderr()
+    async with await ctx.store(write=True) as store:
+        await run_serve(store, config, token, host, port,
+                        base_dir=loaded.path.parent if loaded.path else None,
+                        engine=not a.no_engine, on_ready=ready)
+    return 0
+
+
+def _log_to_stderr() -> None:
+    """Warnings of the receiver and the engine (a store that refused a write, a delivery that
+    failed) go to stderr: nobody is looking at a dashboard from this process."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    for name in ("warroom.alerts", "warroom.serve", "warroom.escalation"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+
+
+async def payloads(ctx: Context) -> int:
+    from warroom.domain.alerts import alert_payloads
+    from warroom.domain.events import iso
+    from warroom.domain.incident import parse_incident_id
+
+    incident = parse_incident_id(ctx.args.incident)
+    async with await ctx.store(write=False) as store:
+        events = await store.events(incident)
+    views = alert_payloads(events)
+    if ctx.args.last:
+        views = views[-ctx.args.last:]
+    if ctx.json:
+        emit_json([{"event_id": v.event_id, "at": iso(v.at), "format": v.format,
+                    "version": v.version, "action": v.action, "dedup_key": v.dedup_key,
+                    "firing": v.firing, "resolved": v.resolved, "alerts": v.alerts,
+                    "mapping": v.mapping, "kept": v.kept, "size": v.size, "payload": v.text}
+                   for v in views])
+        return 0
+    if not views:
+        line(f"{incident}: no alert payloads")
+    for v in views:
+        line(f"{when(v.at)}  {v.format} {v.version} {v.action}  dedup key "
+             f"{safe(v.dedup_key)}  ({v.firing} firing, {v.resolved} resolved, {v.size} bytes, "
+             f"{safe(v.kept)})")
+        for m in v.mapping_lines():
+            line(f"  {safe(m)}")
+        for text_line in v.text.splitlines():
+            line(f"    {safe(text_line)}")
+    return 0

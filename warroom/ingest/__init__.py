@@ -1,0 +1,1 @@
+"""Alert adapters: the receiver shared by `warroom ingest` and `warroom serve`."""

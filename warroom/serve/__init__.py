@@ -1,0 +1,1 @@
+"""The HTTP receiver (`warroom serve`): alerts in, the escalation engine alongside."""
