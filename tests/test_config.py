@@ -3,6 +3,7 @@ with their key paths, and the file is found where the docs say."""
 
 from __future__ import annotations
 
+import json
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -204,3 +205,33 @@ def test_stall_after_must_exceed_the_attempt_timeout() -> None:
     assert _problems(data) == [
         "notifier.stall_after: must be longer than timeout (10s), or a page being delivered "
         "would be taken over while in flight"]
+
+
+def test_metric_targets_and_content_folders(tmp_path: Path) -> None:
+    cfg = tmp_path / "warroom.toml"
+    cfg.write_text('[metrics]\nmttr = "45m"\nincidents_per_month = 6\n'
+                   '[content]\ntemplates = "tpl"\nrunbooks = "/srv/runbooks"\n')
+    loaded = load_config(str(cfg))
+    assert loaded.config.metrics.mttr == timedelta(minutes=45)
+    assert loaded.config.metrics.mtta == timedelta(minutes=5)  # the seed's, where not set
+    assert loaded.config.metrics.incidents_per_month == 6
+    assert loaded.templates_dir == tmp_path / "tpl"
+    assert loaded.runbooks_dir == Path("/srv/runbooks")
+
+
+def test_bad_metric_target_names_its_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "warroom.toml"
+    cfg.write_text('[metrics]\nmttr = "soon"\n')
+    with pytest.raises(ConfigError, match=r"metrics\.mttr"):
+        load_config(str(cfg))
+
+
+def test_metrics_cli_uses_the_configured_targets(tmp_path: Path) -> None:
+    db = tmp_path / "room.db"
+    (tmp_path / "warroom.toml").write_text('[metrics]\nmttr = "45m"\n')
+    assert run_cli(db, "declare", "--title", "t", "--severity", "2").code == 0
+    r = run_cli(db, "metrics", "--json")
+    assert r.code == 0, r.err
+    report = json.loads(r.out)
+    assert report["metrics"]["mttr"]["target_text"] == "< 45m"
+    assert report["targets"]["mttr"] == 45 * 60

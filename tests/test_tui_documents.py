@@ -132,3 +132,28 @@ async def test_m_switches_metrics_and_on_call_load(room: Path) -> None:
         assert "On-call load" in str(pane.render())
         await pilot.press("m")
         await settle(pilot, lambda: "MTTA" in str(pane.render()))
+
+
+async def test_l_shows_alert_payloads_and_cleared_alerts_suggest_monitoring(tmp_path: Path) -> None:
+    from .conftest import REPO, run_cli
+
+    db = tmp_path / "alerts.db"
+    alerts = REPO / "sample_data" / "alerts"
+    for name in ("alertmanager_firing.json", "alertmanager_resolved.json"):
+        r = run_cli(db, "ingest", str(alerts / name))
+        assert r.code == 0, r.err
+    app = make_app(db)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        assert app.state.source == "alertmanager"
+        status = str(app.query_one("#status-pane").render())
+        assert "ALL ALERTS RESOLVED: move to Monitoring?" in status
+        await pilot.press("l")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "TextScreen")
+        body = app.screen.body.plain
+        assert "alertmanager" in body and "service: payments" in body
+        assert body.count("firing") >= 2
+        await pilot.press("escape")
+        await pilot.press("s", "m")
+        await settle(pilot, lambda: app.state.status.value == "Monitoring")
+        assert "ALL ALERTS RESOLVED" not in str(app.query_one("#status-pane").render())

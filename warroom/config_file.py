@@ -24,6 +24,34 @@ class LoadedConfig:
     source: str  # the file's path, or "built-in defaults"
     path: Path | None
 
+    @property
+    def base_dir(self) -> Path | None:
+        """The folder relative paths in the file are read from (None: built-in defaults)."""
+        return self.path.parent if self.path else None
+
+    def resolve(self, value: str | None) -> Path | None:
+        if not value:
+            return None
+        p = Path(value).expanduser()
+        return p if p.is_absolute() or self.base_dir is None else self.base_dir / p
+
+    @property
+    def templates_dir(self) -> Path | None:
+        return self.resolve(self.config.content.templates)
+
+    @property
+    def runbooks_dir(self) -> Path | None:
+        return self.resolve(self.config.content.runbooks)
+
+    def runbook_mapping(self) -> dict[str, Path]:
+        """service -> runbook file, for the services whose runbook the file names."""
+        out: dict[str, Path] = {}
+        for name, svc in self.config.services.items():
+            path = self.resolve(svc.runbook)
+            if path is not None:
+                out[name] = path
+        return out
+
 
 def config_path(explicit: str | None, db: str | None) -> tuple[Path | None, bool]:
     """(where to read, whether it must exist)."""

@@ -51,7 +51,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = cmd("runbook", "print the runbook of a service, or of an incident's service", runbook)
     p.add_argument("target", metavar="SERVICE|ID", help="a service name, or an incident id")
     p.add_argument("--runbooks", metavar="DIR",
-                   help="the runbook directory (default: the shipped sample runbooks)")
+                   help="the runbook directory (default: the configuration's services.*.runbook "
+                        "and content.runbooks, else the shipped sample runbooks)")
 
     p = cmd("export", "export an incident: the postmortem in Markdown, or the full record and "
                       "the postmortem as JSON", export)
@@ -93,6 +94,8 @@ async def comms(ctx: Context) -> int:
 
     a = ctx.args
     incident_id = parse_incident_id(a.incident)
+    if a.templates is None:
+        a.templates = ctx.loaded_config.templates_dir  # the team's own, if the config names one
     if a.send:
         if not a.template or not a.audience:
             raise InvalidInput("--send needs --template and --audience")
@@ -224,7 +227,9 @@ async def runbook(ctx: Context) -> int:
         if not state.service:
             raise InvalidInput(f"{incident} names no service; give a service name instead")
         service = state.service
-    book = load_runbook(service, a.runbooks)
+    loaded = ctx.loaded_config
+    book = load_runbook(service, a.runbooks or loaded.runbooks_dir,
+                        None if a.runbooks else loaded.runbook_mapping())
     if ctx.json:
         emit_json({"service": service, "incident_id": incident, **book.to_json()})
         return 0

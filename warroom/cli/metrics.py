@@ -75,7 +75,7 @@ async def metrics(ctx: Context) -> int:
     async with await ctx.store(write=False) as store:
         rows = await store.summaries()
     report = metrics_report(rows, now=now, since=since, until=until, service=a.service,
-                            severity=severity)
+                            severity=severity, targets=ctx.config.metrics)
     if ctx.json:
         emit_json(report.to_json())
     elif a.csv:

@@ -47,6 +47,7 @@ from warroom.domain.config_types import (
     format_path,
     zone,
 )
+from warroom.domain.metrics import MetricTargets
 from warroom.domain.severity import Severity
 
 
@@ -419,6 +420,14 @@ class Defaults(_Model):
     team: str | None = None  # for incidents whose service is unknown
 
 
+class Content(_Model):
+    """Where the team keeps its own message templates and runbooks (relative paths are read
+    from the configuration file's folder); unset: the shipped ones."""
+
+    templates: str | None = None
+    runbooks: str | None = None
+
+
 class Config(_Model):
     people: dict[Handle, Person] = Field(default_factory=dict)
     teams: dict[str, Team] = Field(default_factory=dict)
@@ -429,6 +438,8 @@ class Config(_Model):
     notifier: NotifierSettings = Field(default_factory=NotifierSettings)
     defaults: Defaults = Field(default_factory=Defaults)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    metrics: MetricTargets = Field(default_factory=MetricTargets)
+    content: Content = Field(default_factory=Content)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:

@@ -39,6 +39,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("b", "runbook", "Runbook", "Open the service's runbook", False, footer=False),
     ActionSpec("P", "postmortem", "Postmortem", "Show (and save) the postmortem", False,
                footer=False),
+    ActionSpec("l", "payloads", "Payloads", "The alert payloads of this incident and how "
+               "each was mapped", False, footer=False),
     ActionSpec("m", "metrics_mode", "Metrics/load", "Switch the metrics pane to on-call load "
                "and back", False, needs_incident=False, footer=False),
     ActionSpec("question_mark", "help", "Help", "Show every key", False, needs_incident=False),

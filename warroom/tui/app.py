@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
+from warroom.config_file import LoadedConfig
 from warroom.domain import commands
 from warroom.domain.checklist import CHECKLIST
 from warroom.domain.clocks import response_clocks, update_clock
@@ -48,6 +49,7 @@ from warroom.domain.severity import (
     suggest_severity,
 )
 from warroom.domain.status import Status, allowed_moves
+from warroom.domain.text import printable
 from warroom.resources import styles_dir
 from warroom.store.base import IncidentSummary, Presence, Store, summary_of
 from warroom.store.errors import Conflict, StoreError
@@ -108,7 +110,7 @@ class WarroomApp(App[int]):
                  tick: float | None = 1.0, presence: bool = True,
                  open_store: Callable[[], Awaitable[Store]] | None = None,
                  spectator: bool = False, config: Config | None = None,
-                 config_dir: Path | None = None, engine: bool = True) -> None:
+                 loaded_config: LoadedConfig | None = None, engine: bool = True) -> None:
         """`store` is an open store the caller closes; `open_store` lets the app open (and
         close) its own, on its own event loop (snapshot tests run the app on theirs)."""
         super().__init__()
@@ -129,8 +131,10 @@ class WarroomApp(App[int]):
         self.session = uuid.uuid4().hex
         self.started_at = self.clock()
         self.last_error: str | None = None
-        self.config = config or default_config()
-        self.config_dir = config_dir
+        self.loaded = loaded_config or LoadedConfig(config or default_config(),
+                                                    "built-in defaults", None)
+        self.config = self.loaded.config
+        self.config_dir = self.loaded.base_dir
         self.run_engine = engine
         self.engine: Engine | None = None
         self._engine_stop = asyncio.Event()
@@ -289,7 +293,8 @@ class WarroomApp(App[int]):
         """Off the event loop: 10,000 incidents take tens of milliseconds to summarise."""
         self._metrics_dirty = False
         rows, now = list(self.summaries), self.now()
-        self.metrics_report = await asyncio.to_thread(metrics_report, rows, now=now)
+        self.metrics_report = await asyncio.to_thread(
+            metrics_report, rows, now=now, targets=self.config.metrics)
         if self.metrics_mode == "oncall":
             await self._compute_oncall_load()
         self.refresh_panes()
@@ -387,9 +392,15 @@ class WarroomApp(App[int]):
         self.query_one("#metrics-pane", Static).update(self.metrics_text(now, compact))
 
     def status_text(self, now: datetime, compact: bool) -> Text:
+        from warroom.domain.alerts import suggest_monitoring
+
         t = render.workflow(self.state, compact=compact)
         if self.state is None:
             return t
+        if suggest_monitoring(self.state):
+            t.append("\n")
+            t.append(" ALL ALERTS RESOLVED: move to Monitoring? (s, m) ",
+                     style="bold reverse green")
         t.append("\n")
         t.append_text(render.clocks(response_clocks(self.state, now),
                                     update_clock(self.state, now), compact=compact))
@@ -641,7 +652,7 @@ class WarroomApp(App[int]):
     # ---- documents: messages, runbook, postmortem --------------------------------------------
 
     def _templates_dir(self) -> Path | None:
-        return None
+        return self.loaded.templates_dir
 
     def action_comms(self) -> None:
         state = self.state
@@ -725,10 +736,6 @@ class WarroomApp(App[int]):
 
         self.push_screen(ChoiceScreen("Sent to which audience?", choices), chosen)
 
-    def _runbook_mapping(self) -> dict[str, Path]:
-        base = self.config_dir or Path.cwd()
-        return {name: (base / svc.runbook) for name, svc in self.config.services.items()
-                if svc.runbook}
 
     def action_runbook(self) -> None:
         from warroom.content.runbooks import load_runbook
@@ -741,7 +748,8 @@ class WarroomApp(App[int]):
             self.notify_error(f"{state.id} has no service, so no runbook")
             return
         try:
-            book = load_runbook(state.service, None, self._runbook_mapping())
+            book = load_runbook(state.service, self.loaded.runbooks_dir,
+                                self.loaded.runbook_mapping())
         except DomainError as e:
             self.notify_error(str(e))
             return
@@ -767,6 +775,27 @@ class WarroomApp(App[int]):
         self.push_screen(MarkdownScreen(f"Postmortem · {state.id}", markdown,
                                         save_to=Path.cwd() / f"{state.id}-postmortem.md",
                                         on_saved=saved))
+
+    @work(group="documents")
+    async def action_payloads(self) -> None:
+        from warroom.domain.alerts import alert_payloads
+        from warroom.tui.documents import TextScreen
+
+        state = self.state
+        if state is None:
+            return
+        views = alert_payloads(await self.store.events(state.id))
+        body = Text()
+        if not views:
+            body.append("No alert payloads on this incident (declared by hand).", style="dim")
+        for v in views:
+            body.append(f"{v.at:%Y-%m-%d %H:%M:%S}Z  {v.format} {v.version} {v.action}  "
+                        f"{v.firing} firing, {v.resolved} resolved  ({v.size} bytes)\n",
+                        style="bold")
+            for line in v.mapping_lines():
+                body.append(f"  {render.safe(line)}\n", style="cyan")
+            body.append(printable(v.text, single_line=False) + "\n\n")
+        self.push_screen(TextScreen(f"Alert payloads · {state.id} · {len(views)} kept", body))
 
     def action_metrics_mode(self) -> None:
         self.metrics_mode = "oncall" if self.metrics_mode == "metrics" else "metrics"

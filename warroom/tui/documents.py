@@ -115,3 +115,30 @@ class MarkdownScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class TextScreen(ModalScreen[None]):
+    """Long plain text (alert payloads) in a scrolling view; never interpreted as markup."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("q", "close", "Close", show=False),
+    ]
+
+    def __init__(self, title: str, body: Text) -> None:
+        super().__init__(classes="modal")
+        self.title_text = title
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog document"):
+            yield Label(Text(self.title_text), classes="dialog-title")
+            with VerticalScroll(id="doc-scroll"):
+                yield Static(self.body, markup=False)
+            yield Static(Text("↑/↓ PgUp/PgDn scroll · Esc close"), classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#doc-scroll").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

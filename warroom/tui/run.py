@@ -12,10 +12,8 @@ from warroom.store import Store
 async def _run(store: Store, ctx: Context, follow: str | None) -> int:
     from warroom.tui.app import WarroomApp
 
-    loaded = ctx.loaded_config
     app = WarroomApp(store, actor=ctx.actor, local_tz=ctx.local_tz, follow=follow,
-                     config=loaded.config,
-                     config_dir=loaded.path.parent if loaded.path else None)
+                     loaded_config=ctx.loaded_config)
     try:
         result = await app.run_async()
     finally:
