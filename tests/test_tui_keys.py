@@ -252,3 +252,49 @@ async def test_two_dashboards_on_one_room(room: Path) -> None:
             "seen from the other screen")
         await pb.press("a")
         await settle(pa, lambda: a.state.acknowledged_by == "bob")
+
+
+async def test_header_shows_the_clock_offset_from_the_store(room: Path) -> None:
+    from datetime import timedelta
+
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+
+        async def behind() -> timedelta:
+            return timedelta(minutes=2)
+
+        app.store.clock_offset = behind  # type: ignore[method-assign]  # as PostgreSQL would
+        app._watch_clock()
+        await settle(pilot, lambda: app.clock_note is not None)
+        assert "your clock is 2m behind the server" in str(app.query_one("#header").render())
+
+
+async def test_two_dashboards_on_a_postgresql_room(pg_url: str) -> None:
+    from warroom.store import open_store
+    from warroom.tui.app import WarroomApp
+
+    from .tui_support import CET, NOW, seed
+
+    s = await open_store(pg_url)
+    try:
+        await seed(s)  # type: ignore[arg-type]
+    finally:
+        await s.close()
+
+    def pg_app(actor: str, spectator: bool = False) -> WarroomApp:
+        async def opener():  # type: ignore[no-untyped-def]
+            return await open_store(pg_url, readonly=spectator)
+
+        return WarroomApp(actor=actor, clock=lambda: NOW, local_tz=CET, tick=None,
+                          presence=False, open_store=opener, spectator=spectator, engine=False)
+
+    a, b = pg_app("alice"), pg_app("watcher", spectator=True)
+    async with a.run_test(size=(160, 48)) as pa, b.run_test(size=(80, 24)) as pb:
+        await settle(pa, lambda: a.state is not None)
+        await settle(pb, lambda: b.state is not None)
+        await pa.press("a")
+        await settle(pb, lambda: b.state.acknowledged_by == "alice", limit=20)
+        await pb.press("a")  # the spectator's key does nothing
+        await pb.pause()
+        assert b.state.version == a.state.version == 3

@@ -74,6 +74,7 @@ COMPACT_WIDTH = 120
 COMPACT_HEIGHT = 36
 PRESENCE_EVERY = 5.0  # seconds between a writer's announcements
 PRESENCE_TIMEOUT = timedelta(seconds=16)  # three missed announcements: gone
+CLOCK_CHECK_EVERY = 60.0  # seconds between checks of this machine's clock against the store's
 
 
 class EventsArrived(Message):
@@ -142,6 +143,7 @@ class WarroomApp(App[int]):
         self.metrics_mode = "metrics"  # or "oncall"
         self.oncall_rows: list[Any] | None = None
         self.alarms: list[str] = []
+        self.clock_note: str | None = None
         self._metrics_dirty = True
         self._cursor = 0
 
@@ -196,6 +198,7 @@ class WarroomApp(App[int]):
             self._announce()
         self._watch_room()
         self._compute_metrics()
+        self._watch_clock()
         if self.run_engine and not self.spectator:
             self._run_engine()
 
@@ -325,6 +328,21 @@ class WarroomApp(App[int]):
     def now(self) -> datetime:
         return self.clock()
 
+    @work(exclusive=True, group="clock")
+    async def _watch_clock(self) -> None:
+        """Rooms on PostgreSQL record the server's time: say so when this machine disagrees."""
+        from warroom.store.clock import clock_offset_note
+
+        while True:
+            try:
+                note = clock_offset_note(await self.store.clock_offset())
+            except StoreError:
+                note = None
+            if note != self.clock_note:
+                self.clock_note = note
+                self.refresh_panes(time_only=True)
+            await asyncio.sleep(CLOCK_CHECK_EVERY)
+
     # ---- presence ---------------------------------------------------------------------------
 
     @work(exclusive=True, group="presence")
@@ -378,7 +396,8 @@ class WarroomApp(App[int]):
         open_count = sum(1 for s in self.summaries if s.is_open)
         self.query_one("#header", Static).update(render.header(
             self.state, now=now, local_tz=self.local_tz, actor=self.actor,
-            spectator=self.spectator, width=self.size.width, open_count=open_count))
+            spectator=self.spectator, width=self.size.width, open_count=open_count,
+            clock_offset=self.clock_note))
         self.query_one("#status-pane", Static).update(self.status_text(now, compact))
         self.query_one("#escalation-pane", Static).update(self.escalation_text(now, compact))
         if time_only:
