@@ -160,3 +160,29 @@ def test_help_carries_the_definitions(room: Path, cli) -> None:  # type: ignore[
     for phrase in ("MTTD  mean(detected - started)", "MTTF", "p90: nearest rank",
                    "calendar months in UTC", "the last 30 days"):
         assert phrase in r.out
+
+
+def test_oncall_load_from_the_cli(tmp_path: Path) -> None:
+    import shutil
+
+    from .conftest import REPO, run_cli
+
+    db = tmp_path / "room.db"
+    shutil.copyfile(REPO / "sample_data" / "warroom.toml", tmp_path / "warroom.toml")
+    # Tuesday 2026-03-03 23:30 London: week 8 of the sre rotation (from 2025-01-06).
+    at = "2026-03-03T23:30:00Z"
+    assert run_cli(db, "declare", "--title", "night page", "--severity", "1", "--service",
+                   "payments", "--at", at).code == 0
+    r = run_cli(db, "escalate", "1", "--at", at, "--no-deliver", "--json")
+    assert r.code == 0, r.err
+    paged = r.json()["events"][0]["data"]["targets"]  # type: ignore[index]
+    r = run_cli(db, "metrics", "--oncall", "--since", "2026-03-01T00:00:00Z", "--until",
+                "2026-04-01T00:00:00Z", "--json")
+    assert r.code == 0, r.err
+    rows = {row["person"]: row for row in r.json()["rows"]}  # type: ignore[index]
+    assert paged and all(rows[p]["pages"] == 1 and rows[p]["pages_night"] == 1 for p in paged)
+    # somebody is primary every hour of the month (31 days of UTC time, DST or not)
+    assert sum(row["primary_hours"] for row in rows.values()) == pytest.approx(31 * 24)
+    csv_out = run_cli(db, "metrics", "--oncall", "--since", "2026-03-01T00:00:00Z",
+                      "--until", "2026-04-01T00:00:00Z", "--csv")
+    assert csv_out.out.splitlines()[0].startswith("month,person,primary_hours")

@@ -16,6 +16,8 @@ from warroom.cli.context import Context
 from warroom.cli.output import emit_json, line, safe, when
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from warroom.domain.metrics import GroupMetrics, MetricLine, MetricsReport
 
 USAGE_NOTES = """\
@@ -48,6 +50,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--severity", metavar="SEV-N",
                    help="only incidents of this (current) severity")
     p.add_argument("--csv", action="store_true", help="CSV output (one row per metric and scope)")
+    p.add_argument("--oncall", action="store_true",
+                   help="on-call load instead: per person and calendar month, hours on call "
+                        "(primary, secondary), pages received, pages outside business hours "
+                        "and at night (22:00-07:00 in their time zone), incidents handled")
     p.set_defaults(handler=metrics)
 
 
@@ -72,6 +78,8 @@ async def metrics(ctx: Context) -> int:
     if until - since > timedelta(days=366 * 100):
         raise InvalidInput("the period is longer than a century; check --since and --until")
     severity = Severity.parse(a.severity) if a.severity else None
+    if a.oncall:
+        return await oncall(ctx, since, until)
     async with await ctx.store(write=False) as store:
         rows = await store.summaries()
     report = metrics_report(rows, now=now, since=since, until=until, service=a.service,
@@ -82,6 +90,47 @@ async def metrics(ctx: Context) -> int:
         write_csv(report, sys.stdout)
     else:
         print_report(report)
+    return 0
+
+
+# ---- on-call load -------------------------------------------------------------------------------
+
+ONCALL_COLUMNS = ("month", "person", "primary_hours", "secondary_hours", "pages",
+                  "pages_delivered", "pages_after_hours", "pages_night", "incidents_handled")
+
+
+async def oncall(ctx: Context, since: datetime, until: datetime) -> int:
+    """The seed's burnout guard: who carried the pager, and how often it rang at night."""
+    from warroom.domain.oncall_load import oncall_load
+
+    config = ctx.config
+    async with await ctx.store(write=False) as store:
+        # Incidents that could hold a page in the period: detected before its end and not
+        # resolved before its start. Their states carry the pages and the role holders.
+        rows = [s for s in await store.summaries() if s.detected_at < until
+                and (s.resolved_at is None or s.resolved_at >= since)]
+        states = [await store.get(s.id) for s in rows]
+    loads = oncall_load(config, states, since, until)
+    if ctx.json:
+        emit_json({"since": since, "until": until, "rows": [r.to_json() for r in loads]})
+        return 0
+    if ctx.args.csv:
+        w = csv.writer(sys.stdout)
+        w.writerow(ONCALL_COLUMNS)
+        for r in loads:
+            w.writerow([r.month, _cell(r.person), f"{r.primary_hours:.2f}",
+                        f"{r.secondary_hours:.2f}", r.pages, r.pages_delivered,
+                        r.pages_after_hours, r.pages_night, r.incidents_handled])
+        return 0
+    line(f"On-call load, {when(since)} .. {when(until)}")
+    line(f"{'month':<8} {'person':<12} {'primary h':>9} {'secondary h':>11} {'pages':>6} "
+         f"{'after-hours':>11} {'night':>6} {'incidents':>9}")
+    for r in loads:
+        line(f"{r.month:<8} {safe(r.person):<12} {r.primary_hours:>9.1f} "
+             f"{r.secondary_hours:>11.1f} {r.pages:>6} {r.pages_after_hours:>11} "
+             f"{r.pages_night:>6} {r.incidents_handled:>9}")
+    if not loads:
+        line("nobody was on call or paged in this period (is a rotation configured?)")
     return 0
 
 
