@@ -50,7 +50,7 @@ class PollThreadStore(SQLiteStore):
     _thread: threading.Thread | None = None
     _stop: threading.Event | None = None
 
-    def _ensure_polling(self) -> None:
+    def _ensure_watching(self) -> None:
         if self._thread is None and not self._closed:
             loop = asyncio.get_running_loop()
             self._stop = threading.Event()

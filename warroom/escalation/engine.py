@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from warroom.background import Background
 from warroom.domain import escalation as esc
 from warroom.domain.config import Config
 from warroom.domain.events import Event, NewEvent
@@ -114,7 +115,7 @@ class Engine:
         self.min_interval = min_interval
         self.next_due: datetime | None = None
         self._states: dict[str, IncidentState] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Background()
         self._inflight: set[tuple[str, int, int, str, str]] = set()
 
     # ---- evaluating --------------------------------------------------------------------------
@@ -219,9 +220,7 @@ class Engine:
         if page.key in self._inflight:
             return
         self._inflight.add(page.key)
-        task = asyncio.get_running_loop().create_task(self._deliver(page, first_attempt))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._deliver(page, first_attempt))
 
     async def _deliver(self, page: Page, first_attempt: int) -> None:
         n = self.config.notifier
@@ -330,15 +329,11 @@ class Engine:
     async def drain(self) -> None:
         """Wait for the pages in flight (a one-shot run finishes its deliveries). Bound it with
         asyncio.timeout() if need be."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+        await self._tasks.drain()
 
     async def close(self) -> None:
         """Cancel deliveries in flight (another engine takes them over) and close the client."""
-        tasks = list(self._tasks)
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.cancel()
         await self.notifier.close()
 
 

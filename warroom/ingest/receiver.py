@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from warroom.background import Background
 from warroom.domain import alerts as al
 from warroom.domain.alert_formats import TRIGGER, Notification
 from warroom.domain.alert_routing import decide_route, map_notification
@@ -108,7 +109,7 @@ class AlertReceiver:
         self.index = DedupIndex()
         self.template: MessageTemplate = load_templates(templates_dir)["initial"]
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Background()
         self.received = 0  # notifications handled by this receiver (for /healthz, benches)
 
     # ---- receiving ---------------------------------------------------------------------------
@@ -248,9 +249,7 @@ class AlertReceiver:
 
     def _spawn_remediations(self, incident_id: str, alerts: list[Any]) -> None:
         for a in alerts:
-            task = asyncio.get_running_loop().create_task(self._remediate(incident_id, a))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.spawn(self._remediate(incident_id, a))
 
     async def _remediate(self, incident_id: str, alert: Any) -> None:
         try:
@@ -306,11 +305,7 @@ class AlertReceiver:
 
     async def drain(self) -> None:
         """Wait for the remediations in flight (a one-shot ingest finishes them)."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+        await self._tasks.drain()
 
     async def close(self) -> None:
-        tasks = list(self._tasks)
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.cancel()

@@ -118,17 +118,25 @@ class Store(ABC):
     async def last_seq(self) -> int:
         """The global sequence number of the newest committed event (0 when empty)."""
 
+    _signal: ChangeSignal
+
     @abstractmethod
+    def _ensure_watching(self) -> None:
+        """Start this backend's watcher of other processes' commits (once, lazily)."""
+
     async def wait_for_change(self, seen: int) -> int:
         """Block until something was committed after generation `seen`; return the new one.
 
         Call `generation()` before reading, then wait with what it returned, so that a commit
         between the read and the wait is never missed.
         """
+        self._ensure_watching()
+        return await self._signal.wait(seen)
 
-    @abstractmethod
     def generation(self) -> int:
         """A counter that moves whenever this process learns of a commit (its own included)."""
+        self._ensure_watching()
+        return self._signal.generation
 
     @abstractmethod
     async def heartbeat(self, presence: Presence) -> None:

@@ -673,14 +673,6 @@ class PostgresStore(Store):
 
     # ---- change feed ------------------------------------------------------------------------
 
-    def generation(self) -> int:
-        self._ensure_watching()
-        return self._signal.generation
-
-    async def wait_for_change(self, seen: int) -> int:
-        self._ensure_watching()
-        return await self._signal.wait(seen)
-
     def _ensure_watching(self) -> None:
         if self._watch_task is None and not self._closed:
             self._watch_task = asyncio.get_running_loop().create_task(self._watch())

@@ -583,15 +583,7 @@ class SQLiteStore(Store):
 
     # ---- change feed ------------------------------------------------------------------------
 
-    def generation(self) -> int:
-        self._ensure_polling()
-        return self._signal.generation
-
-    async def wait_for_change(self, seen: int) -> int:
-        self._ensure_polling()
-        return await self._signal.wait(seen)
-
-    def _ensure_polling(self) -> None:
+    def _ensure_watching(self) -> None:
         if self._poll_task is None and not self._closed:
             self._poll_task = asyncio.get_running_loop().create_task(self._poll())
 
