@@ -173,3 +173,39 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.2f}"
     return "-" if value is None else str(value)
+
+
+# ---- the feed-latency readers (SQLite and PostgreSQL share them) ------------------------------
+
+HELLO = "bench: hello"  # the warm-up event: a reader that got it has a live feed
+STOP = "bench: stop"  # the last event: readers write what they saw and exit
+
+
+async def record_feed(store: Any, out: str) -> None:
+    """Subscribe from now on, note when each event arrives (time.monotonic(), comparable across
+    processes on one host), and write them to `out` when the STOP event comes."""
+    import json
+    import time
+    from pathlib import Path
+
+    received: list[tuple[int, float]] = []
+    live = Path(out + ".live")
+    try:
+        since = await store.last_seq()
+        Path(out + ".ready").touch()
+        async for batch in store.subscribe(since):
+            now = time.monotonic()
+            done = False
+            for e in batch:
+                text = e.data.get("text")
+                if text == HELLO:
+                    live.touch()
+                elif text == STOP:
+                    done = True
+                else:
+                    received.append((e.seq, now))
+            if done:
+                break
+    finally:
+        await store.close()
+    Path(out).write_text(json.dumps({"received": received}))

@@ -31,8 +31,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from _common import (
+    HELLO,
     RESULTS_DIR,
+    STOP,
     print_table,
+    record_feed,
     scratch_dir,
     summary_ms,
     wait_for_files,
@@ -43,8 +46,6 @@ from poll_variants import VARIANTS
 if TYPE_CHECKING:
     from warroom.store import Store
 
-HELLO = "bench: hello"  # the warm-up event: a reader that got it has a live feed
-STOP = "bench: stop"  # the last event: readers write what they saw and exit
 TARGET_P99_MS = 60.0
 
 
@@ -55,27 +56,7 @@ async def reader(db: str, out: str, poll_interval: float, variant: str) -> None:
     from poll_variants import open_variant
 
     store = await open_variant(variant, db, readonly=True, poll_interval=poll_interval)
-    received: list[tuple[int, float]] = []
-    live = Path(out + ".live")
-    try:
-        since = await store.last_seq()
-        Path(out + ".ready").touch()
-        async for batch in store.subscribe(since):
-            now = time.monotonic()
-            done = False
-            for e in batch:
-                text = e.data.get("text")
-                if text == HELLO:
-                    live.touch()
-                elif text == STOP:
-                    done = True
-                else:
-                    received.append((e.seq, now))
-            if done:
-                break
-    finally:
-        await store.close()
-    Path(out).write_text(json.dumps({"received": received}))
+    await record_feed(store, out)
 
 
 # ---- the writer and the orchestration --------------------------------------------------------

@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import itertools
 import json
-import math
 import os
 import random
 import subprocess
@@ -40,11 +39,11 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results" / "feed_latency_pg.json"
-HELLO = "bench: hello"  # the warm-up event: a reader that got it has a live feed
-STOP = "bench: stop"  # the last event: readers write what they saw and exit
 
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(HERE))
 
+from _common import HELLO, STOP, percentile, record_feed  # noqa: E402  (after the path)
 
 # ---- a reader process ----------------------------------------------------------------------
 
@@ -52,28 +51,7 @@ sys.path.insert(0, str(REPO))
 async def reader(url: str, out: str) -> None:
     from warroom.store import open_store
 
-    store = await open_store(url, readonly=True)
-    received: list[tuple[int, float]] = []
-    live = Path(out + ".live")
-    try:
-        since = await store.last_seq()
-        Path(out + ".ready").touch()
-        async for batch in store.subscribe(since):
-            now = time.monotonic()
-            done = False
-            for e in batch:
-                text = e.data.get("text")
-                if text == HELLO:
-                    live.touch()
-                elif text == STOP:
-                    done = True
-                else:
-                    received.append((e.seq, now))
-            if done:
-                break
-    finally:
-        await store.close()
-    Path(out).write_text(json.dumps({"received": received}))
+    await record_feed(await open_store(url, readonly=True), out)
 
 
 # ---- the writer ----------------------------------------------------------------------------
@@ -121,12 +99,6 @@ async def write_events(url: str, count: int, interval: float, jitter: float, see
     finally:
         await store.close()
     return committed
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest rank: the smallest value with at least q of the samples at or below it."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 async def admin(url: str, sql: str) -> Any:
@@ -187,8 +159,8 @@ def run(server_url: str, readers: int, events: int, interval: float, jitter: flo
         "readers": readers,
         "events": len(committed),
         "samples": len(ms),
-        "p50_ms": round(percentile(ms, 0.50), 2) if ms else None,
-        "p99_ms": round(percentile(ms, 0.99), 2) if ms else None,
+        "p50_ms": round(percentile(ms, 50), 2) if ms else None,
+        "p99_ms": round(percentile(ms, 99), 2) if ms else None,
         "min_ms": round(min(ms), 2) if ms else None,
         "max_ms": round(max(ms), 2) if ms else None,
         "missed": missed,
