@@ -117,6 +117,8 @@ async def build_demo(path: Path, sample_dir: Path, now: datetime) -> list[str]:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(sample_dir / "warroom.toml", path.with_name("warroom.toml"))
+    # The demo config names its runbooks relative to itself: bring them along.
+    shutil.copytree(sample_dir / "runbooks", path.with_name("runbooks"), dirs_exist_ok=True)
     store = await open_store(path)
     try:
         await import_history(store, read_history(sample_dir / "history.jsonl"))

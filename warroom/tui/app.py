@@ -696,7 +696,7 @@ class WarroomApp(App[int]):
             choices.append(Choice(str(i + 1), f"{name:<11} {note}", name))
         plan = Text(f"Who must be told for {state.severity.value}:\n", style="bold")
         for action in stakeholders_for(state.severity):
-            plan.append(f"  {action.label:<12}", style="bold")
+            plan.append(f"  {action.label:<13} ", style="bold")
             plan.append(f"{action.what} · {action.how} · {action.when}\n")
 
         def chosen(name: str | None) -> None:
@@ -861,7 +861,7 @@ class WarroomApp(App[int]):
         keys = "123456789abcdefghjklmnopqrstuvwxyz"
         choices = [
             Choice(keys[i] if i < len(keys) else "", f"{r.id} {r.severity} {r.status:<13} "
-                   f"{render.safe(r.title, 50)}  ({_age(now - r.declared_at)})", r.id)
+                   f"{render.safe(r.title, 36)}  ({_age(now - r.declared_at)})", r.id)
             for i, r in enumerate(rows)
         ]
 
