@@ -1,0 +1,36 @@
+"""`warroom demo`: a room with a year of history and an ongoing SEV-1, shared by terminals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .conftest import cli_env, run_cli
+
+
+def test_demo_room_is_built_once_and_reused(tmp_path: Path) -> None:
+    demo = tmp_path / "demo" / "demo.db"
+    env = cli_env(tmp_path / "mine.db")
+    first = run_cli(demo, "demo", "--path", str(demo), "--build-only", "--json", env=env)
+    assert first.code == 0, first.err
+    assert first.json() == {"db": str(demo), "built": True}
+    again = run_cli(demo, "demo", "--path", str(demo), "--build-only", "--json", env=env)
+    assert again.json() == {"db": str(demo), "built": False}  # a second terminal joins it
+    assert not (tmp_path / "mine.db").exists()  # your own room is never touched
+
+    open_rows = run_cli(demo, "list", "--json", "--db", str(demo), env=env).json()
+    sev1 = [r for r in open_rows if r["severity"] == "SEV-1"]  # type: ignore[union-attr,index]
+    assert sev1 and sev1[0]["status"] == "Identified"  # type: ignore[index]
+    history = run_cli(demo, "list", "--all", "--json", "--db", str(demo), env=env).json()
+    assert len(history) >= 150  # type: ignore[arg-type]
+
+    # The demo's configuration and runbooks came along: every command on it uses them.
+    incident = sev1[0]["id"]  # type: ignore[index]
+    book = run_cli(demo, "runbook", incident, "--db", str(demo), env=env)
+    assert book.code == 0, book.err
+    assert "Emergency Procedures" in book.out
+    oncall = run_cli(demo, "oncall", "--json", "--db", str(demo), env=env)
+    assert oncall.code == 0 and "sre" in oncall.out
+
+    rebuilt = run_cli(demo, "demo", "--path", str(demo), "--build-only", "--reset", "--json",
+                      env=env)
+    assert rebuilt.json()["built"] is True  # type: ignore[index]
