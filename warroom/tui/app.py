@@ -14,7 +14,6 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, tzinfo
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -23,15 +22,13 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from warroom.config_file import LoadedConfig
-from warroom.domain import commands
-from warroom.domain.checklist import CHECKLIST
 from warroom.domain.clocks import response_clocks, update_clock
 from warroom.domain.config import Config, default_config
-from warroom.domain.errors import DomainError, InvalidInput
+from warroom.domain.errors import DomainError
 from warroom.domain.escalation import escalation_view_for
 from warroom.domain.events import Event, NewEvent
 from warroom.domain.incident import IncidentState, apply
@@ -39,29 +36,15 @@ from warroom.domain.metrics import MetricsReport, metrics_report
 from warroom.domain.oncall import who_is_on_call
 from warroom.domain.paging import page_alert
 from warroom.domain.roles import Role
-from warroom.domain.severity import (
-    SEVERITIES,
-    Assessment,
-    DataRisk,
-    Reputation,
-    SecurityImpact,
-    Severity,
-    suggest_severity,
-)
-from warroom.domain.status import Status, allowed_moves
-from warroom.domain.text import printable
 from warroom.resources import styles_dir
 from warroom.store.base import IncidentSummary, Presence, Store, summary_of
 from warroom.store.errors import Conflict, StoreError
 from warroom.tui import render
 from warroom.tui.actions import ACTIONS, BY_ACTION, key_label
+from warroom.tui.document_actions import DocumentActions
+from warroom.tui.incident_actions import IncidentActions, sort_open
 from warroom.tui.screens import (
-    Choice,
-    ChoiceScreen,
-    ConfirmScreen,
-    FormScreen,
     InfoScreen,
-    TextPrompt,
 )
 from warroom.tui.widgets.timeline import TimelineView
 
@@ -83,11 +66,6 @@ class EventsArrived(Message):
         super().__init__()
 
 
-def sort_open(rows: list[IncidentSummary]) -> list[IncidentSummary]:
-    """Most severe first, then the oldest: the one burning longest is on top."""
-    return sorted(rows, key=lambda r: (int(r.severity[-1]), r.declared_at))
-
-
 class Pane(Static):
     """A bordered pane whose title says what it holds."""
 
@@ -96,7 +74,7 @@ class Pane(Static):
         self.border_title = title
 
 
-class WarroomApp(App[int]):
+class WarroomApp(IncidentActions, DocumentActions, App[int]):
     CSS_PATH = str(styles_dir() / "warroom.tcss")
     TITLE = "warroom"
     ENABLE_COMMAND_PALETTE = True
@@ -500,399 +478,11 @@ class WarroomApp(App[int]):
             if done:
                 self.notify(done, markup=False, timeout=3)
 
-    def action_ack(self) -> None:
-        self.run_command(lambda s: commands.acknowledge(s, self.actor))
-
-    def action_status(self) -> None:
-        if self.state is None:
-            return
-        moves = allowed_moves(self.state.status)
-        keys = {Status.INVESTIGATING: "i", Status.IDENTIFIED: "d", Status.MONITORING: "m",
-                Status.RESOLVED: "r"}
-        choices = [Choice(keys[m], m.value, m) for m in moves]
-
-        def chosen(to: Status | None) -> None:
-            if to is None:
-                return
-            if to == Status.RESOLVED:
-                self.push_screen(ConfirmScreen(f"Resolve {self.state.id if self.state else ''}?"
-                                               " This ends escalation and starts the postmortem"
-                                               " clock."),
-                                 lambda yes: yes and self._move(to))
-            else:
-                self._move(to)
-
-        self.push_screen(ChoiceScreen(f"Move {self.state.status.value} to…", choices), chosen)
-
-    def _move(self, to: Status) -> None:
-        self.run_command(lambda s: commands.change_status(s, to, self.actor))
-
-    def action_severity(self) -> None:
-        if self.state is None:
-            return
-        current = self.state.severity
-        choices: list[Choice[Any]] = [
-            Choice(str(s.rank), f"{s.value} {SEVERITIES[s].name}: {SEVERITIES[s].definition}"
-                   + ("  (current: confirm)" if s == current else ""), s)
-            for s in Severity
-        ]
-        choices.append(Choice("m", "Assess with the severity matrix…", "matrix"))
-
-        def chosen(value: Any) -> None:
-            if value == "matrix":
-                self._assess()
-            elif isinstance(value, Severity):
-                self.run_command(lambda s: commands.change_severity(s, value, self.actor))
-
-        self.push_screen(ChoiceScreen("Severity", choices), chosen)
-
-    def _assess(self) -> None:
-        fields = [
-            ("revenue", "Revenue impact, $ per minute", "e.g. 2500"),
-            ("users", "Users affected, %", "e.g. 15"),
-            ("data", "Data risk: loss, at_risk, delays, none", ""),
-            ("security", "Security: active_breach, vulnerability_exposed, potential, none", ""),
-            ("reputation", "Reputation: media, social, complaints, internal", ""),
-            ("recovery", "Expected recovery, hours", "e.g. 2"),
-        ]
-
-        def preview(values: dict[str, str]) -> Text:
-            try:
-                s = suggest_severity(_assessment(values))
-            except (DomainError, ValueError) as e:
-                return Text(f"suggestion: {e}", style="dim")
-            return Text(f"suggestion: {s.explain()}", style="bold")
-
-        def submitted(values: dict[str, str] | None) -> None:
-            if not values:
-                return
-            try:
-                a = _assessment(values)
-                sev = suggest_severity(a).severity
-            except (DomainError, ValueError) as e:
-                self.notify_error(str(e))
-                return
-            self.run_command(lambda s: commands.change_severity(
-                s, sev, self.actor, reason="assessment matrix", assessment=a))
-
-        self.push_screen(FormScreen("Severity assessment matrix", fields, preview,
-                                    hint="Any subset · Enter on the last line applies the "
-                                         "suggestion · Esc cancels"), submitted)
-
-    def action_role(self) -> None:
-        if self.state is None:
-            return
-        state = self.state
-        choices = [
-            Choice(str(i + 1), f"{role.title}: {render.safe(state.holder(role) or 'VACANT')}",
-                   role)
-            for i, role in enumerate(Role)
-        ]
-
-        def chosen(role: Role | None) -> None:
-            if role is None:
-                return
-            holder = state.holder(role)
-            hint = ("Enter a name to hand off · '-' to release" if holder else
-                    "Enter a name · Esc cancels")
-
-            def named(person: str | None) -> None:
-                if not person:
-                    return
-                if person == "-":
-                    self.run_command(lambda s: commands.release_role(s, role, self.actor))
-                else:
-                    self.run_command(
-                        lambda s: commands.assign_role(s, role, person, self.actor))
-
-            self.push_screen(TextPrompt(f"{role.title}: who?", placeholder=self.actor,
-                                        value="" if holder else self.actor, hint=hint), named)
-
-        self.push_screen(ChoiceScreen("Assign or hand off a role", choices), chosen)
-
-    def _note(self, kind: str, title: str, hint: str = "") -> None:
-        def entered(text: str | None) -> None:
-            if not text:
-                return
-            owner = None
-            if kind == "action" and " @" in text:
-                text, _, owner = text.rpartition(" @")
-            self.run_command(lambda s: commands.add_note(s, text, self.actor, kind=kind,
-                                                         owner=owner))
-
-        self.push_screen(TextPrompt(title, hint=hint), entered)
-
-    def action_note(self) -> None:
-        self._note("note", "Add a note to the timeline")
-
-    def action_decision(self) -> None:
-        self._note("decision", "Record a decision")
-
-    def action_action_item(self) -> None:
-        self._note("action", "Add an action item", "text @owner · Enter to save · Esc to cancel")
-
-    def action_escalate(self) -> None:
-        state = self.state
-        if state is None:
-            return
-        view = escalation_view_for(self.config, state, self.now())
-        nxt = next((lv for lv in view.levels if lv.state in ("next", "frozen", "pending")
-                    and lv.applies), None)
-        who = f" (pages {', '.join(nxt.would_page or nxt.target_labels)})" if nxt else ""
-        level = f"L{nxt.level}" if nxt else "the next level"
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._escalate(state.id, state.version)
-
-        self.push_screen(ConfirmScreen(f"Escalate {state.id} to {level} now{who}?"), confirmed)
-
-    @work(group="write")
-    async def _escalate(self, incident_id: str, seen_version: int) -> None:
-        """Escalate as of the version this screen showed when the key was pressed."""
-        try:
-            if self.engine is not None:
-                await self.engine.escalate_now(incident_id, self.actor,
-                                               expected_version=seen_version)
-            else:
-                from warroom.domain.escalation import escalate_now
-
-                state = await self.store.get(incident_id)
-                if state.version != seen_version:
-                    changes = await self.store.events(incident_id, after_version=seen_version)
-                    raise Conflict(incident_id, seen_version, state.version, changes)
-                await self.store.append(incident_id, escalate_now(
-                    state, self.config, self.actor, self.now()), expected_version=seen_version)
-        except Conflict as e:
-            self.notify_error(e.describe(self.now()))
-        except (DomainError, StoreError) as e:
-            self.notify_error(str(e))
-
-    # ---- documents: messages, runbook, postmortem --------------------------------------------
-
-    def _templates_dir(self) -> Path | None:
-        return self.loaded.templates_dir
-
-    def action_comms(self) -> None:
-        state = self.state
-        if state is None:
-            return
-        from warroom.domain.comms import TEMPLATE_NAMES, comms_schedule
-        from warroom.domain.stakeholders import stakeholders_for
-
-        now = self.now()
-        schedule = {row.template: row for row in comms_schedule(state, now)}
-        choices = []
-        for i, name in enumerate(TEMPLATE_NAMES):
-            row = schedule.get(name)
-            note = ""
-            if row is not None:
-                if row.sent_at is not None:
-                    note = f"sent {row.sent_at:%H:%M}Z"
-                elif row.due_at is not None:
-                    left = row.due_at - now
-                    note = (f"OVERDUE {_dur(-left)}" if left.total_seconds() < 0
-                            else f"due in {_dur(left)}")
-            choices.append(Choice(str(i + 1), f"{name:<11} {note}", name))
-        plan = Text(f"Who must be told for {state.severity.value}:\n", style="bold")
-        for action in stakeholders_for(state.severity):
-            plan.append(f"  {action.label:<13} ", style="bold")
-            plan.append(f"{action.what} · {action.how} · {action.when}\n")
-
-        def chosen(name: str | None) -> None:
-            if name:
-                self._open_message(name)
-
-        self.push_screen(ChoiceScreen(f"Communications · {state.id}", choices, hint=plan),
-                         chosen)
-
-    @work(group="documents")
-    async def _open_message(self, name: str) -> None:
-        from warroom.content.templates import preview_message
-        from warroom.tui.documents import MessageScreen
-
-        state = self.state
-        if state is None:
-            return
-        try:
-            events = await self.store.events(state.id)
-            msg = preview_message(name, state, events, self.now(), self._templates_dir())
-        except (DomainError, StoreError) as e:
-            self.notify_error(str(e))
-            return
-        notes = Text()
-        if msg.missing:
-            notes.append("Not yet in the record: " + ", ".join(msg.missing), style="yellow")
-        if self.spectator:
-            notes.append("  (spectator: you can copy, not mark sent)", style="dim")
-
-        def send(text: str) -> None:
-            if self.spectator:
-                self.notify_error("spectator mode: nothing can be marked sent from here")
-                return
-            self._choose_audience(name, text)
-
-        def copy(text: str) -> None:
-            self.copy_to_clipboard(text)
-            self.notify("copied to the clipboard (through the terminal)", markup=False)
-
-        self.push_screen(MessageScreen(f"{name} message · {state.id} · {msg.source}",
-                                       msg.text, notes, send, copy))
-
-    def _choose_audience(self, template: str, text: str) -> None:
-        from warroom.domain.comms import AUDIENCES, mark_sent
-
-        choices = [Choice(str(i + 1), a, a) for i, a in enumerate(AUDIENCES)]
-
-        def chosen(audience: str | None) -> None:
-            if not audience:
-                return
-            self.run_command(
-                lambda s: mark_sent(s, template, audience, self.actor, text=text),
-                done=f"{template} marked sent to {audience}")
-            if isinstance(self.screen, ModalScreen):
-                self.screen.dismiss(None)
-
-        self.push_screen(ChoiceScreen("Sent to which audience?", choices), chosen)
-
-
-    def action_runbook(self) -> None:
-        from warroom.content.runbooks import load_runbook
-        from warroom.tui.documents import MarkdownScreen
-
-        state = self.state
-        if state is None:
-            return
-        if not state.service:
-            self.notify_error(f"{state.id} has no service, so no runbook")
-            return
-        try:
-            book = load_runbook(state.service, self.loaded.runbooks_dir,
-                                self.loaded.runbook_mapping())
-        except DomainError as e:
-            self.notify_error(str(e))
-            return
-        notes = Text("\n".join(f"warning: {w}" for w in book.warnings), style="yellow") \
-            if book.warnings else None
-        self.push_screen(MarkdownScreen(f"Runbook · {render.safe(state.service)}",
-                                        book.markdown, notes))
-
-    @work(group="documents")
-    async def action_postmortem(self) -> None:
-        from warroom.domain.postmortem import render_postmortem
-        from warroom.tui.documents import MarkdownScreen
-
-        state = self.state
-        if state is None:
-            return
-        events = await self.store.events(state.id)
-        markdown = render_postmortem(state, events, self.now())
-
-        def saved(path: Path) -> None:
-            self.notify(f"postmortem saved to {path}", markup=False)
-
-        self.push_screen(MarkdownScreen(f"Postmortem · {state.id}", markdown,
-                                        save_to=Path.cwd() / f"{state.id}-postmortem.md",
-                                        on_saved=saved))
-
-    @work(group="documents")
-    async def action_payloads(self) -> None:
-        from warroom.domain.alerts import alert_payloads
-        from warroom.tui.documents import TextScreen
-
-        state = self.state
-        if state is None:
-            return
-        views = alert_payloads(await self.store.events(state.id))
-        body = Text()
-        if not views:
-            body.append("No alert payloads on this incident (declared by hand).", style="dim")
-        for v in views:
-            body.append(f"{v.at:%Y-%m-%d %H:%M:%S}Z  {v.format} {v.version} {v.action}  "
-                        f"{v.firing} firing, {v.resolved} resolved  ({v.size} bytes)\n",
-                        style="bold")
-            for line in v.mapping_lines():
-                body.append(f"  {render.safe(line)}\n", style="cyan")
-            body.append(printable(v.text, single_line=False) + "\n\n")
-        self.push_screen(TextScreen(f"Alert payloads · {state.id} · {len(views)} kept", body))
-
     def action_metrics_mode(self) -> None:
         self.metrics_mode = "oncall" if self.metrics_mode == "metrics" else "metrics"
         self.oncall_rows = None
         self._compute_metrics()
         self.refresh_panes()
-
-    def action_checklist(self) -> None:
-        if self.state is None:
-            return
-        done = self.state.checklist
-        choices = [Choice(str(i + 1), f"{item.task} ({item.target_text})", item.key,
-                          enabled=item.key not in done)
-                   for i, item in enumerate(CHECKLIST)]
-
-        def chosen(key: str | None) -> None:
-            if key:
-                self.run_command(lambda s: commands.complete_checklist(s, key, self.actor))
-
-        self.push_screen(ChoiceScreen("Mark a checklist item done", choices), chosen)
-
-    def action_edit_entry(self) -> None:
-        timeline = self.query_one(TimelineView)
-        event = timeline.selected_event()
-        if event is None:
-            return
-        from warroom.domain.events import describe
-
-        current = event.data.get("text") if isinstance(event.data.get("text"), str) else ""
-
-        def entered(text: str | None) -> None:
-            if text:
-                self.run_command(lambda s: commands.amend(s, event.event_id, self.actor, text))
-
-        self.push_screen(TextPrompt(f"Correct #{event.seq}: {describe(event)[:60]}",
-                                    value=current or ""), entered)
-
-    def action_switch(self) -> None:
-        rows = sort_open([s for s in self.summaries if s.is_open])
-        if not rows:
-            self.notify("no open incidents", markup=False)
-            return
-        now = self.now()
-        keys = "123456789abcdefghjklmnopqrstuvwxyz"
-        choices = [
-            Choice(keys[i] if i < len(keys) else "", f"{r.id} {r.severity} {r.status:<13} "
-                   f"{render.safe(r.title, 36)}  ({_age(now - r.declared_at)})", r.id)
-            for i, r in enumerate(rows)
-        ]
-
-        async def chosen(incident_id: str | None) -> None:
-            if incident_id:
-                await self.follow(incident_id)
-
-        self.push_screen(ChoiceScreen("Open incidents (most severe, then oldest)", choices),
-                         chosen)
-
-    def action_declare(self) -> None:
-        fields = [
-            ("title", "Title", "what is broken, for whom"),
-            ("severity", "Severity 1-4", "1 = critical"),
-            ("service", "Service (optional)", "payments"),
-        ]
-
-        async def submitted(values: dict[str, str] | None) -> None:
-            if not values:
-                return
-            try:
-                sev = Severity.parse(values["severity"] or "")
-                events = commands.declare(values["title"], sev, self.actor,
-                                          service=values["service"] or None, source="tui")
-                result = await self.store.append(None, events)
-            except (DomainError, StoreError) as e:
-                self.notify_error(str(e))
-                return
-            await self.follow(result.incident_id)
-
-        self.push_screen(FormScreen("Declare an incident", fields), submitted)
 
     def action_help(self) -> None:
         t = Text()
@@ -912,42 +502,3 @@ class WarroomApp(App[int]):
 
     async def action_quit(self) -> None:
         self.exit(0)
-
-
-def _dur(delta: timedelta) -> str:
-    from warroom.domain.timefmt import format_duration
-
-    return format_duration(delta)
-
-
-def _age(delta: timedelta) -> str:
-    from warroom.domain.timefmt import format_duration
-
-    return format_duration(delta) + " old"
-
-
-def _assessment(values: dict[str, str]) -> Assessment:
-    def num(key: str) -> float | None:
-        v = values.get(key, "").strip().replace("$", "").replace("%", "").replace(",", "")
-        if not v:
-            return None
-        try:
-            return float(v)
-        except ValueError:
-            raise InvalidInput(f"{key}: {v!r} is not a number") from None
-
-    def choice(key: str, enum: Any) -> Any:
-        v = values.get(key, "").strip().lower()
-        if not v:
-            return None
-        try:
-            return enum(v)
-        except ValueError:
-            raise InvalidInput(
-                f"{key}: use one of {', '.join(e.value for e in enum)}") from None
-
-    return Assessment(
-        revenue_per_minute=num("revenue"), users_affected_pct=num("users"),
-        data_risk=choice("data", DataRisk), security=choice("security", SecurityImpact),
-        reputation=choice("reputation", Reputation), recovery_hours=num("recovery"),
-    )
