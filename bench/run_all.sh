@@ -8,7 +8,8 @@ PY="${PYTHON:-.venv/bin/python}"
 [ -x "$PY" ] || PY=python3
 
 status=0
-for script in feed_latency idle_reader_cpu write_contention cli_wall; do
+for script in feed_latency feed_latency_pg idle_reader_cpu write_contention cli_wall metrics \
+    escalation_tick alert_storm; do
   echo "=== $script"
   "$PY" "bench/$script.py" || status=1
   echo

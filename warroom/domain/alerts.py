@@ -15,25 +15,19 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
-
-from pydantic import Field
+from typing import Any
 
 from warroom.domain import commands
 from warroom.domain.alert_formats import ACKNOWLEDGE, AlertItem, Notification
 from warroom.domain.alert_routing import Mapping, Route
-from warroom.domain.alert_state import AlertRoute
 from warroom.domain.checklist import CHECKLIST, Anchor
 from warroom.domain.comms import MessageTemplate, render_message
 from warroom.domain.config import Config
 from warroom.domain.escalation import hold_ladder
 from warroom.domain.events import (
-    DESCRIBERS,
-    KIND_LABELS,
     Acknowledged,
     AlertAttached,
     AlertResolved,
-    Body,
     CommunicationSent,
     Event,
     NewEvent,
@@ -41,145 +35,24 @@ from warroom.domain.events import (
     StatusChanged,
     idempotent_id,
     iso,
-    register_body,
 )
-from warroom.domain.incident import IncidentState, register_apply
+from warroom.domain.incident import IncidentState
+from warroom.domain.kinds import (  # noqa: F401  (the kinds live with the fold's)
+    ALERT_DECISION,
+    ALERT_RECEIVED,
+    ALERTS_CLEARED,
+    MAX_KEYS_LISTED,
+    REMEDIATION_FINISHED,
+    REMEDIATION_STARTED,
+    AlertDecision,
+    AlertReceived,
+    AlertsCleared,
+    RemediationFinished,
+    RemediationStarted,
+)
 from warroom.domain.oncall import who_is_on_call
 from warroom.domain.roles import Role
 from warroom.domain.status import Status
-
-ALERT_RECEIVED = "alert_received"
-ALERT_DECISION = "alert_decision"
-ALERTS_CLEARED = "alerts_cleared"
-REMEDIATION_STARTED = "remediation_started"
-REMEDIATION_FINISHED = "remediation_finished"
-MAX_KEYS_LISTED = 200
-
-
-class AlertReceived(Body):
-    """One notification as it arrived, with how it was mapped."""
-
-    kind: ClassVar[str] = ALERT_RECEIVED
-    format: str
-    version: str = ""
-    dedup_key: str
-    action: str
-    firing: int = 0
-    resolved: int = 0
-    alerts: list[dict[str, str]] = Field(default_factory=list)  # [{key, status}], capped
-    mapping: dict[str, Any] = Field(default_factory=dict)
-    payload: Any = None  # the JSON as posted, when it fits alerts.payload_bytes
-    payload_text: str | None = None  # else its first payload_bytes, as text
-    payload_size: int = 0
-    kept: str = "full"  # full | truncated | dropped: <why>
-    client: str | None = None
-
-
-class AlertDecision(Body):
-    """One step of the receiver's decisions, in words, with its reason."""
-
-    kind: ClassVar[str] = ALERT_DECISION
-    step: str  # mapped | route | oncall | clocks | remediation | closed
-    text: str = Field(min_length=1)
-    # On the "route" step: what the fold keeps (alert_state.AlertRoute).
-    route: str | None = None
-    dedup_key: str | None = None
-    remediation_until: datetime | None = None
-    remediation_command: str | None = None
-    auto_resolve: bool | None = None
-    fallback_until: datetime | None = None
-    fallback_reason: str | None = None
-    fallback_cause: str | None = None
-
-
-class AlertsCleared(Body):
-    kind: ClassVar[str] = ALERTS_CLEARED
-    count: int = 0
-
-
-class RemediationStarted(Body):
-    kind: ClassVar[str] = REMEDIATION_STARTED
-    alert: str
-    command: str
-
-
-class RemediationFinished(Body):
-    kind: ClassVar[str] = REMEDIATION_FINISHED
-    alert: str
-    command: str
-    exit_code: int | None = None  # None: it could not start, or was killed at the timeout
-    timed_out: bool = False
-    output: str = ""
-    output_truncated: bool = False
-    seconds: float = 0.0
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
-
-
-for _cls in (AlertReceived, AlertDecision, AlertsCleared, RemediationStarted,
-             RemediationFinished):
-    register_body(_cls)
-KIND_LABELS.update({ALERT_RECEIVED: "alert", ALERT_DECISION: "route", ALERTS_CLEARED: "alert",
-                    REMEDIATION_STARTED: "remedy", REMEDIATION_FINISHED: "remedy"})
-
-
-def _d_received(d: dict[str, Any]) -> str:
-    counts = []
-    if d.get("firing"):
-        counts.append(f"{d['firing']} firing")
-    if d.get("resolved"):
-        counts.append(f"{d['resolved']} resolved")
-    what = "acknowledge" if d.get("action") == ACKNOWLEDGE else ", ".join(counts) or "no alerts"
-    return f"{d.get('format', '?')} notification received: {what}"
-
-
-def _d_finished(d: dict[str, Any]) -> str:
-    if d.get("timed_out"):
-        how = "timed out"
-    elif d.get("error"):
-        how = f"could not run: {d['error']}"
-    else:
-        how = f"exit {d.get('exit_code')}"
-    out = (d.get("output") or "").strip()
-    tail = f": {out.splitlines()[-1][:200]}" if out else ""
-    return f"auto-remediation {how} for {d.get('alert', '?')}{tail}"
-
-
-DESCRIBERS.update({
-    ALERT_RECEIVED: _d_received,
-    ALERT_DECISION: lambda d: str(d.get("text", "")),
-    ALERTS_CLEARED: lambda d: (f"all {d.get('count', 0)} alerts resolved: the fix can be "
-                               "verified (Monitoring)"),
-    REMEDIATION_STARTED: lambda d: f"auto-remediation started for {d.get('alert', '?')}: "
-                                   f"{d.get('command', '')}",
-    REMEDIATION_FINISHED: _d_finished,
-})
-
-
-def _apply_decision(state: IncidentState, event: Event, body: Body) -> None:
-    assert isinstance(body, AlertDecision)
-    if body.route is not None:
-        state.alert_route = AlertRoute(
-            route=body.route, dedup_key=body.dedup_key or "",
-            remediation_until=body.remediation_until,
-            remediation_command=body.remediation_command,
-            auto_resolve=bool(body.auto_resolve), fallback_until=body.fallback_until,
-            fallback_reason=body.fallback_reason, fallback_cause=body.fallback_cause,
-        )
-
-
-def _apply_cleared(state: IncidentState, event: Event, body: Body) -> None:
-    if state.alert_route is None:
-        state.alert_route = AlertRoute(route="manual", dedup_key="")
-    state.alert_route.alerts_cleared_at = event.at
-
-
-register_apply(ALERT_DECISION, _apply_decision)
-register_apply(ALERTS_CLEARED, _apply_cleared)
-
 
 # ---- for the dashboard -----------------------------------------------------------------------
 

@@ -29,24 +29,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
-
-from pydantic import Field
 
 from warroom.domain.alert_state import LadderHold
 from warroom.domain.config import Config, Level, Policy, Target, default_config
 from warroom.domain.errors import TransitionRefused
 from warroom.domain.events import (
-    DESCRIBERS,
-    KIND_LABELS,
-    Body,
     Escalated,
-    Event,
     NewEvent,
     idempotent_id,
-    register_body,
 )
-from warroom.domain.incident import EscalationRecord, IncidentState, register_apply
+from warroom.domain.incident import EscalationRecord, IncidentState
 from warroom.domain.oncall import who_is_on_call
 from warroom.domain.severity import Severity
 from warroom.domain.status import Status
@@ -59,41 +51,7 @@ def escalation_event_id(incident_id: str, cycle: int, level: int) -> str:
     return idempotent_id(f"{incident_id}:escalation:{cycle}:{level}")
 
 
-ESCALATION_HELD = "escalation_held"
-
-
-class EscalationHeld(Body):
-    """Hold the ladder until `until` (before its first level fires); `until` at or before the
-    event's own time releases a hold."""
-
-    kind: ClassVar[str] = ESCALATION_HELD
-    until: datetime
-    reason: str = Field(min_length=1)
-    cause: str = "manual"  # remediation | queued | notify | manual
-
-
-register_body(EscalationHeld)
-KIND_LABELS[ESCALATION_HELD] = "hold"
-
-
-def _describe_hold(d: dict) -> str:  # type: ignore[type-arg]
-    until = str(d.get("until", "?")).replace("T", " ")[:16]
-    return f"escalation held until {until}Z: {d.get('reason', '')}"
-
-
-DESCRIBERS[ESCALATION_HELD] = _describe_hold
-
-
-def _apply_hold(state: IncidentState, event: Event, body: Body) -> None:
-    assert isinstance(body, EscalationHeld)
-    if body.until <= event.at:
-        state.escalation_hold = None
-    else:
-        state.escalation_hold = LadderHold(until=body.until, reason=body.reason,
-                                           cause=body.cause, at=event.at, actor=event.actor)
-
-
-register_apply(ESCALATION_HELD, _apply_hold)
+from warroom.domain.kinds import ESCALATION_HELD, EscalationHeld  # noqa: E402,F401
 
 
 def hold_ladder(until: datetime, reason: str, actor: str, at: datetime | None = None,

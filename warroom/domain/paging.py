@@ -17,118 +17,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
-
-from pydantic import Field
+from typing import Any
 
 from warroom.domain.config import Config, Notify
 from warroom.domain.events import (
-    DESCRIBERS,
-    KIND_LABELS,
     Body,
     Event,
     EventKind,
     NewEvent,
     idempotent_id,
     iso,
-    register_body,
 )
 from warroom.domain.incident import (
-    DeliveryRecord,
     EscalationRecord,
     IncidentState,
-    register_apply,
+)
+from warroom.domain.kinds import (  # noqa: F401  (the kinds live with the fold's)
+    PAGE_CANCELLED,
+    PAGE_CLAIMED,
+    PAGE_DELIVERED,
+    PAGE_FAILED,
+    PAGE_KINDS,
+    PageCancelled,
+    PageClaimed,
+    PageDelivered,
+    PageFailed,
+)
+from warroom.domain.kinds import (
+    who as _who,
 )
 from warroom.domain.status import Status
-
-PAGE_DELIVERED = "page_delivered"
-PAGE_FAILED = "page_failed"
-PAGE_CANCELLED = "page_cancelled"
-PAGE_CLAIMED = "page_claimed"
-PAGE_KINDS = (PAGE_DELIVERED, PAGE_FAILED, PAGE_CANCELLED, PAGE_CLAIMED)
-
-
-class _PageBody(Body):
-    cycle: int = 0
-    level: int = Field(ge=1)
-    to: str  # handle, or "policy:NAME"
-    channel: str  # webhook | command
-    attempt: int = Field(default=1, ge=1)
-    detail: str = ""
-
-
-class PageDelivered(_PageBody):
-    kind: ClassVar[str] = PAGE_DELIVERED
-
-
-class PageFailed(_PageBody):
-    kind: ClassVar[str] = PAGE_FAILED
-    retry_at: datetime | None = None  # None: no more attempts
-
-
-class PageCancelled(_PageBody):
-    """Retries stopped because the incident was acknowledged or resolved meanwhile."""
-
-    kind: ClassVar[str] = PAGE_CANCELLED
-
-
-class PageClaimed(_PageBody):
-    kind: ClassVar[str] = PAGE_CLAIMED
-    claim: int = Field(default=1, ge=1)
-
-
-for _cls in (PageDelivered, PageFailed, PageCancelled, PageClaimed):
-    register_body(_cls)
-
-
-def _record(state: IncidentState, event: Event, outcome: str) -> None:
-    d = event.data
-    for rec in reversed(state.escalations):
-        if rec.cycle == d.get("cycle", 0) and rec.level == d.get("level"):
-            retry = d.get("retry_at")
-            rec.deliveries.append(DeliveryRecord(
-                recipient=d["to"], channel=d["channel"], attempt=d.get("attempt", 1),
-                outcome=outcome, at=event.at, detail=d.get("detail", ""),
-                retry_at=datetime.fromisoformat(retry.replace("Z", "+00:00")) if retry else None,
-            ))
-            return
-
-
-register_apply(PAGE_DELIVERED, lambda s, e, b: _record(s, e, "delivered"))
-register_apply(PAGE_FAILED, lambda s, e, b: _record(s, e, "failed"))
-register_apply(PAGE_CANCELLED, lambda s, e, b: _record(s, e, "cancelled"))
-register_apply(PAGE_CLAIMED, lambda s, e, b: _record(s, e, "claimed"))
-
-
-def _who(d: dict[str, Any]) -> str:
-    to = str(d.get("to", "?"))
-    return f"{to[7:]} policy channel" if to.startswith("policy:") else to
-
-
-def _describe_delivered(d: dict[str, Any]) -> str:
-    tries = f" (attempt {d.get('attempt')})" if d.get("attempt", 1) > 1 else ""
-    detail = f": {d['detail']}" if d.get("detail") else ""
-    return f"page L{d.get('level')} delivered to {_who(d)} via {d.get('channel')}{tries}{detail}"
-
-
-def _describe_failed(d: dict[str, Any]) -> str:
-    then = "retrying" if d.get("retry_at") else "GAVE UP"
-    return (f"page L{d.get('level')} to {_who(d)} via {d.get('channel')} FAILED "
-            f"(attempt {d.get('attempt')}, {then}): {d.get('detail', '')}")
-
-
-DESCRIBERS[PAGE_DELIVERED] = _describe_delivered
-DESCRIBERS[PAGE_FAILED] = _describe_failed
-DESCRIBERS[PAGE_CANCELLED] = lambda d: (
-    f"page L{d.get('level')} to {_who(d)} via {d.get('channel')} not retried: "
-    f"{d.get('detail', '')}")
-DESCRIBERS[PAGE_CLAIMED] = lambda d: (
-    f"page L{d.get('level')} to {_who(d)} via {d.get('channel')} taken over "
-    f"(its engine stopped): {d.get('detail', '')}")
-KIND_LABELS[PAGE_DELIVERED] = "page"
-KIND_LABELS[PAGE_FAILED] = "page"
-KIND_LABELS[PAGE_CANCELLED] = "page"
-KIND_LABELS[PAGE_CLAIMED] = "page"
 
 
 def page_event_id(incident_id: str, cycle: int, level: int, to: str, channel: str,
