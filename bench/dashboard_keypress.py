@@ -6,8 +6,8 @@ incidents), following its default incident. Four kinds of key, round robin in a 
 order, with a random 30-120 ms pause between samples (so they do not lock onto the 1 s tick,
 the 50 ms poll or the screen's refresh timer):
 
-  note    `n`, the text typed (untimed), then Enter is timed: until the new note's row is drawn
-          on the timeline and that screen update went out
+  note    `n` and the text put in the prompt (untimed), then Enter is timed: until the new
+          note's row is drawn on the timeline and that screen update went out
   status  `s` (untimed), then the move's key is timed (Investigating -> Identified ->
           Monitoring -> Investigating, round and round): until the status row is drawn
   ack     the dashboard follows a fresh unacknowledged incident (untimed), `a` is timed: until
@@ -89,6 +89,8 @@ async def in_process(db: Path, main_id: str, ack_ids: list[str], samples: int,
     from warroom.store import open_store
 
     timeout = limit
+    from textual.widgets import Input
+
     from warroom.tui.screens import ChoiceScreen, TextPrompt
     from warroom.tui.widgets.timeline import TimelineView
 
@@ -133,7 +135,8 @@ async def in_process(db: Path, main_id: str, ack_ids: list[str], samples: int,
                     await pilot.press("n")
                     await wait_until(lambda: isinstance(app.screen, TextPrompt), timeout,
                                      what="note prompt")
-                    await pilot.press(*[c if c != " " else "space" for c in text])
+                    app.screen.query_one(Input).value = text  # typing is not what is timed
+                    await pilot.pause()
                     key = "enter"
                     exp = probe.expect(
                         lambda t=text: bool(timeline.row_count)
