@@ -18,9 +18,12 @@ shows it went out" is one observation, never a sleep.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import shutil
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -279,6 +282,56 @@ async def wait_quiet(store: Store, quiet: float, limit: float) -> int:
         if seq != last:
             last, since = seq, time.monotonic()
     return last
+
+
+class GcPauses:
+    """Every garbage collection in this process while active: (start, seconds, generation).
+
+    A full (generation 2) collection walks every live container object: with 10,000 incident
+    summaries and the widgets of a screen that is a pause of the event loop, and nothing
+    else in the app's profile explains a tail that is sporadic.
+    """
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[float, float, int]] = []
+        self.threads: dict[str, int] = {}  # full collections by the thread that ran them
+        self._started: float | None = None
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.monotonic()
+        elif self._started is not None:
+            now = time.monotonic()
+            self.pauses.append((self._started, now - self._started, info["generation"]))
+            self._started = None
+            if info["generation"] == 2:
+                name = threading.current_thread().name.split(" ")[0].rstrip("0123456789_-")
+                self.threads[name] = self.threads.get(name, 0) + 1
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[GcPauses]:
+        gc.callbacks.append(self._callback)
+        try:
+            yield self
+        finally:
+            gc.callbacks.remove(self._callback)
+
+    def within(self, start: float, end: float, generation: int = 2) -> float:
+        """Seconds of collections of at least `generation` that started in [start, end]."""
+        return sum(d for t, d, g in self.pauses if g >= generation and start <= t <= end)
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for gen in (0, 1, 2):
+            durations = [d for _, d, g in self.pauses if g == gen]
+            out[f"gen{gen}"] = {
+                "count": len(durations),
+                "total_ms": round(sum(durations) * 1000, 1),
+                "max_ms": round(max(durations) * 1000, 1) if durations else 0.0,
+            }
+        out["gen2"]["by_thread"] = dict(self.threads)
+        out["gen2"]["durations_ms"] = [round(d * 1000, 1) for _, d, g in self.pauses if g == 2]
+        return out
 
 
 def iso_now() -> str:

@@ -45,6 +45,7 @@ class TmuxServer:
         # session that keeps the server alive runs nothing but a sleep.
         self._run("-f", "/dev/null", "new-session", "-d", "-s", "ctl", "-x", "20", "-y", "5",
                   "sleep 100000000")
+        self._socket_path = self._run("display", "-p", "#{socket_path}").strip()
         self._client = subprocess.Popen(
             ["tmux", "-L", self.socket, "-C", "attach", "-t", "ctl"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
@@ -159,6 +160,8 @@ class TmuxServer:
         """Kill the server (and so every session still open) and the control client."""
         with contextlib.suppress(Exception):
             self._run("kill-server")
+        if self._socket_path:
+            Path(self._socket_path).unlink(missing_ok=True)
         client = self._client
         if client.stdin is not None:
             with contextlib.suppress(OSError):
@@ -174,11 +177,19 @@ class TmuxServer:
 
 @contextlib.contextmanager
 def tmux_server(env: Mapping[str, str] | None = None) -> Iterator[TmuxServer]:
+    """A server closed on the way out, also when the benchmark is killed with SIGTERM (turned
+    into SystemExit meanwhile, so the programs in its terminals do not outlive it)."""
+
+    def terminated(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
     server = TmuxServer(env)
     try:
         yield server
     finally:
         server.close()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _quote(word: str) -> str:

@@ -10,8 +10,8 @@ scrolls. Then it focuses the timeline (Tab) and times scrolls through the whole 
 End (to the newest row), Home (to the oldest: the declaration) and back, each from the key
 sent until the capture shows the row; and PageUp steps, each until the screen changed.
 
-Whether the newest entry was on screen at first paint is recorded too (the issue wants it
-"visible without scrolling").
+Whether the newest entry came on screen with the first paint (within 2 s of it) is recorded
+too: the issue wants it "visible without scrolling".
 
 An in-process split (`_dashboard_split.py`, headless driver) says where the paint time goes:
 reading the 100,000 events, the fold, filling the timeline, and what the events cost in RSS.
@@ -99,7 +99,13 @@ def one_run(tmux: TmuxServer, name: str, size: tuple[int, int], db: Path, want: 
         pid = tmux.pane_pid(name)
         painted_at, screen = tmux.wait_for(name, want.painted, timeout)
         at_paint = proc_status(pid)
+        # A capture can catch a frame half written: the newest row counts as shown at first
+        # paint when it follows within 2 s; after that it is not coming (it never did).
         newest_at_paint = want.newest_shown(screen)
+        try:
+            newest_at: float | None = tmux.wait_for(name, want.newest_shown, 2.0)[0]
+        except TimeoutError:
+            newest_at = None
         tmux.wait_for(name, lambda s: "MTTD" in s, timeout)
         time.sleep(2.0)  # settle: the metrics worker, the engine's first tick
         settled = proc_status(pid)
@@ -144,6 +150,7 @@ def one_run(tmux: TmuxServer, name: str, size: tuple[int, int], db: Path, want: 
         return {
             "paint_ms": round((painted_at - t0) * 1000, 1),
             "newest_entry_at_paint": newest_at_paint,
+            "newest_entry_ms": None if newest_at is None else round((newest_at - t0) * 1000, 1),
             "rss_at_paint_mb": round(at_paint.get("VmRSS", 0) / 1024, 1),
             "rss_settled_mb": round(settled.get("VmRSS", 0) / 1024, 1),
             "rss_after_scrolls_mb": round(after.get("VmRSS", 0) / 1024, 1),
@@ -191,8 +198,8 @@ def main(argv: list[str] | None = None) -> int:
                     runs.append(r)
                     print(f"  run {n + 1}: paint {r['paint_ms']:.0f} ms, RSS "
                           f"{r['rss_at_paint_mb']:.0f} -> {r['rss_after_scrolls_mb']:.0f} MB, "
-                          f"HWM {r['hwm_mb']:.0f} MB, newest at paint: "
-                          f"{r['newest_entry_at_paint']}", flush=True)
+                          f"HWM {r['hwm_mb']:.0f} MB, newest entry shown: "
+                          f"{r['newest_entry_ms'] is not None}", flush=True)
             home = [x / 1000 for r in runs for x in r["home_ms"]]
             end = [x / 1000 for r in runs for x in r["end_ms"]]
             pageup = [x / 1000 for r in runs for x in r["pageup_ms"]]
@@ -203,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                 "rss_settled_median_mb": round(statistics.median(
                     r["rss_settled_mb"] for r in runs), 1),
                 "hwm_max_mb": max(r["hwm_mb"] for r in runs),
-                "newest_entry_at_paint": sum(r["newest_entry_at_paint"] for r in runs),
+                "newest_entry_missing": sum(r["newest_entry_ms"] is None for r in runs),
                 "home": summary_ms(home), "end": summary_ms(end), "pageup": summary_ms(pageup),
             }
             summary["meets_target"] = summary["hwm_max_mb"] <= TARGET_MB
@@ -212,8 +219,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"paint median {summary['paint_median_ms']:.0f} ms; RSS at paint "
                   f"{summary['rss_at_paint_median_mb']:.0f} MB, settled "
                   f"{summary['rss_settled_median_mb']:.0f} MB, HWM max "
-                  f"{summary['hwm_max_mb']:.0f} MB (target {TARGET_MB:.0f}); newest entry on "
-                  f"screen at paint in {summary['newest_entry_at_paint']}/{len(runs)} runs")
+                  f"{summary['hwm_max_mb']:.0f} MB (target {TARGET_MB:.0f}); newest entry not "
+                  f"on screen within 2 s of first paint in {summary['newest_entry_missing']}/"
+                  f"{len(runs)} runs")
         else:
             summary = {"skipped": "tmux is not installed: no real-terminal runs"}
             print(summary["skipped"])

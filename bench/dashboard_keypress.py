@@ -26,7 +26,7 @@ Then a cross-check in a real terminal: the real `warroom` in tmux (same room), `
 and capture-pane polled every ~1 ms; those figures include tmux's own latency (send-keys to the
 pty, the program's output parsed by tmux) and the poll resolution.
 
-    python bench/dashboard_keypress.py                 # 240 samples in-process, 60 in tmux
+    python bench/dashboard_keypress.py                 # 200 samples in-process, 24 in tmux
     python bench/dashboard_keypress.py --samples 400 --tmux-samples 0
 
 Writes bench/results/dashboard_keypress.json.
@@ -46,6 +46,7 @@ from typing import Any
 
 from _common import RESULTS_DIR, print_table, scratch_dir, summary_ms, write_results
 from _dashboard import (
+    GcPauses,
     ScreenProbe,
     app_as_shipped,
     copy_room,
@@ -85,13 +86,7 @@ async def add_ack_targets(db: Path, count: int) -> list[str]:
 
 async def in_process(db: Path, main_id: str, ack_ids: list[str], samples: int,
                      size: tuple[int, int], seed: int, limit: float) -> dict[str, Any]:
-    from warroom.domain.status import Status
     from warroom.store import open_store
-
-    timeout = limit
-    from textual.widgets import Input
-
-    from warroom.tui.screens import ChoiceScreen, TextPrompt
     from warroom.tui.widgets.timeline import TimelineView
 
     rng = random.Random(seed)
@@ -100,8 +95,9 @@ async def in_process(db: Path, main_id: str, ack_ids: list[str], samples: int,
     probe = ScreenProbe(app)
     results: list[dict[str, Any]] = []
     errors: list[str] = []
-    row_not_visible = 0
+    row_not_visible = [0]
     acks = iter(ack_ids)
+    gcp = GcPauses()
     try:
         async with app.run_test(size=size) as pilot:
             await wait_until(lambda: app.state is not None, 60, what="first paint")
@@ -115,77 +111,92 @@ async def in_process(db: Path, main_id: str, ack_ids: list[str], samples: int,
                 cycle = list(KINDS)
                 rng.shuffle(cycle)
                 order.extend(cycle)
-            for n, kind in enumerate(order[:samples]):
-                await asyncio.sleep(rng.uniform(0.03, 0.12))
-                state = app.state
-                assert state is not None
-                error_before = app.last_error
-                if kind == "ack":
-                    target = next(acks)
-                    await app.follow(target)
-                    await wait_until(lambda t=target: app.state is not None
-                                     and app.state.id == t, timeout, what="follow")
-                    await pilot.pause()
-                    key = "a"
-                    exp = probe.expect(lambda t=target: app.state is not None
-                                       and app.state.id == t and app.state.acknowledged,
-                                       row=lambda e: e.kind == "acknowledged")
-                elif kind == "note":
-                    text = f"kp {n:03d}"
-                    await pilot.press("n")
-                    await wait_until(lambda: isinstance(app.screen, TextPrompt), timeout,
-                                     what="note prompt")
-                    app.screen.query_one(Input).value = text  # typing is not what is timed
-                    await pilot.pause()
-                    key = "enter"
-                    exp = probe.expect(
-                        lambda t=text: bool(timeline.row_count)
-                        and timeline.rows()[-1].event.data.get("text") == t,
-                        row=lambda e, t=text: e.data.get("text") == t)
-                elif kind == "status":
-                    key, to = NEXT_STATUS.get(state.status.value, ("i", "Investigating"))
-                    await pilot.press("s")
-                    await wait_until(lambda: isinstance(app.screen, ChoiceScreen), timeout,
-                                     what="status choices")
-                    want = Status(to)
-                    exp = probe.expect(lambda w=want: app.state is not None
-                                       and app.state.status == w,
-                                       row=lambda e, t=to: e.kind == "status_changed"
-                                       and e.data.get("to_status") == t)
-                else:  # prompt
-                    key = "n"
-                    exp = probe.expect(lambda: isinstance(app.screen, TextPrompt),
-                                       timeline=False)
-                appends_before = len(probe.appends)
-                t0 = time.monotonic()
-                await pilot.press(key)
-                try:
-                    done_at = await probe.wait(exp, timeout)
-                except TimeoutError:
-                    errors.append(f"{kind}: no screen update in {timeout:.0f} s "
-                                  f"(last error: {app.last_error})")
-                    await _back_to_dashboard(pilot, app)
-                    continue
-                if app.last_error != error_before:
-                    errors.append(f"{kind}: {app.last_error}")
-                sample: dict[str, Any] = {"kind": kind, "ms": (done_at - t0) * 1000}
-                if exp.row is not None:
-                    if not exp.row_drawn:
-                        row_not_visible += 1
-                    sample.update(_split(probe, appends_before, t0, done_at, exp.row,
-                                         timeline))
-                results.append(sample)
-                if kind == "prompt":
-                    await pilot.press("escape")
-                    await wait_until(lambda: not isinstance(app.screen, TextPrompt), timeout,
-                                     what="prompt closed")
-                if kind == "ack":
-                    await app.follow(main_id)
-                    await pilot.pause()
+            with gcp.active():
+                await _samples(app, pilot, probe, timeline, order[:samples], rng, acks,
+                               main_id, limit, results, errors, row_not_visible, gcp)
     finally:
         await store.close()
-    return {"samples": results, "errors": errors, "row_not_visible": row_not_visible,
-            "screen_updates": probe.updates}
+    return {"samples": results, "errors": errors, "row_not_visible": row_not_visible[0],
+            "screen_updates": probe.updates, "gc": gcp.summary()}
+
+
+async def _samples(app: Any, pilot: Any, probe: ScreenProbe, timeline: Any, order: list[str],
+                   rng: random.Random, acks: Any, main_id: str, timeout: float,  # noqa: ASYNC109
+                   results: list[dict[str, Any]], errors: list[str], row_not_visible: list[int],
+                   gcp: GcPauses) -> None:
+    from textual.widgets import Input
+
+    from warroom.domain.status import Status
+    from warroom.tui.screens import ChoiceScreen, TextPrompt
+
+    for n, kind in enumerate(order):
+        await asyncio.sleep(rng.uniform(0.03, 0.12))
+        state = app.state
+        assert state is not None
+        error_before = app.last_error
+        if kind == "ack":
+            target = next(acks)
+            await app.follow(target)
+            await wait_until(lambda t=target: app.state is not None
+                             and app.state.id == t, timeout, what="follow")
+            await pilot.pause()
+            key = "a"
+            exp = probe.expect(lambda t=target: app.state is not None
+                               and app.state.id == t and app.state.acknowledged,
+                               row=lambda e: e.kind == "acknowledged")
+        elif kind == "note":
+            text = f"kp {n:03d}"
+            await pilot.press("n")
+            await wait_until(lambda: isinstance(app.screen, TextPrompt), timeout,
+                             what="note prompt")
+            app.screen.query_one(Input).value = text  # typing is not what is timed
+            await pilot.pause()
+            key = "enter"
+            exp = probe.expect(
+                lambda t=text: bool(timeline.row_count)
+                and timeline.rows()[-1].event.data.get("text") == t,
+                row=lambda e, t=text: e.data.get("text") == t)
+        elif kind == "status":
+            key, to = NEXT_STATUS.get(state.status.value, ("i", "Investigating"))
+            await pilot.press("s")
+            await wait_until(lambda: isinstance(app.screen, ChoiceScreen), timeout,
+                             what="status choices")
+            want = Status(to)
+            exp = probe.expect(lambda w=want: app.state is not None
+                               and app.state.status == w,
+                               row=lambda e, t=to: e.kind == "status_changed"
+                               and e.data.get("to_status") == t)
+        else:  # prompt
+            key = "n"
+            exp = probe.expect(lambda: isinstance(app.screen, TextPrompt),
+                               timeline=False)
+        appends_before = len(probe.appends)
+        t0 = time.monotonic()
+        await pilot.press(key)
+        try:
+            done_at = await probe.wait(exp, timeout)
+        except TimeoutError:
+            errors.append(f"{kind}: no screen update in {timeout:.0f} s "
+                          f"(last error: {app.last_error})")
+            await _back_to_dashboard(pilot, app)
+            continue
+        if app.last_error != error_before:
+            errors.append(f"{kind}: {app.last_error}")
+        sample: dict[str, Any] = {"kind": kind, "ms": (done_at - t0) * 1000,
+                                  "gc_full_ms": gcp.within(t0, done_at) * 1000}
+        if exp.row is not None:
+            if not exp.row_drawn:
+                row_not_visible[0] += 1
+            sample.update(_split(probe, appends_before, t0, done_at, exp.row,
+                                 timeline))
+        results.append(sample)
+        if kind == "prompt":
+            await pilot.press("escape")
+            await wait_until(lambda: not isinstance(app.screen, TextPrompt), timeout,
+                             what="prompt closed")
+        if kind == "ack":
+            await app.follow(main_id)
+            await pilot.pause()
 
 
 def _split(probe: ScreenProbe, appends_before: int, t0: float, done_at: float,
@@ -220,6 +231,10 @@ def summarise(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         row: dict[str, Any] = {"kind": kind, "samples": len(chosen),
                                **summary_ms(s["ms"] / 1000 for s in chosen)}
+        row["with_full_gc"] = sum(1 for s in chosen if s.get("gc_full_ms", 0) > 0)
+        slow = [s for s in chosen if s["ms"] > 100]
+        row["over_100ms"] = len(slow)
+        row["over_100ms_with_full_gc"] = sum(1 for s in slow if s.get("gc_full_ms", 0) > 0)
         for part in ("key_to_append_ms", "append_ms", "feed_ms", "render_ms"):
             values = [s[part] for s in chosen if part in s]
             if values:
@@ -285,9 +300,9 @@ def in_tmux(db: Path, size: tuple[int, int], samples: int, seed: int,
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--samples", type=int, default=240, help="in-process samples (default 240)")
-    p.add_argument("--tmux-samples", type=int, default=60,
-                   help="real-terminal samples through tmux (default 60; 0 skips)")
+    p.add_argument("--samples", type=int, default=200, help="in-process samples (default 200)")
+    p.add_argument("--tmux-samples", type=int, default=24,
+                   help="real-terminal samples through tmux (default 24; 0 skips)")
     p.add_argument("--size", default="120x40", help="terminal size (default 120x40)")
     p.add_argument("--incidents", type=int, default=10_000,
                    help="room size; 10000 is bench/metrics.py's cached room (default)")
@@ -312,6 +327,12 @@ def main(argv: list[str] | None = None) -> int:
         print_table(table, ["kind", "samples", "p50_ms", "p95_ms", "p99_ms", "max_ms",
                             "key_to_append_median_ms", "append_median_ms", "feed_median_ms",
                             "render_median_ms"])
+        gen2 = got["gc"]["gen2"]
+        print(f"full garbage collections while sampling: {gen2['count']}, "
+              f"{gen2['total_ms']:.0f} ms in all, the longest {gen2['max_ms']:.0f} ms; "
+              f"samples over 100 ms: {table[0]['over_100ms'] if table else 0}, "
+              f"of which with a full collection inside: "
+              f"{table[0]['over_100ms_with_full_gc'] if table else 0}")
         for e in got["errors"]:
             print(f"error: {e}")
         tmux_part: dict[str, Any]
@@ -338,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         "samples": len(got["samples"]),
         "errors": got["errors"],
         "row_not_visible": got["row_not_visible"],
+        "gc": got["gc"],
         "raw_ms": [round(s["ms"], 2) for s in got["samples"]],
         "raw_kinds": [s["kind"] for s in got["samples"]],
         "tmux": tmux_part,

@@ -35,6 +35,7 @@ from typing import Any
 
 from _common import REPO, RESULTS_DIR, print_table, scratch_dir, summary_ms, write_results
 from _dashboard import (
+    GcPauses,
     ScreenProbe,
     app_as_shipped,
     copy_room,
@@ -85,15 +86,18 @@ async def dashboard(db: Path, incident_id: str, events: int, interval: float, ji
     app = app_as_shipped(store, "bench", follow=incident_id)
     probe = ScreenProbe(app)
     probe.track = lambda e: str(e.data.get("text", "")).startswith(PREFIX)
+    gcp = GcPauses()
     try:
         async with app.run_test(size=size):
             await wait_until(lambda: app.state is not None, 60, what="first paint")
             probe.attach()
             await wait_quiet(store, quiet=1.0, limit=30)
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, str(Path(__file__).resolve()), "_writer", str(db), incident_id,
-                str(events), str(interval), str(jitter), str(seed), str(out), cwd=REPO)
-            code = await proc.wait()
+            with gcp.active():
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable, str(Path(__file__).resolve()), "_writer", str(db),
+                    incident_id, str(events), str(interval), str(jitter), str(seed), str(out),
+                    cwd=REPO)
+                code = await proc.wait()
             if code != 0:
                 raise SystemExit(f"the writer process failed with code {code}")
             committed = dict(json.loads(out.read_text()))
@@ -108,7 +112,7 @@ async def dashboard(db: Path, incident_id: str, events: int, interval: float, ji
     by_text_shown = {text_of[eid]: t for eid, t in probe.shown_at.items() if eid in text_of}
     by_text_reached = {text_of[eid]: t for eid, t in probe.reached_at.items() if eid in text_of}
     latency, feed, render = [], [], []
-    missed = not_shown = 0
+    missed = not_shown = slow = slow_with_gc = 0
     for i, at in committed.items():
         text = f"{PREFIX}{i:05d}"
         reached = by_text_reached.get(text)
@@ -119,6 +123,9 @@ async def dashboard(db: Path, incident_id: str, events: int, interval: float, ji
             not_shown += 1
             continue
         latency.append(shown - at)
+        if shown - at > 0.1:
+            slow += 1
+            slow_with_gc += gcp.within(at, shown) > 0
         if reached is not None:
             feed.append(reached - at)
             render.append(shown - reached)
@@ -129,6 +136,7 @@ async def dashboard(db: Path, incident_id: str, events: int, interval: float, ji
         "mean_ms": round(statistics.fmean(latency) * 1000, 2) if latency else None,
         "feed": summary_ms(feed), "render": summary_ms(render),
         "poll_interval_s": poll, "screen_updates": probe.updates,
+        "over_100ms": slow, "over_100ms_with_full_gc": slow_with_gc, "gc": gcp.summary(),
         "raw_ms": [round(x * 1000, 2) for x in latency],
     }
 
@@ -182,9 +190,13 @@ def main(argv: list[str] | None = None) -> int:
     row.update({"feed_p50_ms": run["feed"]["p50_ms"], "feed_p99_ms": run["feed"]["p99_ms"],
                 "render_p50_ms": run["render"]["p50_ms"],
                 "render_p99_ms": run["render"]["p99_ms"]})
+    row.pop("gc")
     print_table([row], ["samples", "missed", "not_shown", "p50_ms", "p95_ms", "p99_ms",
                         "max_ms", "feed_p50_ms", "feed_p99_ms", "render_p50_ms",
-                        "render_p99_ms"])
+                        "render_p99_ms", "over_100ms", "over_100ms_with_full_gc"])
+    gen2 = run["gc"]["gen2"]
+    print(f"full garbage collections: {gen2['count']}, {gen2['total_ms']:.0f} ms in all, "
+          f"the longest {gen2['max_ms']:.0f} ms")
     path = write_results(NAME, [run], {
         "target_p99_ms": TARGET_P99_MS,
         "meets_target": run["p99_ms"] <= TARGET_P99_MS and run["not_shown"] == 0,
