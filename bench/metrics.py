@@ -64,11 +64,14 @@ SERVICES = ("payments", "checkout", "auth", "search", "notifications", "pipeline
 PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank")
 
 
-def _history() -> list[dict[str, Any]]:
-    """10,000 incidents of exactly 10 events each over the 3 years before END, deterministic."""
+def _history(incidents: int = INCIDENTS) -> list[dict[str, Any]]:
+    """10,000 incidents of exactly 10 events each over the 3 years before END, deterministic.
+
+    `incidents` makes a smaller room of the same shape (the dashboard benchmarks' smoke tests).
+    """
     rng = random.Random(10_000)
     span = timedelta(days=3 * 365).total_seconds()
-    starts = sorted(rng.random() * span for _ in range(INCIDENTS))
+    starts = sorted(rng.random() * span for _ in range(incidents))
     lines: list[dict[str, Any]] = []
     for n, offset in enumerate(starts, start=1):
         detected = (END - timedelta(days=3 * 365) + timedelta(seconds=int(offset)))
@@ -77,7 +80,7 @@ def _history() -> list[dict[str, Any]]:
         ack = timedelta(seconds=int(rng.lognormvariate(4.8, 0.7)))
         fixed = ack + timedelta(seconds=int(rng.lognormvariate(7.5, 0.8)))
         acked = rng.random() > 0.03
-        resolved = n < INCIDENTS - 20 or rng.random() < 0.5
+        resolved = n < incidents - 20 or rng.random() < 0.5
 
         first, work = detected + ack, fixed - ack
 
@@ -119,20 +122,24 @@ async def _counts(path: Path) -> tuple[int, int]:
         return len(await store.summaries()), await store.last_seq()
 
 
-async def ensure_db(rebuild: bool) -> float | None:
-    """The benchmark room; returns the build time in seconds, or None when reused."""
-    if DB.exists() and not rebuild:
+async def ensure_db(rebuild: bool, *, path: Path = DB,
+                    incidents: int = INCIDENTS) -> float | None:
+    """The benchmark room; returns the build time in seconds, or None when reused.
+
+    The dashboard benchmarks reuse this room (and, with `path` and `incidents`, smaller ones).
+    """
+    if path.exists() and not rebuild:
         try:
-            if await _counts(DB) == (INCIDENTS, INCIDENTS * EVENTS_PER_INCIDENT):
+            if await _counts(path) == (incidents, incidents * EVENTS_PER_INCIDENT):
                 return None
         except Exception:
             pass  # damaged or from an older schema: build it again
     for suffix in ("", "-wal", "-shm"):
-        Path(f"{DB}{suffix}").unlink(missing_ok=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    lines = _history()
-    async with await SQLiteStore.open(DB) as store:
+    lines = _history(incidents)
+    async with await SQLiteStore.open(path) as store:
         await import_history(store, lines)
     return time.perf_counter() - started
 
