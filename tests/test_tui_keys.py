@@ -223,6 +223,11 @@ async def test_spectator_has_no_mutating_keys(room: Path) -> None:
         footer_keys = {b.binding.key for b in app.screen.active_bindings.values()
                        if b.enabled and b.binding.show}
         assert not footer_keys & {s.key for s in mutating}
+        from warroom.tui.widgets.keybar import KeyBar
+
+        bar = app.query_one(KeyBar)
+        assert not set(bar.enabled_keys()) & {s.action for s in mutating}
+        assert "Ack" not in str(bar.render()) and "Help" in str(bar.render())
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert not any(t.startswith(s.label) for s in mutating for t in titles)
         for key in ("a", "n", "s", "v", "r", "t", "d", "e", "D"):

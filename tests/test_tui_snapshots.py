@@ -19,12 +19,11 @@ def room(tmp_path: Path) -> Path:
 
 
 def _footer_current(app) -> bool:  # type: ignore[no-untyped-def]
-    """The footer re-renders after the bindings change: wait until no key it shows is still
-    greyed out from before the incident loaded."""
-    from textual.widgets._footer import FooterKey
+    """Wait until the key bar shows no key still greyed out from before the incident loaded."""
+    from warroom.tui.widgets.keybar import KeyBar
 
-    keys = list(app.screen.query(FooterKey))
-    return bool(keys) and not any(k.has_class("-disabled") for k in keys)
+    shown = app.query_one(KeyBar)._shown
+    return bool(shown) and all(state is not None for _, state in shown)
 
 
 async def _ready(pilot) -> None:  # type: ignore[no-untyped-def]

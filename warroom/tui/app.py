@@ -9,6 +9,7 @@ the notification says who changed what first.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 import uuid
@@ -23,7 +24,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from warroom.config_file import LoadedConfig
 from warroom.domain.clocks import response_clocks, update_clock
@@ -46,6 +47,7 @@ from warroom.tui.incident_actions import IncidentActions, sort_open
 from warroom.tui.screens import (
     InfoScreen,
 )
+from warroom.tui.widgets.keybar import KeyBar
 from warroom.tui.widgets.timeline import TimelineView
 
 if TYPE_CHECKING:
@@ -57,7 +59,22 @@ COMPACT_WIDTH = 120
 COMPACT_HEIGHT = 36
 PRESENCE_EVERY = 5.0  # seconds between a writer's announcements
 PRESENCE_TIMEOUT = timedelta(seconds=16)  # three missed announcements: gone
+METRICS_EVERY = timedelta(seconds=60)  # the 30-day window slides even when nothing changes
+# The summary fields metrics read: a change elsewhere (a note, a role) does not recompute them.
+METRIC_FIELDS = ("severity", "service", "status", "started_at", "detected_at",
+                 "acknowledged_at", "first_resolved_at", "resolved_at")
 CLOCK_CHECK_EVERY = 60.0  # seconds between checks of this machine's clock against the store's
+
+
+def _settle_heap() -> None:
+    """Move what start-up built (10,000 summaries, a long timeline, Textual's own widgets) out
+    of the collector's reach: it lives as long as the screen does, and every full collection
+    would otherwise walk all of it again, a pause that grew into the keypress latency."""
+    gc.collect()
+    gc.freeze()
+    # Textual allocates a great deal per frame; collecting the young generation every 700
+    # allocations (the default) turned into a full collection every few key presses.
+    gc.set_threshold(10_000, 10, 10)
 
 
 class EventsArrived(Message):
@@ -105,7 +122,9 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
         self.tick_every = tick
         self.announce = presence
         self.state: IncidentState | None = None
-        self.summaries: list[IncidentSummary] = []
+        self._summaries: dict[str, IncidentSummary] = {}
+        self._summary_list: list[IncidentSummary] | None = []
+        self._metrics_at: datetime | None = None
         self.present: list[str] = []
         self.session = uuid.uuid4().hex
         self.started_at = self.clock()
@@ -122,6 +141,7 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
         self.oncall_rows: list[Any] | None = None
         self.alarms: list[str] = []
         self.clock_note: str | None = None
+        self._shown: dict[str, Text] = {}
         self._metrics_dirty = True
         self._cursor = 0
 
@@ -139,7 +159,7 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
                 yield Pane("Escalation", id="escalation-pane")
                 yield Pane("Roles", id="roster-pane")
                 yield Pane("Metrics", id="metrics-pane")
-        yield Footer()
+        yield KeyBar(lambda action: self.check_action(action, ()), id="keys")
 
     @property
     def compact(self) -> bool:
@@ -179,6 +199,7 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
         self._watch_clock()
         if self.run_engine and not self.spectator:
             self._run_engine()
+        self.call_after_refresh(_settle_heap)
 
     def _default_incident(self) -> str | None:
         open_rows = sort_open([s for s in self.summaries if s.is_open])
@@ -186,33 +207,49 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
             return open_rows[0].id
         return self.summaries[0].id if self.summaries else None
 
+    @property
+    def summaries(self) -> list[IncidentSummary]:
+        """Every incident, newest first (kept by id; sorted again only after a change)."""
+        if self._summary_list is None:
+            self._summary_list = sorted(self._summaries.values(), key=lambda s: -s.number)
+        return self._summary_list
+
     async def _load_summaries(self) -> None:
-        self.summaries = await self.store.summaries()
+        self._summaries = {s.id: s for s in await self.store.summaries()}
+        self._summary_list = None
         self._metrics_dirty = True
 
     async def _refresh_summaries(self, incident_ids: set[str]) -> None:
-        """Re-read only the incidents a batch touched: a storm must not re-read 10,000 rows."""
-        fresh: dict[str, IncidentSummary] = {}
+        """Re-read only the incidents a batch touched: a storm must not re-read 10,000 rows.
+        Metrics are recomputed only if something they read changed (a note changes nothing)."""
         for incident_id in incident_ids:
             if incident_id == self.follow_id and self.state is not None:
-                fresh[incident_id] = summary_of(self.state)
+                fresh = summary_of(self.state)
             else:
-                fresh[incident_id] = summary_of(await self.store.get(incident_id))
-        kept = [s for s in self.summaries if s.id not in fresh]
-        self.summaries = sorted([*kept, *fresh.values()], key=lambda s: -s.number)
-        self._metrics_dirty = True
+                fresh = summary_of(await self.store.get(incident_id))
+            old = self._summaries.get(incident_id)
+            self._summaries[incident_id] = fresh
+            self._summary_list = None
+            if old is None or any(getattr(old, f) != getattr(fresh, f) for f in METRIC_FIELDS):
+                self._metrics_dirty = True
 
     async def follow(self, incident_id: str) -> None:
         """Show another incident: its state and its whole timeline."""
         events = await self.store.events(incident_id)
-        state: IncidentState | None = None
-        for e in events:
-            state = apply(state, e)
+        # The cached state (one row) instead of folding every event again; the two reads may
+        # straddle a commit, so bring whichever is behind up to the other.
+        state: IncidentState = await self.store.get(incident_id)
+        last = events[-1].version if events else 0
+        if state.version < last:
+            for e in events[state.version:]:
+                state = apply(state, e)
+        elif state.version > last:
+            events += await self.store.events(incident_id, after_version=last)
         self.state = state
         self.follow_id = incident_id
         self.query_one(TimelineView).set_events(events)
         self.refresh_panes()
-        self.screen.refresh_bindings()  # App.refresh_bindings is a no-op until mounted
+        self._keys_changed()
 
     # ---- the change feed --------------------------------------------------------------------
 
@@ -250,7 +287,12 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
                 await self.follow(target)
                 return
         self.refresh_panes()
-        self.screen.refresh_bindings()  # App.refresh_bindings is a no-op until mounted
+        self._keys_changed()
+
+    def _keys_changed(self) -> None:
+        """What may be pressed depends on spectator mode and on there being an incident: the
+        key bar compares and repaints only when that changed (never on every event)."""
+        self.query_one(KeyBar).refresh_keys()
 
     def _alarm(self, texts: list[str]) -> None:
         """A page went out (or could not): ring the bell and flash, in every terminal."""
@@ -266,7 +308,8 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
 
     def _tick(self) -> None:
         self.refresh_panes(time_only=True)
-        if self._metrics_dirty:
+        stale = self._metrics_at is None or self.now() - self._metrics_at > METRICS_EVERY
+        if self._metrics_dirty or stale:
             self._compute_metrics()
 
     @work(exclusive=True, group="metrics")
@@ -274,6 +317,7 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
         """Off the event loop: 10,000 incidents take tens of milliseconds to summarise."""
         self._metrics_dirty = False
         rows, now = list(self.summaries), self.now()
+        self._metrics_at = now
         self.metrics_report = await asyncio.to_thread(
             metrics_report, rows, now=now, targets=self.config.metrics)
         if self.metrics_mode == "oncall":
@@ -372,21 +416,31 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
         now = self.now()
         compact = self.compact
         open_count = sum(1 for s in self.summaries if s.is_open)
-        self.query_one("#header", Static).update(render.header(
+        self._show("#header", render.header(
             self.state, now=now, local_tz=self.local_tz, actor=self.actor,
             spectator=self.spectator, width=self.size.width, open_count=open_count,
             clock_offset=self.clock_note))
-        self.query_one("#status-pane", Static).update(self.status_text(now, compact))
-        self.query_one("#escalation-pane", Static).update(self.escalation_text(now, compact))
+        self._show("#status-pane", self.status_text(now, compact))
+        self._show("#escalation-pane", self.escalation_text(now, compact))
         if time_only:
             return
         timeline = self.query_one(TimelineView)
-        timeline.border_title = (
-            f"Timeline · {timeline.row_count} events" if self.state else "Timeline")
-        self.query_one("#roster-pane", Static).update(render.roster(
+        title = f"Timeline · {timeline.row_count} events" if self.state else "Timeline"
+        if timeline.border_title != title:
+            timeline.border_title = title
+        self._show("#roster-pane", render.roster(
             self.state, now=now, present=self.present, oncall=self.oncall(now),
             compact=compact))
-        self.query_one("#metrics-pane", Static).update(self.metrics_text(now, compact))
+        self._show("#metrics-pane", self.metrics_text(now, compact))
+        self._keys_changed()
+
+    def _show(self, selector: str, text: Text) -> None:
+        """Update a pane only if what it shows changed: an unchanged pane is not re-laid out
+        or repainted (a note changes the timeline, not the roster)."""
+        if self._shown.get(selector) == text:
+            return
+        self._shown[selector] = text
+        self.query_one(selector, Static).update(text)
 
     def status_text(self, now: datetime, compact: bool) -> Text:
         from warroom.domain.alerts import suggest_monitoring

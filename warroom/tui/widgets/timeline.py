@@ -91,16 +91,16 @@ class TimelineView(ScrollView, can_focus=True):
         self.cursor = -1
         self._add(events)
         self._resize()
-        self.scroll_end(animate=False, immediate=True)
-        self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+        self.scroll_end(animate=False, immediate=True, force=True)
+        self.call_after_refresh(self.scroll_end, animate=False, immediate=True, force=True)
 
     def add_events(self, events: list[Event]) -> None:
         at_bottom = self._follow or self.scroll_offset.y >= self.max_scroll_y
         self._add(events)
         self._resize()
         if at_bottom:
-            self.scroll_end(animate=False, immediate=True)
-            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+            self.scroll_end(animate=False, immediate=True, force=True)
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True, force=True)
         self.refresh()
 
     def _add(self, events: list[Event]) -> None:
@@ -124,7 +124,7 @@ class TimelineView(ScrollView, can_focus=True):
         self._cache.clear()
         self._resize()
         if self._follow:
-            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True, force=True)
 
     def selected_event(self) -> Event | None:
         if 0 <= self.cursor < len(self._rows):
