@@ -303,3 +303,24 @@ async def test_two_dashboards_on_a_postgresql_room(pg_url: str) -> None:
         await pb.press("a")  # the spectator's key does nothing
         await pb.pause()
         assert b.state.version == a.state.version == 3
+
+
+async def test_long_timeline_opens_on_its_newest_entry(tmp_path: Path) -> None:
+    db = tmp_path / "long.db"
+    store = await SQLiteStore.open(db)
+    try:
+        r = await store.append(None, commands.declare("busy", Severity.SEV2, "alice"))
+        state = await store.get(r.incident_id)
+        notes = [e for i in range(300) for e in commands.add_note(state, f"note {i}", "bob")]
+        await store.append(r.incident_id, notes)
+    finally:
+        await store.close()
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: app.state is not None)
+        timeline = app.query_one("#timeline")
+        await settle(pilot, lambda: timeline.max_scroll_y > 0
+                     and timeline.scroll_y == timeline.max_scroll_y)
+        await pilot.press("tab", "home")  # and the whole history is reachable
+        await settle(pilot, lambda: timeline.scroll_y == 0)
+        assert timeline.rows()[timeline.cursor].event.data.get("title") == "busy"
