@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -316,11 +317,38 @@ async def test_long_timeline_opens_on_its_newest_entry(tmp_path: Path) -> None:
     finally:
         await store.close()
     app = make_app(db)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, lambda: app.state is not None)
         timeline = app.query_one("#timeline")
-        await settle(pilot, lambda: timeline.max_scroll_y > 0
-                     and timeline.scroll_y == timeline.max_scroll_y)
+        await pilot.pause()
+        await pilot.pause()
+        assert timeline.max_scroll_y > 0
+        assert timeline.scroll_y == timeline.max_scroll_y  # no key pressed: newest in view
         await pilot.press("tab", "home")  # and the whole history is reachable
         await settle(pilot, lambda: timeline.scroll_y == 0)
         assert timeline.rows()[timeline.cursor].event.data.get("title") == "busy"
+
+
+async def test_writing_terminals_are_in_the_room(room: Path) -> None:
+    from warroom.tui.app import WarroomApp
+
+    from .tui_support import CET, NOW
+
+    def app_for(actor: str, spectator: bool = False) -> WarroomApp:
+        async def opener():  # type: ignore[no-untyped-def]
+            return await SQLiteStore.open(room, readonly=spectator, poll_interval=0.01)
+
+        return WarroomApp(actor=actor, clock=lambda: NOW, local_tz=CET, tick=None,
+                          presence=True, open_store=opener, spectator=spectator, engine=False)
+
+    alice, watcher = app_for("alice"), app_for("watcher", spectator=True)
+    async with alice.run_test(size=(160, 48)) as pa:
+        await settle(pa, lambda: alice.present == ["alice"])  # at once, not after a beat
+        async with watcher.run_test(size=(160, 48)) as pw:
+            await settle(pw, lambda: watcher.present == ["alice"])  # spectators are not listed
+            assert "In the room: alice (1)" in str(watcher.query_one("#roster-pane").render())
+    s = await SQLiteStore.open(room, readonly=True)
+    try:
+        assert await s.present(NOW - timedelta(minutes=1)) == []  # gone when it closed
+    finally:
+        await s.close()

@@ -194,7 +194,8 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
             self.set_interval(self.tick_every, self._tick)
         if self.announce:
             self._announce()
-        self._watch_room()
+        else:
+            self._watch_room()
         self._compute_metrics()
         self._watch_clock()
         if self.run_engine and not self.spectator:
@@ -369,32 +370,33 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
 
     @work(exclusive=True, group="presence")
     async def _announce(self) -> None:
-        import asyncio
-
+        """A writing terminal says it is in the room every few seconds, then looks who else is."""
         while True:
-            now = self.now()
             try:
                 await self.store.heartbeat(Presence(
                     self.session, self.actor, socket.gethostname(), os.getpid(),
-                    self.started_at, now, self.follow_id))
+                    self.started_at, self.now(), self.follow_id))
             except StoreError:
                 pass  # presence is best effort; the feed and writes report real trouble
+            await self._read_room()
             await asyncio.sleep(PRESENCE_EVERY)
 
     @work(exclusive=True, group="room")
     async def _watch_room(self) -> None:
-        import asyncio
-
+        """A spectator does not announce itself, but sees who is in the room."""
         while True:
-            try:
-                rows = await self.store.present(self.now() - PRESENCE_TIMEOUT)
-                people = sorted({p.person for p in rows})
-            except StoreError:
-                people = self.present
-            if people != self.present:
-                self.present = people
-                self.refresh_panes()
+            await self._read_room()
             await asyncio.sleep(PRESENCE_EVERY)
+
+    async def _read_room(self) -> None:
+        try:
+            rows = await self.store.present(self.now() - PRESENCE_TIMEOUT)
+        except StoreError:
+            return
+        people = sorted({p.person for p in rows})
+        if people != self.present:
+            self.present = people
+            self.refresh_panes()
 
     async def on_unmount(self) -> None:
         self._engine_stop.set()
