@@ -117,3 +117,20 @@ def test_cli_wall_runs_the_real_commands_without_textual(tmp_path: Path) -> None
     assert imports["textual_imported"] is False
     assert imports["total_import_ms"] > 0 and len(imports["top_cumulative_ms"]) == 5
     assert any(row["module"] == "warroom.cli.main" for row in imports["top_cumulative_ms"])
+
+
+@pytest.mark.slow
+def test_alert_storm_accounts_for_every_alert(tmp_path: Path) -> None:
+    out = tmp_path / "storm.json"
+    p = subprocess.run(
+        [sys.executable, str(BENCH / "alert_storm.py"), "--posts", "4", "--alerts-per-post",
+         "5", "--services", "2", "--idle-samples", "2", "--sustain", "0.5", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    doc = json.loads(out.read_text())
+    assert doc["incidents"] == doc["incidents_expected"] == 2
+    assert doc["alert_records"] == 20 and doc["every_alert_accounted_for"] is True
+    assert doc["alerts_attached"] == doc["alerts_posted_with_repeats"] >= 20
+    assert set(doc["http_statuses"]) == {"200"}
+    assert doc["keypress_idle_ms"]["samples"] == 2
