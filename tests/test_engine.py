@@ -27,6 +27,17 @@ from .conftest import run_cli
 from .escalation_support import SAMPLE, T0, config_with
 
 M = timedelta(minutes=1)
+
+
+async def run_once(store, cfg: Config, *times: datetime) -> None:  # type: ignore[no-untyped-def]
+    """One engine ticks at each time, then finishes its deliveries and closes."""
+    engine = Engine(store, cfg)
+    try:
+        for t in times:
+            await engine.tick(t)
+        await engine.drain()
+    finally:
+        await engine.close()
 FAST = {"backoff": "10ms", "backoff_max": "40ms", "attempts": 3, "timeout": "5s"}
 
 
@@ -129,12 +140,7 @@ async def test_failing_receiver_is_retried_and_shows_on_the_timeline(store, rece
     receiver.fail_first = 2
     cfg = config_with(people={"alice": {"webhook": f"{receiver.url}/alice"}}, notifier=FAST)
     inc = await declare(store)
-    engine = Engine(store, cfg)
-    try:
-        await engine.tick(T0)
-        await engine.drain()
-    finally:
-        await engine.close()
+    await run_once(store, cfg, T0)
     assert [b["attempt"] for _, _, b in receiver.pages] == [1, 2, 3]
     events = await store.events(inc)
     pages = [e for e in events if e.kind.startswith("page_")]
@@ -153,12 +159,7 @@ async def test_receiver_that_never_answers_gives_up_loudly(store, receiver) -> N
     receiver.always_fail = True
     cfg = config_with(people={"alice": {"webhook": f"{receiver.url}/alice"}}, notifier=FAST)
     inc = await declare(store)
-    engine = Engine(store, cfg)
-    try:
-        await engine.tick(T0)
-        await engine.drain()
-    finally:
-        await engine.close()
+    await run_once(store, cfg, T0)
     events = await store.events(inc)
     failed = [e for e in events if e.kind == "page_failed"]
     assert [e.data["attempt"] for e in failed] == [1, 2, 3]
@@ -175,12 +176,7 @@ async def test_unreachable_webhook_is_a_recorded_failure(store) -> None:  # type
     cfg = config_with(people={"alice": {"webhook": "http://127.0.0.1:9/alice"}},
                       notifier={**FAST, "attempts": 1})
     inc = await declare(store)
-    engine = Engine(store, cfg)
-    try:
-        await engine.tick(T0)
-        await engine.drain()
-    finally:
-        await engine.close()
+    await run_once(store, cfg, T0)
     (failed,) = [e for e in await store.events(inc) if e.kind == "page_failed"]
     assert failed.data["detail"].startswith("cannot connect")
 
@@ -197,12 +193,7 @@ async def test_acknowledgement_stops_the_retries(store, receiver) -> None:  # ty
             await store.append(inc, commands.acknowledge(state, "alice"))
 
     receiver.on_request = ack_on_first
-    engine = Engine(store, cfg)
-    try:
-        await engine.tick(T0)
-        await engine.drain()
-    finally:
-        await engine.close()
+    await run_once(store, cfg, T0)
     assert len(receiver.pages) == 1
     pages = [e for e in await store.events(inc) if e.kind.startswith("page_")]
     assert [e.kind for e in pages] == ["page_failed", "page_cancelled"]
@@ -223,13 +214,7 @@ async def test_command_hook_receives_the_page_as_json(store, tmp_path: Path) -> 
                               "grace": {"command": f"{sys.executable} {failing}"}},
                       notifier={**FAST, "attempts": 1})
     inc = await declare(store)
-    engine = Engine(store, cfg)
-    try:
-        await engine.tick(T0)
-        await engine.tick(T0 + 5 * M)
-        await engine.drain()
-    finally:
-        await engine.close()
+    await run_once(store, cfg, T0, T0 + 5 * M)
     to, _, payload = out.read_text().partition(" ")
     page = json.loads(payload)
     assert to == "alice" and page["type"] == "warroom.page" and page["level"] == 1
@@ -247,12 +232,7 @@ async def test_command_hook_timeout_is_bounded(store, tmp_path: Path) -> None:  
     cfg = config_with(people={"alice": {"command": [sys.executable, str(slow)]}},
                       notifier={**FAST, "attempts": 1, "timeout": "300ms"})
     inc = await declare(store)
-    engine = Engine(store, cfg)
-    try:
-        await engine.tick(T0)
-        await engine.drain()
-    finally:
-        await engine.close()
+    await run_once(store, cfg, T0)
     (bad,) = [e for e in await store.events(inc) if e.kind == "page_failed"]
     assert "timed out after 0.3s" in bad.data["detail"]
 
