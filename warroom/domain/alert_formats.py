@@ -328,20 +328,27 @@ def _am_title(common_labels: dict[str, str], common_ann: dict[str, str],
 # ---- PagerDuty -----------------------------------------------------------------------------
 
 
+def _pd_action(d: dict[str, Any], action_field: str, dedup_field: str) -> tuple[str, str | None]:
+    """The event's action and dedup key (v2: event_action/dedup_key, v1: event_type/
+    incident_key); acknowledging or resolving needs the key."""
+    action = _req_str(d, action_field, "")
+    if action not in (TRIGGER, ACKNOWLEDGE, RESOLVE):
+        raise PayloadError(f"{action_field}: expected trigger, acknowledge or resolve, got "
+                           f"{action[:40]!r}")
+    dedup = _opt_str(d, dedup_field, "", PD_DEDUP_MAX)
+    if dedup is not None and not dedup.strip():
+        dedup = None
+    if action != TRIGGER and dedup is None:
+        raise PayloadError(f"{dedup_field}: missing (required to {action})")
+    return action, dedup
+
+
 def parse_pagerduty(data: Any) -> Notification:
     d = _obj(data, "body")
     if "service_key" in d or "event_type" in d:
         return _parse_pd_v1(d)
     routing_key = _req_str(d, "routing_key", "")
-    action = _req_str(d, "event_action", "")
-    if action not in (TRIGGER, ACKNOWLEDGE, RESOLVE):
-        raise PayloadError(f"event_action: expected trigger, acknowledge or resolve, got "
-                           f"{action[:40]!r}")
-    dedup = _opt_str(d, "dedup_key", "", PD_DEDUP_MAX)
-    if dedup is not None and not dedup.strip():
-        dedup = None
-    if action != TRIGGER and dedup is None:
-        raise PayloadError(f"dedup_key: missing (required to {action})")
+    action, dedup = _pd_action(d, "event_action", "dedup_key")
     links = tuple(_links(d.get("links"), "href"))
     client = _opt_str(d, "client", "")
     client_url = _opt_str(d, "client_url", "")
@@ -380,15 +387,7 @@ def parse_pagerduty(data: Any) -> Notification:
 
 def _parse_pd_v1(d: dict[str, Any]) -> Notification:
     routing_key = _req_str(d, "service_key", "")
-    action = _req_str(d, "event_type", "")
-    if action not in (TRIGGER, ACKNOWLEDGE, RESOLVE):
-        raise PayloadError(f"event_type: expected trigger, acknowledge or resolve, got "
-                           f"{action[:40]!r}")
-    dedup = _opt_str(d, "incident_key", "", PD_DEDUP_MAX)
-    if dedup is not None and not dedup.strip():
-        dedup = None
-    if action != TRIGGER and dedup is None:
-        raise PayloadError(f"incident_key: missing (required to {action})")
+    action, dedup = _pd_action(d, "event_type", "incident_key")
     client = _opt_str(d, "client", "")
     client_url = _opt_str(d, "client_url", "")
     links = tuple(_links(d.get("links"), "href"))
