@@ -206,7 +206,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 # The sender runs in a process of its own, as Alertmanager would: encoding
                 # 100-alert bodies on the dashboard's event loop would be measured as its lag.
                 sender = await start_sender(url, args, seconds=0)
-                started = time.perf_counter()
                 while sender.returncode is None:
                     storm.append(await keypress(app, pilot, probe, timeline, len(storm)))
                 first = await finish_sender(sender)
@@ -219,7 +218,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 more = await finish_sender(sender)
                 sustained_posts = more["posts"]
                 statuses.extend(more["statuses"])
-                del started
         finally:
             if proc.returncode is None:
                 proc.send_signal(signal.SIGTERM)
