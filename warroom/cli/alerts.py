@@ -9,16 +9,13 @@ import os
 import sys
 from typing import Any
 
-from warroom.cli.context import Context
+from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import emit_json, line, safe, when
 from warroom.domain.errors import InvalidInput
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    def cmd(name: str, help: str, handler: Any, **kw: Any) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help, parents=[common], **kw)
-        p.set_defaults(handler=handler)
-        return p
+    cmd = command_adder(sub, common)
 
     p = cmd("ingest", "record an alert payload (Alertmanager webhook or PagerDuty event)",
             ingest, epilog="Opens an incident, or attaches to the open one with the same "
@@ -45,7 +42,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = cmd("payloads", "the alert payloads an incident received, and how each was mapped",
             payloads)
-    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")
+    incident_arg(p)
     p.add_argument("--last", type=int, metavar="N", help="only the last N")
 
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from warroom.cli.context import Context
+from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import ago, emit_json, event_json, incident_json, line, safe, when
 from warroom.domain.errors import InvalidInput
 from warroom.domain.events import describe
@@ -24,14 +24,11 @@ MAX_TEXT_FILE = 1024 * 1024
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    def cmd(name: str, help: str, handler: Any, **kw: Any) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help, parents=[common], **kw)
-        p.set_defaults(handler=handler)
-        return p
+    cmd = command_adder(sub, common)
 
     p = cmd("comms", "preview a communication for an incident, or mark one sent; with no "
                      "--template, show what is due and who must be told", comms)
-    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")
+    incident_arg(p)
     p.add_argument("--template", metavar="NAME",
                    help="initial, update, resolution, rca, or one of the team's own")
     p.add_argument("--templates", metavar="DIR",
@@ -56,7 +53,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = cmd("export", "export an incident: the postmortem in Markdown, or the full record and "
                       "the postmortem as JSON", export)
-    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")
+    incident_arg(p)
     p.add_argument("--format", choices=("json", "markdown"), default="json",
                    help="json (default: the record, its events and the postmortem's facts) or "
                         "markdown (the postmortem document)")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from warroom.domain.timefmt import parse_time
 from warroom.store import Store, open_store
@@ -83,3 +84,20 @@ class Context:
         readonly = self.spectator or not write
         return await open_store(self.db, readonly=readonly, create=write,
                                 lock_timeout=self.lock_timeout)
+
+
+def command_adder(sub: Any, common: argparse.ArgumentParser
+                  ) -> Callable[..., argparse.ArgumentParser]:
+    """`cmd(name, help, handler)` for a module's register(): a subcommand that takes the
+    common options and runs `handler(ctx)`."""
+
+    def cmd(name: str, help: str, handler: Any, **kw: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, parents=[common], **kw)
+        p.set_defaults(handler=handler)
+        return p
+
+    return cmd
+
+
+def incident_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")

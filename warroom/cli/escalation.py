@@ -12,17 +12,14 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from warroom.cli.context import Context
+from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import emit_json, line, safe, when
 from warroom.domain.errors import InvalidInput
 from warroom.domain.incident import parse_incident_id
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    def cmd(name: str, help: str, handler: Any, **kw: Any) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help, parents=[common], **kw)
-        p.set_defaults(handler=handler)
-        return p
+    cmd = command_adder(sub, common)
 
     p = cmd("engine", "run the escalation engine: fire due levels and deliver pages", engine,
             epilog="Without --once it runs until Ctrl-C or SIGTERM, waking on every change in "
@@ -38,7 +35,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = cmd("escalate", "escalate an incident now, one level up (pages the next level)",
             escalate)
-    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")
+    incident_arg(p)
     p.add_argument("--at", metavar="TIME", help="when, if not now")
     p.add_argument("--expect-version", type=int, metavar="N",
                    help="refuse (exit 3) if the incident changed since version N")
@@ -55,12 +52,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = cmd("escalation", "an incident's escalation ladder: fired, next, frozen or ended",
             escalation_status)
-    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")
+    incident_arg(p)
     p.add_argument("--now", metavar="TIME", help="as of TIME instead of now")
 
     p = cmd("clocks", "an incident's response clocks: checklist targets and update cadence",
             clocks)
-    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")
+    incident_arg(p)
     p.add_argument("--now", metavar="TIME", help="as of TIME instead of now")
 
 

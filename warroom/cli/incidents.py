@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from warroom.cli.context import Context
+from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import (
     ago,
     emit_json,
@@ -42,15 +42,8 @@ def _mutating(p: argparse.ArgumentParser) -> None:
                    help="refuse (exit 3) if the incident changed since version N")
 
 
-def _incident_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")
-
-
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    def cmd(name: str, help: str, handler: Any, **kw: Any) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help, parents=[common], **kw)
-        p.set_defaults(handler=handler)
-        return p
+    cmd = command_adder(sub, common)
 
     p = cmd("declare", "declare a new incident", declare)
     p.add_argument("--title", required=True)
@@ -66,24 +59,24 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=None)
 
     p = cmd("show", "show an incident: state, roles and timeline", show)
-    _incident_arg(p)
+    incident_arg(p)
     p.add_argument("--last", type=int, default=None, metavar="N",
                    help="only the last N timeline entries")
 
     p = cmd("ack", "acknowledge an incident (stops escalation)", ack)
-    _incident_arg(p)
+    incident_arg(p)
     p.add_argument("--note")
     _mutating(p)
 
     p = cmd("status", "move an incident along the status workflow", status)
-    _incident_arg(p)
+    incident_arg(p)
     p.add_argument("status", metavar="STATUS",
                    help="Investigating, Identified, Monitoring or Resolved")
     p.add_argument("--reason")
     _mutating(p)
 
     p = cmd("severity", "change (or confirm) an incident's severity", severity)
-    _incident_arg(p)
+    incident_arg(p)
     p.add_argument("severity", metavar="SEV-N", nargs="?",
                    help="the new severity; omit it to use the assessment's suggestion")
     p.add_argument("--reason")
@@ -94,41 +87,41 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     _assessment_options(p)
 
     p = cmd("assign", "assign a role, or hand it off to someone else", assign)
-    _incident_arg(p)
+    incident_arg(p)
     p.add_argument("role", metavar="ROLE",
                    help="ic, tech, comms, scribe, primary, secondary (or in full)")
     p.add_argument("person", metavar="PERSON")
     _mutating(p)
 
     p = cmd("release", "release a role (it becomes vacant)", release)
-    _incident_arg(p)
+    incident_arg(p)
     p.add_argument("role", metavar="ROLE")
     _mutating(p)
 
     p = cmd("note", "add a note, a decision or an action item to the timeline", note)
-    _incident_arg(p)
+    incident_arg(p)
     p.add_argument("text", metavar="TEXT")
     p.add_argument("--kind", choices=commands.NOTE_KINDS, default="note")
     p.add_argument("--owner", help="owner of an action item")
     _mutating(p)
 
     p = cmd("done", "mark an action item done", done)
-    _incident_arg(p)
+    incident_arg(p)
     p.add_argument("item", metavar="ITEM", help="the action item's id (a prefix is enough)")
     _mutating(p)
 
     p = cmd("check", "mark a response-checklist item done", check)
-    _incident_arg(p)
+    incident_arg(p)
     p.add_argument("item", metavar="ITEM", help=", ".join(i.key for i in CHECKLIST))
     _mutating(p)
 
     p = cmd("phase", "set the lifecycle phase by hand", phase)
-    _incident_arg(p)
+    incident_arg(p)
     p.add_argument("phase", metavar="PHASE", help=", ".join(x.value for x in Phase))
     _mutating(p)
 
     p = cmd("edit", "correct a timeline entry (the scribe's edit; the original is kept)", edit)
-    _incident_arg(p)
+    incident_arg(p)
     p.add_argument("seq", metavar="SEQ", type=int, help="the entry's #seq")
     p.add_argument("--text")
     p.add_argument("--time", metavar="TIME", help="when it really happened")
@@ -136,7 +129,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     _mutating(p)
 
     p = cmd("retitle", "change an incident's title", retitle)
-    _incident_arg(p)
+    incident_arg(p)
     p.add_argument("title", metavar="TITLE")
     _mutating(p)
 

@@ -250,7 +250,6 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
         self.follow_id = incident_id
         self.query_one(TimelineView).set_events(events)
         self.refresh_panes()
-        self._keys_changed()
 
     # ---- the change feed --------------------------------------------------------------------
 
@@ -288,7 +287,6 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
                 await self.follow(target)
                 return
         self.refresh_panes()
-        self._keys_changed()
 
     def _keys_changed(self) -> None:
         """What may be pressed depends on spectator mode and on there being an incident: the
