@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import re
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -446,9 +446,3 @@ def mark_sent(state: IncidentState, template: str, audience: str, actor: str, *,
         raise InvalidInput("the channel name is longer than 200 characters")
     return commands.record_communication(state, name, who, actor, at=at, text=text,
                                          channel=ch or None)
-
-
-def sent_texts(events: Sequence[Event]) -> Mapping[str, str]:
-    """The text of each communication sent, by event id (the state keeps only who and when)."""
-    return {e.event_id: str(e.data.get("text") or "") for e in events
-            if e.kind == EventKind.COMMUNICATION_SENT}

@@ -80,10 +80,6 @@ class Person(Notify):
     # defaults to their team's zone.
     timezone: ZoneName | None = None
 
-    @property
-    def display(self) -> str:
-        return self.name or self.handle
-
 
 class BusinessHours(_Model):
     start: TimeOfDay = time(9, 0)

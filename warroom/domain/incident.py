@@ -176,10 +176,6 @@ class IncidentState(BaseModel):
         return self.acknowledged_at is not None
 
     @property
-    def last_communication_at(self) -> datetime | None:
-        return self.communications[-1].at if self.communications else None
-
-    @property
     def firing_alerts(self) -> list[AlertRecord]:
         return [a for a in self.alerts.values() if a.firing]
 

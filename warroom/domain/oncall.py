@@ -12,7 +12,6 @@ rotation itself; overrides still apply.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -201,10 +200,3 @@ def segments(rotation: Rotation, since: datetime, until: datetime) -> list[Segme
             else:
                 runs.append(Segment(rotation.name, slot, person, a, b, ovr))  # type: ignore[arg-type]
     return sorted(out["primary"] + out["secondary"], key=lambda s: (s.start, s.slot))
-
-
-def upcoming(rotation: Rotation, at: datetime, weeks: int = 4) -> Iterator[OnCall]:
-    """The scheduled shifts from the one containing `at`, for a "who is next" listing."""
-    week = max(week_at(rotation, at), 0)
-    for w in range(week, week + weeks):
-        yield who_is_on_call(rotation, max(at, shift_start(rotation, w)))

@@ -28,11 +28,3 @@ RACI: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Document Timeline", ("I", "C", "C", "A", "C")),
     ("Call Postmortem", ("A", "R", "I", "R", "C")),
 )
-
-
-def raci_for(role: Role) -> dict[str, str]:
-    """Activity -> letter for one role (empty for roles outside the matrix)."""
-    for i, (_, r) in enumerate(RACI_COLUMNS):
-        if r == role:
-            return {activity: letters[i] for activity, letters in RACI}
-    return {}

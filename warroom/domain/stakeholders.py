@@ -81,10 +81,6 @@ class StakeholderAction:
     required: bool
     condition: str | None
 
-    @property
-    def no_action(self) -> bool:
-        return not self.required and self.condition is None
-
     def to_json(self) -> dict[str, object]:
         return {
             "audience": self.audience, "label": self.label, "severity": self.severity.value,

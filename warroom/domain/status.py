@@ -27,10 +27,6 @@ class Status(StrEnum):
             f"unknown status {text!r}: use one of " + ", ".join(s.value for s in cls)
         )
 
-    @property
-    def customer_message(self) -> str:
-        return CUSTOMER_MESSAGES[self]
-
 
 # Forward steps (skipping ahead is allowed: a rollback can go straight to Monitoring, a false
 # alarm straight to Resolved), Monitoring back to Investigating when a fix fails, and a resolved

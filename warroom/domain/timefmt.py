@@ -101,9 +101,3 @@ def parse_time(text: str, now: datetime, local_tz: tzinfo | None = None) -> date
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz)
     return dt.astimezone(UTC)
-
-
-def utc(dt: datetime) -> datetime:
-    if dt.tzinfo is None:
-        raise ValueError("naive datetime")
-    return dt.astimezone(UTC)

@@ -139,10 +139,6 @@ def _dec_opt(text: str | None) -> str | None:
 # ---- locations ---------------------------------------------------------------------------------
 
 
-def is_postgres_url(location: str) -> bool:
-    return location.startswith(URL_SCHEMES)
-
-
 def redact(url: str) -> str:
     """The URL without its password, for messages and screens."""
     try:
