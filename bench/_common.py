@@ -121,8 +121,8 @@ def scratch_dir(given: str | None) -> Iterator[Path]:
 
 async def make_room(db: Path, incidents: int = 1) -> list[str]:
     """A fresh room with `incidents` declared incidents; returns their ids."""
-    from warroom.domain import commands
-    from warroom.domain.severity import Severity
+    from warroom.domain.incident import commands
+    from warroom.domain.incident.severity import Severity
     from warroom.store.sqlite import SQLiteStore
 
     store = await SQLiteStore.open(db)

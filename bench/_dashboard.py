@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from _common import RESULTS_DIR
 
-from warroom.domain.events import Event, kind_label
-from warroom.domain.text import printable
+from warroom.domain.common.text import printable
+from warroom.domain.incident.events import Event, kind_label
 
 if TYPE_CHECKING:
     from warroom.store import Store
@@ -137,7 +137,7 @@ def followed_sync(db: Path, incident_id: str | None = None) -> Followed:
 def app_as_shipped(store: Store, actor: str, follow: str | None = None) -> WarroomApp:
     """What warroom/tui/run.py builds for `warroom --db ROOM` with no configuration file: the
     escalation engine, presence and the 1 s clock tick all on."""
-    from warroom.domain.config import default_config
+    from warroom.domain.config.model import default_config
     from warroom.tui.app import WarroomApp
 
     return WarroomApp(store, actor=actor, follow=follow, config=default_config())

@@ -40,8 +40,8 @@ sys.path.insert(0, str(REPO))
 
 import aiohttp  # noqa: E402
 
-from warroom.domain import commands  # noqa: E402
-from warroom.domain.severity import Severity  # noqa: E402
+from warroom.domain.incident import commands  # noqa: E402
+from warroom.domain.incident.severity import Severity  # noqa: E402
 from warroom.store.sqlite import SQLiteStore  # noqa: E402
 from warroom.tui.widgets.timeline import TimelineView  # noqa: E402
 

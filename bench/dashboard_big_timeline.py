@@ -46,8 +46,8 @@ BATCH = 1000
 
 async def build_room(path: Path, events: int) -> float:
     """declared + acknowledged + (events - 2) notes, in appends of BATCH notes."""
-    from warroom.domain import commands
-    from warroom.domain.severity import Severity
+    from warroom.domain.incident import commands
+    from warroom.domain.incident.severity import Severity
     from warroom.store.sqlite import SQLiteStore
 
     for suffix in ("", "-wal", "-shm"):

@@ -68,8 +68,8 @@ NEXT_STATUS = {"Investigating": ("d", "Identified"), "Identified": ("m", "Monito
 
 async def add_ack_targets(db: Path, count: int) -> list[str]:
     """Unacknowledged SEV-4 incidents declared now, one per `a` sample."""
-    from warroom.domain import commands
-    from warroom.domain.severity import Severity
+    from warroom.domain.incident import commands
+    from warroom.domain.incident.severity import Severity
     from warroom.store.sqlite import SQLiteStore
 
     ids = []
@@ -126,7 +126,7 @@ async def _samples(app: Any, pilot: Any, probe: ScreenProbe, timeline: Any, orde
                    gcp: GcPauses) -> None:
     from textual.widgets import Input
 
-    from warroom.domain.status import Status
+    from warroom.domain.incident.status import Status
     from warroom.tui.screens import ChoiceScreen, TextPrompt
 
     for n, kind in enumerate(order):

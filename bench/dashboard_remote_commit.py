@@ -57,7 +57,7 @@ WARMUP = "rc warm-up"
 
 async def writer(db: str, incident_id: str, events: int, interval: float, jitter: float,
                  seed: int, out: str) -> None:
-    from warroom.domain import commands
+    from warroom.domain.incident import commands
     from warroom.store.sqlite import SQLiteStore
 
     rng = random.Random(seed)

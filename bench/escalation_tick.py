@@ -27,9 +27,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from warroom.config_file import read_config  # noqa: E402
-from warroom.domain import commands  # noqa: E402
-from warroom.domain.escalation import due_escalations  # noqa: E402
-from warroom.domain.severity import Severity  # noqa: E402
+from warroom.domain.incident import commands  # noqa: E402
+from warroom.domain.incident.severity import Severity  # noqa: E402
+from warroom.domain.oncall.escalation import due_escalations  # noqa: E402
 from warroom.escalation.engine import Engine  # noqa: E402
 from warroom.store.sqlite import SQLiteStore  # noqa: E402
 

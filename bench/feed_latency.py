@@ -66,7 +66,7 @@ async def write_events(db: Path, incident: str, count: int, interval: float, jit
                        seed: int, wait_live: list[Path], procs: list[subprocess.Popen[bytes]],
                        ) -> dict[int, float]:
     """Commit `count` notes, one every interval*(1 +- jitter) s; seq -> commit time."""
-    from warroom.domain import commands
+    from warroom.domain.incident import commands
     from warroom.store import open_store
 
     rng = random.Random(seed)
@@ -94,7 +94,7 @@ async def say_hello(store: Store, incident: str, wait_live: list[Path],
     Repeated because a reader whose feed starts at the very moment of a commit may only learn
     of it at the next commit (a start-up window of the poller; see the docs).
     """
-    from warroom.domain import commands
+    from warroom.domain.incident import commands
 
     state = await store.get(incident)
     deadline = time.monotonic() + 120.0

@@ -70,8 +70,8 @@ def wait_for_files(paths: list[Path], timeout: float, procs: list[subprocess.Pop
 
 async def write_events(url: str, count: int, interval: float, jitter: float, seed: int,
                        live: list[Path], procs: list[subprocess.Popen[bytes]]) -> dict[int, float]:
-    from warroom.domain import commands
-    from warroom.domain.severity import Severity
+    from warroom.domain.incident import commands
+    from warroom.domain.incident.severity import Severity
     from warroom.store import open_store
 
     rng = random.Random(seed)

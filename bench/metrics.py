@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from warroom.domain.events import (
+from warroom.domain.incident.events import (
     Acknowledged,
     Body,
     CommunicationSent,
@@ -45,9 +45,9 @@ from warroom.domain.events import (
     idempotent_id,
     iso,
 )
-from warroom.domain.metrics import metrics_report
-from warroom.domain.roles import Role
-from warroom.domain.status import Status
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.status import Status
+from warroom.domain.metrics.report import metrics_report
 from warroom.store.importer import import_history
 from warroom.store.sqlite import SQLiteStore
 

@@ -56,7 +56,7 @@ def wait_for_start(start_file: Path) -> float:
 
 async def writer(db: str, incident: str, start_file: str, duration: float, tag: str,
                  out: str) -> None:
-    from warroom.domain import commands
+    from warroom.domain.incident import commands
     from warroom.store import open_store
 
     store = await open_store(db)

@@ -36,8 +36,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from warroom.domain import commands
-from warroom.domain.events import (
+from warroom.domain.incident import commands
+from warroom.domain.incident.events import (
     AlertAttached,
     AlertResolved,
     Escalated,
@@ -46,10 +46,10 @@ from warroom.domain.events import (
     idempotent_id,
     iso,
 )
-from warroom.domain.incident import IncidentState, apply
-from warroom.domain.roles import Role
-from warroom.domain.severity import Severity
-from warroom.domain.status import Status
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import Severity
+from warroom.domain.incident.state import IncidentState, apply
+from warroom.domain.incident.status import Status
 
 SEED = 20261124  # picked among a few for a year whose last month shows met and missed targets
 FIRST_DAY = datetime(2025, 11, 1, tzinfo=UTC)

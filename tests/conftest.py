@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from warroom.domain import commands
-from warroom.domain.events import Event, NewEvent
-from warroom.domain.incident import IncidentState, apply
-from warroom.domain.severity import Severity
+from warroom.domain.incident import commands
+from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.severity import Severity
+from warroom.domain.incident.state import IncidentState, apply
 from warroom.store.base import Store
 from warroom.store.sqlite import SQLiteStore
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from warroom.config_file import read_config
-from warroom.domain import commands
-from warroom.domain.config import Config, parse_config
-from warroom.domain.severity import Severity
+from warroom.domain.config.model import Config, parse_config
+from warroom.domain.incident import commands
+from warroom.domain.incident.severity import Severity
 
 from .conftest import REPO, Recorder
 

@@ -7,8 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from warroom.domain import commands
-from warroom.domain.status import Status
+from warroom.domain.incident import commands
+from warroom.domain.incident.status import Status
 from warroom.store import Conflict, open_store
 
 
@@ -72,7 +72,7 @@ async def kill_me(db: str, incident: str) -> int:
 
 async def opener(db: str, go: str, name: str) -> int:
     """Open a (possibly brand-new) room at the same moment as others, then declare once."""
-    from warroom.domain.severity import Severity
+    from warroom.domain.incident.severity import Severity
 
     Path(go + "." + name).touch()
     while not Path(go).exists():

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from warroom.domain.alert_formats import (
+from warroom.domain.alerts.formats import (
     PayloadError,
     decode_json,
     detect_format,

@@ -6,8 +6,8 @@ from .test_layering import _run
 
 
 def test_alert_domain_is_pure() -> None:
-    r = _run("import warroom.domain.alert_formats, warroom.domain.alert_routing\n"
-             "import warroom.domain.alerts, warroom.domain.alert_state\n"
+    r = _run("import warroom.domain.alerts.formats, warroom.domain.alerts.routing\n"
+             "import warroom.domain.alerts.automation, warroom.domain.alerts.state\n"
              "for m in ('aiohttp', 'aiosqlite', 'sqlite3', 'asyncio.subprocess'):\n"
              "    assert m not in sys.modules, m")
     assert r.returncode == 0, r.stderr

@@ -10,14 +10,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from warroom.domain import escalation as esc
-from warroom.domain.alert_formats import parse_notification
-from warroom.domain.alerts import alert_payloads, suggest_monitoring
-from warroom.domain.config import Config
-from warroom.domain.incident import fold
-from warroom.domain.roles import Role
-from warroom.domain.severity import Severity
-from warroom.domain.status import Status
+from warroom.domain.alerts.automation import alert_payloads, suggest_monitoring
+from warroom.domain.alerts.formats import parse_notification
+from warroom.domain.config.model import Config
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import Severity
+from warroom.domain.incident.state import fold
+from warroom.domain.incident.status import Status
+from warroom.domain.oncall import escalation as esc
 from warroom.escalation.engine import Engine
 from warroom.ingest.receiver import AlertReceiver
 from warroom.store.sqlite import SQLiteStore
@@ -111,7 +111,7 @@ async def test_alertmanager_repeat_and_resolve(store: SQLiteStore) -> None:
 
 async def test_resolved_incident_then_new_firing_opens_a_new_incident(
         store: SQLiteStore) -> None:
-    from warroom.domain import commands
+    from warroom.domain.incident import commands
     from warroom.store.execute import execute
 
     rx = receiver(store)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from warroom.domain.alert_formats import parse_alertmanager, parse_pagerduty
-from warroom.domain.alert_routing import (
+from warroom.domain.alerts.formats import parse_alertmanager, parse_pagerduty
+from warroom.domain.alerts.routing import (
     decide_route,
     map_notification,
     map_service,
     map_severity,
     next_business_start,
 )
-from warroom.domain.severity import Severity
+from warroom.domain.incident.severity import Severity
 
 from .alert_support import NIGHT, T0, am_alert, am_payload, pd_event
 from .escalation_support import config_with, demo_config

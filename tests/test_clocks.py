@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from warroom.domain import commands
-from warroom.domain.clocks import (
+from warroom.domain.incident import commands
+from warroom.domain.incident.clocks import (
     ClockState,
     all_clocks,
     next_deadline,
@@ -13,9 +13,9 @@ from warroom.domain.clocks import (
     response_clocks,
     update_clock,
 )
-from warroom.domain.roles import Role
-from warroom.domain.severity import Severity
-from warroom.domain.status import Status
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import Severity
+from warroom.domain.incident.status import Status
 
 from .escalation_support import T0, incident
 

@@ -10,9 +10,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 CHECK = """
 import sys
-import warroom.domain.comms, warroom.domain.facts, warroom.domain.postmortem
-import warroom.domain.runbook, warroom.domain.stakeholders, warroom.domain.raci
-import warroom.domain.markdown
+import warroom.domain.comms.messages, warroom.domain.incident.facts, warroom.domain.comms.postmortem
+import warroom.domain.comms.runbook, warroom.domain.comms.stakeholders, warroom.domain.comms.raci
+import warroom.domain.comms.markdown
 heavy = sorted(m for m in sys.modules
                if m.split(".")[0] in {"textual", "rich", "aiosqlite", "sqlite3"}
                or m.startswith("warroom.store") or m.startswith("warroom.content"))

@@ -10,8 +10,8 @@ import pytest
 
 from warroom.content.paths import default_templates_dir
 from warroom.content.templates import get_template, load_templates, preview_message
-from warroom.domain import commands
-from warroom.domain.comms import (
+from warroom.domain.common.errors import InvalidInput
+from warroom.domain.comms.messages import (
     AUDIENCES,
     PLACEHOLDERS,
     TEMPLATE_NAMES,
@@ -25,10 +25,10 @@ from warroom.domain.comms import (
     parse_template,
     render_message,
 )
-from warroom.domain.errors import InvalidInput
-from warroom.domain.roles import Role
-from warroom.domain.severity import SEVERITIES, Severity
-from warroom.domain.status import CUSTOMER_MESSAGES, Status
+from warroom.domain.incident import commands
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import SEVERITIES, Severity
+from warroom.domain.incident.status import CUSTOMER_MESSAGES, Status
 
 from .conftest import T0, Recorder
 
@@ -375,7 +375,7 @@ def test_template_syntax_is_string_template_and_nothing_more() -> None:
 
 
 def test_times_and_durations_read_well_for_people() -> None:
-    from warroom.domain.facts import ceil_minute, in_words, window
+    from warroom.domain.incident.facts import ceil_minute, in_words, window
 
     assert in_words(timedelta(seconds=59)) == "less than a minute"
     assert in_words(timedelta(minutes=1, seconds=59)) == "1 minute"

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from warroom.config_file import load_config
-from warroom.domain.config import (
+from warroom.domain.common.timefmt import parse_duration
+from warroom.domain.config.model import (
     ConfigError,
     Target,
     default_config,
     duration_text,
     parse_config,
 )
-from warroom.domain.timefmt import parse_duration
 
 from .conftest import cli_env, run_cli
 from .escalation_support import SAMPLE, demo_config, write

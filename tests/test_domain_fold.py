@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from warroom.domain import commands
-from warroom.domain.errors import InvalidInput
-from warroom.domain.events import (
+from warroom.domain.common.errors import InvalidInput
+from warroom.domain.incident import commands
+from warroom.domain.incident.events import (
     AlertAttached,
     AlertResolved,
     Escalated,
@@ -16,9 +16,9 @@ from warroom.domain.events import (
     NewEvent,
     describe,
 )
-from warroom.domain.incident import FoldError, apply, fold, parse_incident_id
-from warroom.domain.severity import Severity
-from warroom.domain.status import Status
+from warroom.domain.incident.severity import Severity
+from warroom.domain.incident.state import FoldError, apply, fold, parse_incident_id
+from warroom.domain.incident.status import Status
 
 
 def test_fold_equals_incremental_apply(rec) -> None:  # type: ignore[no-untyped-def]

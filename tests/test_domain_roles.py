@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from warroom.domain import commands
-from warroom.domain.errors import InvalidInput, TransitionRefused
-from warroom.domain.roles import Role
+from warroom.domain.common.errors import InvalidInput, TransitionRefused
+from warroom.domain.incident import commands
+from warroom.domain.incident.roles import Role
 
 
 @pytest.mark.parametrize("text,role", [

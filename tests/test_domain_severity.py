@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from warroom.domain import commands
-from warroom.domain.errors import InvalidInput, TransitionRefused
-from warroom.domain.severity import (
+from warroom.domain.common.errors import InvalidInput, TransitionRefused
+from warroom.domain.incident import commands
+from warroom.domain.incident.severity import (
     SEVERITIES,
     Assessment,
     DataRisk,

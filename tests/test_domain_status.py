@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from warroom.domain import commands
-from warroom.domain.errors import InvalidInput, TransitionRefused
-from warroom.domain.status import ALLOWED_MOVES, Phase, Status, allowed_moves, check_move
+from warroom.domain.common.errors import InvalidInput, TransitionRefused
+from warroom.domain.incident import commands
+from warroom.domain.incident.status import ALLOWED_MOVES, Phase, Status, allowed_moves, check_move
 
 ALLOWED = {
     (Status.INVESTIGATING, Status.IDENTIFIED),

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from warroom.domain import commands
-from warroom.domain.config import Config
-from warroom.domain.escalation import escalation_event_id, escalation_view_for
-from warroom.domain.events import Escalated, NewEvent, describe
-from warroom.domain.incident import fold
-from warroom.domain.paging import page_alert
-from warroom.domain.severity import Severity
+from warroom.domain.config.model import Config
+from warroom.domain.incident import commands
+from warroom.domain.incident.events import Escalated, NewEvent, describe
+from warroom.domain.incident.severity import Severity
+from warroom.domain.incident.state import fold
+from warroom.domain.oncall.escalation import escalation_event_id, escalation_view_for
+from warroom.domain.oncall.paging import page_alert
 from warroom.escalation.engine import Engine, system_clock
 from warroom.store.sqlite import SQLiteStore
 

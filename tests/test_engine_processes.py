@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from warroom.domain import commands
-from warroom.domain.severity import Severity
+from warroom.domain.incident import commands
+from warroom.domain.incident.severity import Severity
 from warroom.store.sqlite import SQLiteStore
 
 from .conftest import REPO, cli_env

@@ -7,10 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from warroom.domain import commands
-from warroom.domain.config import default_config
-from warroom.domain.errors import TransitionRefused
-from warroom.domain.escalation import (
+from warroom.domain.common.errors import TransitionRefused
+from warroom.domain.config.model import default_config
+from warroom.domain.incident import commands
+from warroom.domain.incident.events import describe, idempotent_id
+from warroom.domain.incident.severity import Severity
+from warroom.domain.incident.status import Status
+from warroom.domain.oncall.escalation import (
     countdown_text,
     due_escalations,
     escalate_now,
@@ -18,9 +21,6 @@ from warroom.domain.escalation import (
     escalation_view_for,
     next_due_at,
 )
-from warroom.domain.events import describe, idempotent_id
-from warroom.domain.severity import Severity
-from warroom.domain.status import Status
 
 from .escalation_support import T0, config_with, demo_config, incident
 

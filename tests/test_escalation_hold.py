@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from warroom.domain import escalation as esc
-from warroom.domain.events import describe
+from warroom.domain.incident.events import describe
+from warroom.domain.oncall import escalation as esc
 
 from .escalation_support import T0, demo_config, incident
 

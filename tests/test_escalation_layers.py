@@ -18,8 +18,9 @@ def _loaded_after(code: str) -> set[str]:
 
 def test_domain_modules_import_no_io_libraries() -> None:
     mods = _loaded_after(
-        "import warroom.domain.config, warroom.domain.oncall, warroom.domain.escalation, "
-        "warroom.domain.paging, warroom.domain.clocks, warroom.domain.oncall_load"
+        "import warroom.domain.config.model, warroom.domain.oncall.rotation, "
+        "warroom.domain.oncall.escalation, warroom.domain.oncall.paging, "
+        "warroom.domain.incident.clocks, warroom.domain.oncall.load"
     )
     for heavy in ("textual", "aiohttp", "aiosqlite", "sqlite3", "asyncio", "subprocess"):
         assert heavy not in mods, heavy

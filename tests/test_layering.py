@@ -21,7 +21,8 @@ def _run(imports: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_domain_and_store_do_not_import_textual() -> None:
-    r = _run("import warroom.domain, warroom.domain.commands, warroom.domain.incident\n"
+    r = _run("import warroom.domain, warroom.domain.incident.commands\n"
+             "import warroom.domain.incident.state\n"
              "import warroom.store, warroom.store.sqlite, warroom.store.execute")
     assert r.returncode == 0, r.stderr
 
@@ -33,7 +34,7 @@ def test_cli_commands_do_not_import_textual() -> None:
 
 def test_domain_does_no_io() -> None:
     """The domain imports only the standard library's pure parts and pydantic."""
-    r = _run("import warroom.domain.commands, warroom.domain.incident\n"
+    r = _run("import warroom.domain.incident.commands, warroom.domain.incident.state\n"
              "assert 'aiosqlite' not in sys.modules and 'sqlite3' not in sys.modules")
     assert r.returncode == 0, r.stderr
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from warroom.domain import commands
-from warroom.domain.severity import Severity
-from warroom.domain.status import Status
+from warroom.domain.incident import commands
+from warroom.domain.incident.severity import Severity
+from warroom.domain.incident.status import Status
 from warroom.store.sqlite import SQLiteStore
 
 SINCE = "2026-03-01T00:00Z"

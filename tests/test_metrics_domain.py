@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from warroom.domain.errors import InvalidInput
-from warroom.domain.metrics import (
+from warroom.domain.common.errors import InvalidInput
+from warroom.domain.metrics.report import (
     IncidentTimes,
     MetricTargets,
     format_metric,
@@ -338,7 +338,7 @@ def test_json_is_plain_data(report) -> None:  # type: ignore[no-untyped-def]
 def test_docs_carry_the_definitions_verbatim() -> None:
     from pathlib import Path
 
-    from warroom.domain.metric_definitions import DEFINITIONS
+    from warroom.domain.metrics.definitions import DEFINITIONS
 
     docs = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
     assert DEFINITIONS in docs.read_text(encoding="utf-8")
@@ -348,7 +348,7 @@ def test_metrics_module_is_pure() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, warroom.domain.metrics; "
+    code = ("import sys, warroom.domain.metrics.report; "
             "print(sorted(m for m in sys.modules if m.startswith(('warroom.store', 'textual', "
             "'aiosqlite', 'sqlite3'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from warroom.domain.config import Rotation
-from warroom.domain.oncall import segments, shift_start, who_is_on_call
+from warroom.domain.config.model import Rotation
+from warroom.domain.oncall.rotation import segments, shift_start, who_is_on_call
 
 from .conftest import run_cli
 from .escalation_support import SAMPLE, demo_config

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from warroom.domain import commands
-from warroom.domain.config import parse_config
-from warroom.domain.events import Escalated, NewEvent
-from warroom.domain.oncall_load import is_night, oncall_load
-from warroom.domain.paging import PageDelivered
-from warroom.domain.roles import Role
-from warroom.domain.severity import Severity
+from warroom.domain.config.model import parse_config
+from warroom.domain.incident import commands
+from warroom.domain.incident.events import Escalated, NewEvent
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import Severity
+from warroom.domain.oncall.load import is_night, oncall_load
+from warroom.domain.oncall.paging import PageDelivered
 
 from .conftest import Recorder
 

@@ -9,20 +9,20 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from warroom.domain import commands
-from warroom.domain.comms import mark_sent
-from warroom.domain.events import Escalated, NewEvent, idempotent_id
-from warroom.domain.incident import IncidentState
-from warroom.domain.markdown import md_cell, md_escape, unescape
-from warroom.domain.postmortem import (
+from warroom.domain.comms.markdown import md_cell, md_escape, unescape
+from warroom.domain.comms.messages import mark_sent
+from warroom.domain.comms.postmortem import (
     build_postmortem,
     postmortem_json,
     postmortem_markdown,
     render_postmortem,
 )
-from warroom.domain.roles import Role
-from warroom.domain.severity import Severity
-from warroom.domain.status import Status
+from warroom.domain.incident import commands
+from warroom.domain.incident.events import Escalated, NewEvent, idempotent_id
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import Severity
+from warroom.domain.incident.state import IncidentState
+from warroom.domain.incident.status import Status
 
 from .conftest import Recorder
 

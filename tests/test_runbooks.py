@@ -14,8 +14,8 @@ from warroom.content.runbooks import (
     read_runbook,
     runbook_for,
 )
-from warroom.domain.errors import InvalidInput
-from warroom.domain.runbook import parse_runbook
+from warroom.domain.common.errors import InvalidInput
+from warroom.domain.comms.runbook import parse_runbook
 
 SERVICES = ("payments", "checkout", "auth", "search", "notifications", "pipeline")
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from warroom.domain.incident import IncidentState, fold
-from warroom.domain.metrics import metrics_report
+from warroom.domain.incident.state import IncidentState, fold
+from warroom.domain.metrics.report import metrics_report
 from warroom.store.importer import (
     ImportRefused,
     import_history,
@@ -46,7 +46,7 @@ def lines() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def states(lines: list[dict[str, Any]]) -> list[IncidentState]:
-    from warroom.domain.events import Event
+    from warroom.domain.incident.events import Event
 
     by: dict[str, list[Event]] = collections.defaultdict(list)
     for n, e in enumerate(lines, start=1):

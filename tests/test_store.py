@@ -8,15 +8,15 @@ import random
 
 import pytest
 
-from warroom.domain import commands
-from warroom.domain.events import NewEvent
-from warroom.domain.incident import fold
-from warroom.domain.roles import Role
-from warroom.domain.severity import Severity
-from warroom.domain.status import Status
+from warroom.domain.incident import commands
+from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import Severity
+from warroom.domain.incident.state import fold
+from warroom.domain.incident.status import Status
 from warroom.store import Conflict, NotFound, ReadOnly
 from warroom.store.errors import DuplicateEventId
-from warroom.store.execute import execute
+from warroom.store.execute import BACKGROUND, execute
 
 from .conftest import Room
 
@@ -79,7 +79,7 @@ async def test_execute_without_expected_version_decides_again_on_fresh_state(roo
         seen.append(state.version)
         return commands.add_note(state, "from a", "alice")
 
-    r = await execute(a, inc, decide)
+    r = await execute(a, inc, decide, retry=BACKGROUND)
     assert seen == [1, 2] and r.version == 3
     with pytest.raises(Conflict, match="you saw version 1"):
         await execute(a, inc, decide, expected_version=1)
@@ -262,7 +262,7 @@ async def test_presence_announces_and_forgets(room: Room) -> None:
 
 async def test_same_idempotent_event_from_many_terminals_is_written_once(room: Room) -> None:
     """An escalation level fired by every terminal at once: one commit, the rest duplicates."""
-    from warroom.domain.events import Escalated, idempotent_id
+    from warroom.domain.incident.events import Escalated, idempotent_id
 
     terminals = [await room.open() for _ in range(6)]
     inc = await declare(terminals[0])

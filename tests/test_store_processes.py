@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from warroom.domain import commands
-from warroom.domain.incident import fold
-from warroom.domain.severity import Severity
+from warroom.domain.incident import commands
+from warroom.domain.incident.severity import Severity
+from warroom.domain.incident.state import fold
 from warroom.store import open_store
 
 from .conftest import REPO

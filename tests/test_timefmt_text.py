@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from warroom.domain.errors import InvalidInput
-from warroom.domain.text import printable
-from warroom.domain.timefmt import format_clock, format_duration, parse_duration, parse_time
+from warroom.domain.common.errors import InvalidInput
+from warroom.domain.common.text import printable
+from warroom.domain.common.timefmt import format_clock, format_duration, parse_duration, parse_time
 
 NOW = datetime(2026, 3, 4, 14, 32, 15, tzinfo=UTC)
 CET = timezone(timedelta(hours=1))

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from warroom.domain import commands
-from warroom.domain.roles import Role
-from warroom.domain.severity import Severity
-from warroom.domain.status import Status
+from warroom.domain.incident import commands
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import Severity
+from warroom.domain.incident.status import Status
 from warroom.store.sqlite import SQLiteStore
 from warroom.tui.actions import ACTIONS
 from warroom.tui.screens import ChoiceScreen, ConfirmScreen, InfoScreen

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-from warroom.domain import commands
-from warroom.domain.roles import Role
-from warroom.domain.severity import Severity
+from warroom.domain.incident import commands
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import Severity
 from warroom.store.sqlite import SQLiteStore
 from warroom.tui.app import WarroomApp
 

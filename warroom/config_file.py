@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from warroom.domain.config import Config, ConfigError, default_config, parse_config
+from warroom.domain.config.model import Config, ConfigError, default_config, parse_config
 
 CONFIG_ENV = "WARROOM_CONFIG"
 CONFIG_NAME = "warroom.toml"

@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from warroom.domain import commands
-from warroom.domain.events import AlertAttached, Escalated, NewEvent
-from warroom.domain.incident import IncidentState
-from warroom.domain.roles import Role
-from warroom.domain.severity import Severity
-from warroom.domain.status import Status
-from warroom.domain.timefmt import parse_duration
+from warroom.domain.common.timefmt import parse_duration
+from warroom.domain.incident import commands
+from warroom.domain.incident.events import AlertAttached, Escalated, NewEvent
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import Severity
+from warroom.domain.incident.state import IncidentState
+from warroom.domain.incident.status import Status
 from warroom.store import Store
 from warroom.store.fs import default_db_path
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import emit_json, line, safe, when
-from warroom.domain.errors import InvalidInput
+from warroom.domain.common.errors import InvalidInput
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -61,7 +61,7 @@ def _read_payload(path: str, limit: int) -> bytes:
 
 
 async def ingest(ctx: Context) -> int:
-    from warroom.domain.alert_formats import decode_json, parse_notification
+    from warroom.domain.alerts.formats import decode_json, parse_notification
     from warroom.ingest.receiver import AlertReceiver
 
     a = ctx.args
@@ -138,9 +138,9 @@ def _log_to_stderr() -> None:
 
 
 async def payloads(ctx: Context) -> int:
-    from warroom.domain.alerts import alert_payloads
-    from warroom.domain.events import iso
-    from warroom.domain.incident import parse_incident_id
+    from warroom.domain.alerts.automation import alert_payloads
+    from warroom.domain.incident.events import iso
+    from warroom.domain.incident.state import parse_incident_id
 
     incident = parse_incident_id(ctx.args.incident)
     async with await ctx.store(write=False) as store:

@@ -14,10 +14,10 @@ from typing import Any
 
 from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import ago, emit_json, event_json, incident_json, line, safe, when
-from warroom.domain.errors import InvalidInput
-from warroom.domain.events import describe
-from warroom.domain.incident import parse_incident_id
-from warroom.domain.text import printable
+from warroom.domain.common.errors import InvalidInput
+from warroom.domain.common.text import printable
+from warroom.domain.incident.events import describe
+from warroom.domain.incident.state import parse_incident_id
 
 _INCIDENT_REF = re.compile(r"^\s*(?:inc-|#)?\d+\s*$", re.IGNORECASE)
 MAX_TEXT_FILE = 1024 * 1024
@@ -87,7 +87,7 @@ def _read_text_file(name: str) -> str:
 
 async def comms(ctx: Context) -> int:
     from warroom.content.templates import get_template, load_templates
-    from warroom.domain.comms import render_message
+    from warroom.domain.comms.messages import render_message
 
     a = ctx.args
     incident_id = parse_incident_id(a.incident)
@@ -120,8 +120,8 @@ async def comms(ctx: Context) -> int:
 
 async def _send(ctx: Context, incident_id: str) -> int:
     from warroom.content.templates import get_template
-    from warroom.domain.comms import check_template_name, mark_sent, parse_audience
-    from warroom.store.execute import execute
+    from warroom.domain.comms.messages import check_template_name, mark_sent, parse_audience
+    from warroom.store.execute import BACKGROUND, execute
 
     a = ctx.args
     at = ctx.time(a.at)
@@ -132,7 +132,7 @@ async def _send(ctx: Context, incident_id: str) -> int:
             name = check_template_name(a.template)
             text = _read_text_file(a.text_file)
         else:
-            from warroom.domain.comms import render_message
+            from warroom.domain.comms.messages import render_message
 
             template = get_template(a.template, a.templates)
             name = template.name
@@ -144,7 +144,7 @@ async def _send(ctx: Context, incident_id: str) -> int:
             store, incident_id,
             lambda s: mark_sent(s, name, a.audience, ctx.actor, text=text, channel=a.channel,
                                 at=at),
-            a.expect_version,
+            expected_version=a.expect_version, retry=BACKGROUND,
         )
     if ctx.json:
         emit_json({
@@ -163,8 +163,8 @@ async def _send(ctx: Context, incident_id: str) -> int:
 
 
 async def _overview(ctx: Context, incident_id: str, templates: list[str]) -> int:
-    from warroom.domain.comms import comms_schedule, next_update_due
-    from warroom.domain.stakeholders import stakeholders_for
+    from warroom.domain.comms.messages import comms_schedule, next_update_due
+    from warroom.domain.comms.stakeholders import stakeholders_for
 
     async with await ctx.store(write=False) as store:
         state = await store.get(incident_id)
@@ -237,7 +237,11 @@ async def runbook(ctx: Context) -> int:
 
 
 async def export(ctx: Context) -> int:
-    from warroom.domain.postmortem import build_postmortem, postmortem_json, postmortem_markdown
+    from warroom.domain.comms.postmortem import (
+        build_postmortem,
+        postmortem_json,
+        postmortem_markdown,
+    )
 
     incident_id = parse_incident_id(ctx.args.incident)
     async with await ctx.store(write=False) as store:

@@ -11,13 +11,13 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from warroom.domain.timefmt import parse_time
+from warroom.domain.common.timefmt import parse_time
 from warroom.store import Store, open_store
 from warroom.store.fs import default_db_path
 
 if TYPE_CHECKING:
     from warroom.config_file import LoadedConfig
-    from warroom.domain.config import Config
+    from warroom.domain.config.model import Config
 
 
 def default_actor() -> str:

@@ -14,8 +14,8 @@ from typing import Any
 
 from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import emit_json, line, safe, when
-from warroom.domain.errors import InvalidInput
-from warroom.domain.incident import parse_incident_id
+from warroom.domain.common.errors import InvalidInput
+from warroom.domain.incident.state import parse_incident_id
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -167,7 +167,7 @@ def _fired_json(f: Any) -> dict[str, Any]:
 
 
 async def escalate(ctx: Context) -> int:
-    from warroom.domain.events import describe
+    from warroom.domain.incident.events import describe
     from warroom.escalation.engine import Engine
 
     incident_id = parse_incident_id(ctx.args.incident)
@@ -201,8 +201,8 @@ async def escalate(ctx: Context) -> int:
 
 
 def oncall(ctx: Context) -> int:
-    from warroom.domain.config import WEEKDAY_TITLES
-    from warroom.domain.oncall import who_is_on_call
+    from warroom.domain.config.model import WEEKDAY_TITLES
+    from warroom.domain.oncall.rotation import who_is_on_call
 
     loaded = ctx.loaded_config
     config = loaded.config
@@ -271,8 +271,8 @@ def config_cmd(ctx: Context) -> int:
 
 
 async def escalation_status(ctx: Context) -> int:
-    from warroom.domain.escalation import escalation_view_for
-    from warroom.domain.timefmt import format_duration
+    from warroom.domain.common.timefmt import format_duration
+    from warroom.domain.oncall.escalation import escalation_view_for
 
     config = ctx.config
     incident_id = parse_incident_id(ctx.args.incident)
@@ -319,7 +319,7 @@ def _view_json(view: Any, now: datetime) -> dict[str, Any]:
 
 
 async def clocks(ctx: Context) -> int:
-    from warroom.domain.clocks import all_clocks
+    from warroom.domain.incident.clocks import all_clocks
 
     incident_id = parse_incident_id(ctx.args.incident)
     now = _time(ctx, ctx.args.now)

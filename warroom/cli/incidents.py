@@ -16,12 +16,11 @@ from warroom.cli.output import (
     safe,
     when,
 )
-from warroom.domain import commands
-from warroom.domain.checklist import CHECKLIST, parse_item
-from warroom.domain.events import describe
-from warroom.domain.incident import IncidentState, parse_incident_id
-from warroom.domain.roles import Role
-from warroom.domain.severity import (
+from warroom.domain.incident import commands
+from warroom.domain.incident.checklist import CHECKLIST, parse_item
+from warroom.domain.incident.events import describe
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import (
     SEVERITIES,
     Assessment,
     DataRisk,
@@ -30,9 +29,10 @@ from warroom.domain.severity import (
     Severity,
     suggest_severity,
 )
-from warroom.domain.status import Phase, Status, allowed_moves
+from warroom.domain.incident.state import IncidentState, parse_incident_id
+from warroom.domain.incident.status import Phase, Status, allowed_moves
 from warroom.store.base import AppendResult
-from warroom.store.execute import Decide, execute
+from warroom.store.execute import BACKGROUND, Decide, execute
 
 
 def _mutating(p: argparse.ArgumentParser) -> None:
@@ -182,7 +182,8 @@ def _report(ctx: Context, result: AppendResult) -> int:
 async def _mutate(ctx: Context, decide: Decide) -> int:
     incident_id = parse_incident_id(ctx.args.incident)
     async with await ctx.store(write=True) as store:
-        result = await execute(store, incident_id, decide, ctx.args.expect_version)
+        result = await execute(store, incident_id, decide,
+                               expected_version=ctx.args.expect_version, retry=BACKGROUND)
     return _report(ctx, result)
 
 
@@ -224,7 +225,7 @@ async def severity(ctx: Context) -> int:
     elif assessment is not None:
         to = suggest_severity(assessment).severity
     else:
-        from warroom.domain.errors import InvalidInput
+        from warroom.domain.common.errors import InvalidInput
 
         raise InvalidInput("give a severity (SEV-1..SEV-4) or assessment options to compute one")
     return await _mutate(ctx, lambda s: commands.change_severity(
@@ -234,7 +235,7 @@ async def severity(ctx: Context) -> int:
 def assess(ctx: Context) -> int:
     assessment = _assessment(ctx.args)
     if assessment is None:
-        from warroom.domain.errors import InvalidInput
+        from warroom.domain.common.errors import InvalidInput
 
         raise InvalidInput("give at least one criterion, e.g. --users-pct 40")
     s = suggest_severity(assessment)
@@ -295,7 +296,7 @@ async def retitle(ctx: Context) -> int:
 
 
 async def edit(ctx: Context) -> int:
-    from warroom.domain.errors import InvalidInput
+    from warroom.domain.common.errors import InvalidInput
 
     a = ctx.args
     at, new_at = ctx.time(a.at), ctx.time(a.time)
@@ -308,7 +309,7 @@ async def edit(ctx: Context) -> int:
         result = await execute(
             store, incident_id,
             lambda s: commands.amend(s, target.event_id, ctx.actor, a.text, new_at, a.reason, at),
-            a.expect_version,
+            expected_version=a.expect_version, retry=BACKGROUND,
         )
     return _report(ctx, result)
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from warroom import __version__
 from warroom.cli.context import Context
 from warroom.cli.output import emit_json
-from warroom.domain.errors import DomainError
+from warroom.domain.common.errors import DomainError
 from warroom.store.errors import Conflict, ExitCode, StoreError
 
 # Each module adds its subcommands with register(subparsers, common); handlers import what

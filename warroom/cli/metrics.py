@@ -1,7 +1,7 @@
 """`warroom metrics`: MTTD, MTTA, MTTR, MTTF and incidents per month, against their targets.
 
 Reads the incidents' summary rows (never the events) and hands them to the pure
-`warroom.domain.metrics.metrics_report`, the same call the dashboard's metrics pane makes.
+`warroom.domain.metrics.report.metrics_report`, the same call the dashboard's metrics pane makes.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from warroom.cli.output import emit_json, line, safe, when
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from warroom.domain.metrics import GroupMetrics, MetricLine, MetricsReport
+    from warroom.domain.metrics.report import GroupMetrics, MetricLine, MetricsReport
 
 USAGE_NOTES = """\
 period: --since and --until take ISO 8601 (2026-03-01, 2026-03-01T09:00Z), -30d, '12h ago'...
@@ -32,7 +32,7 @@ output: a table for people; --json for the full report (durations in seconds); -
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    from warroom.domain.metric_definitions import DEFINITIONS
+    from warroom.domain.metrics.definitions import DEFINITIONS
 
     p = sub.add_parser(
         "metrics",
@@ -60,9 +60,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 async def metrics(ctx: Context) -> int:
     from datetime import timedelta
 
-    from warroom.domain.errors import InvalidInput
-    from warroom.domain.metrics import DEFAULT_PERIOD, metrics_report
-    from warroom.domain.severity import Severity
+    from warroom.domain.common.errors import InvalidInput
+    from warroom.domain.incident.severity import Severity
+    from warroom.domain.metrics.report import DEFAULT_PERIOD, metrics_report
 
     a = ctx.args
     if ctx.json and a.csv:
@@ -101,7 +101,7 @@ ONCALL_COLUMNS = ("month", "person", "primary_hours", "secondary_hours", "pages"
 
 async def oncall(ctx: Context, since: datetime, until: datetime) -> int:
     """The seed's burnout guard: who carried the pager, and how often it rang at night."""
-    from warroom.domain.oncall_load import oncall_load
+    from warroom.domain.oncall.load import oncall_load
 
     config = ctx.config
     async with await ctx.store(write=False) as store:
@@ -163,7 +163,7 @@ def _csv_line(scope: str, group: str, since: str, until: str, m: MetricLine) -> 
 
 
 def write_csv(report: MetricsReport, out: TextIO) -> None:
-    from warroom.domain.events import iso
+    from warroom.domain.incident.events import iso
 
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
@@ -266,7 +266,7 @@ def print_report(report: MetricsReport, out: TextIO | None = None) -> None:
     line("", out)
     line("per calendar month (UTC, by month of detection)", out)
     rows = [["month", "incidents", "MTTD", "MTTA", "MTTR", "MTTF"]]
-    from warroom.domain.metrics import format_metric
+    from warroom.domain.metrics.report import format_metric
 
     for row in months:
         rows.append([row.month, str(row.incidents),

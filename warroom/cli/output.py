@@ -7,11 +7,11 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from warroom.domain.events import Event, describe, iso, kind_label
-from warroom.domain.incident import IncidentState
-from warroom.domain.roles import Role
-from warroom.domain.text import printable
-from warroom.domain.timefmt import format_duration
+from warroom.domain.common.text import printable
+from warroom.domain.common.timefmt import format_duration
+from warroom.domain.incident.events import Event, describe, iso, kind_label
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.state import IncidentState
 
 
 def emit_json(obj: Any, out: TextIO | None = None) -> None:

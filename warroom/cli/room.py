@@ -10,7 +10,7 @@ from typing import Any
 
 from warroom.cli.context import Context
 from warroom.cli.output import emit_json, line
-from warroom.domain.errors import InvalidInput
+from warroom.domain.common.errors import InvalidInput
 
 # A room shared by a Unix group: members write, everyone else on the host can only watch.
 ROOM_DIR_MODE = 0o2775  # rwxrwsr-x: setgid, so -wal and -shm get the room's group
@@ -119,7 +119,7 @@ def dashboard(ctx: Context) -> int:
 
 
 def watch(ctx: Context) -> int:
-    from warroom.domain.incident import parse_incident_id
+    from warroom.domain.incident.state import parse_incident_id
     from warroom.tui.run import run_dashboard
 
     follow = parse_incident_id(ctx.args.incident) if ctx.args.incident else None

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from warroom.content.paths import default_runbooks_dir
-from warroom.domain.errors import InvalidInput
-from warroom.domain.runbook import Runbook, parse_runbook
+from warroom.domain.common.errors import InvalidInput
+from warroom.domain.comms.runbook import Runbook, parse_runbook
 
 MAX_RUNBOOK_BYTES = 1024 * 1024
 _SERVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")

@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from warroom.content.paths import default_templates_dir
-from warroom.domain.comms import (
+from warroom.domain.common.errors import InvalidInput
+from warroom.domain.comms.messages import (
     TEMPLATE_NAMES,
     MessageTemplate,
     RenderedMessage,
@@ -24,9 +25,8 @@ from warroom.domain.comms import (
     parse_template,
     render_message,
 )
-from warroom.domain.errors import InvalidInput
-from warroom.domain.events import Event
-from warroom.domain.incident import IncidentState
+from warroom.domain.incident.events import Event
+from warroom.domain.incident.state import IncidentState
 
 SUFFIX = ".txt"
 MAX_TEMPLATE_BYTES = 256 * 1024

@@ -4,4 +4,4 @@ Time is always passed in, so every timer, countdown and metric can be tested wit
 """
 
 # Event kinds defined outside events.py must be registered wherever events are folded.
-from warroom.domain import kinds as _kinds  # noqa: F401
+from warroom.domain.incident import kinds as _kinds  # noqa: F401

@@ -25,11 +25,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from warroom.background import Background
-from warroom.domain import escalation as esc
-from warroom.domain.config import Config
-from warroom.domain.events import Event, NewEvent
-from warroom.domain.incident import EscalationRecord, IncidentState
-from warroom.domain.paging import (
+from warroom.domain.config.model import Config
+from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.state import EscalationRecord, IncidentState
+from warroom.domain.oncall import escalation as esc
+from warroom.domain.oncall.paging import (
     PAGE_CANCELLED,
     PAGE_DELIVERED,
     PAGE_FAILED,
@@ -41,7 +41,7 @@ from warroom.domain.paging import (
 from warroom.escalation.notify import DeliveryResult, Notifier
 from warroom.store.base import AppendResult, Store
 from warroom.store.errors import Conflict, DuplicateEventId, NotFound, StoreError
-from warroom.store.execute import execute
+from warroom.store.execute import BACKGROUND, execute
 
 log = logging.getLogger("warroom.escalation.engine")
 
@@ -204,7 +204,7 @@ class Engine:
         at = now or self.clock()
         result = await execute(self.store, incident_id,
                                lambda s: esc.escalate_now(s, self.config, actor, at),
-                               expected_version)
+                               expected_version=expected_version, retry=BACKGROUND)
         if not result.duplicate:
             await self._after_escalation(result)
         return result

@@ -19,9 +19,9 @@ from typing import Any
 import aiohttp
 
 from warroom import __version__
-from warroom.domain.config import NotifierSettings
-from warroom.domain.events import idempotent_id
-from warroom.domain.paging import Page
+from warroom.domain.config.model import NotifierSettings
+from warroom.domain.incident.events import idempotent_id
+from warroom.domain.oncall.paging import Page
 
 
 @dataclass(frozen=True)

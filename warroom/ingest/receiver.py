@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from warroom.background import Background
-from warroom.domain import alerts as al
-from warroom.domain.alert_formats import TRIGGER, Notification
-from warroom.domain.alert_routing import decide_route, map_notification
-from warroom.domain.comms import MessageTemplate
-from warroom.domain.config import Config
-from warroom.domain.events import NewEvent
-from warroom.domain.incident import IncidentState
+from warroom.domain.alerts import automation as al
+from warroom.domain.alerts.formats import TRIGGER, Notification
+from warroom.domain.alerts.routing import decide_route, map_notification
+from warroom.domain.comms.messages import MessageTemplate
+from warroom.domain.config.model import Config
+from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.state import IncidentState
 from warroom.ingest.remediation import run_remediation
 from warroom.store.base import Store
 from warroom.store.errors import Conflict, DuplicateEventId, NotFound, StoreError

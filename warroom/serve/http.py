@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from warroom.domain.alert_formats import (
+from warroom.domain.alerts.formats import (
     ALERTMANAGER,
     PAGERDUTY,
     PayloadError,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from warroom.domain.config import Config
+from warroom.domain.config.model import Config
 from warroom.escalation.engine import Engine
 from warroom.ingest.receiver import AlertReceiver
 from warroom.serve.http import build_app

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from warroom.domain.events import Event, NewEvent
-from warroom.domain.incident import IncidentState
+from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.state import IncidentState
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from warroom.domain.timefmt import format_duration
+from warroom.domain.common.timefmt import format_duration
 
 CLOCK_OFFSET_SHOWN = timedelta(seconds=1)
 

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from warroom.domain.events import describe
-from warroom.domain.timefmt import format_duration
+from warroom.domain.common.timefmt import format_duration
+from warroom.domain.incident.events import describe
 
 if TYPE_CHECKING:
-    from warroom.domain.events import Event
+    from warroom.domain.incident.events import Event
 
 
 class ExitCode(IntEnum):

@@ -1,33 +1,90 @@
-"""Run a domain command against the store: read the state, decide, append at that version.
+"""The one way to write: read the state, decide, append at that version.
 
-With `expected_version` the actor says "only if nobody changed it since I looked": a change in
-between is reported as a Conflict. Without it, a concurrent change simply means deciding again
-on the fresh state (the command's own checks then see what the other terminal did).
+Every write in the package goes through `execute`; it is the only caller of `Store.append`.
+Each caller says how to meet a concurrent change with a `Retry` policy:
+
+- a person's action carries the version their screen showed (`expected_version`) and uses
+  `Retry.never()`: if the incident moved on, nothing is written and the Conflict says who did
+  what, so nobody's change is overwritten in silence;
+- a script, the engine or the alert receiver uses `Retry.until(seconds)`: a concurrent change
+  means deciding again on the fresh state (the command's own checks then see what the other
+  process did), with jittered backoff, until the deadline. An unversioned write under contention
+  therefore ends in success or in the command's own refusal, never in a bare conflict.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from warroom.domain.events import NewEvent
-from warroom.domain.incident import IncidentState
+from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.state import IncidentState
 from warroom.store.base import AppendResult, Store
 from warroom.store.errors import Conflict
 
-Decide = Callable[[IncidentState], list[NewEvent]]
+Decide = Callable[[IncidentState], Sequence[NewEvent]]
+Declare = Callable[[None], Sequence[NewEvent]]
 
 
-async def execute(store: Store, incident_id: str, decide: Decide,
-                  expected_version: int | None = None, attempts: int = 5) -> AppendResult:
-    for attempt in range(attempts):
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """How long to keep re-deciding after a concurrent change (0: refuse at once)."""
+
+    seconds: float = 0.0
+    first_pause: float = 0.002
+    max_pause: float = 0.1
+
+    @classmethod
+    def never(cls) -> Retry:
+        return cls(0.0)
+
+    @classmethod
+    def until(cls, seconds: float) -> Retry:
+        return cls(max(0.0, seconds))
+
+    def pause(self, attempt: int) -> float:
+        """Full jitter: spreads racing writers apart so one of them wins each round."""
+        return random.uniform(0, min(self.max_pause, self.first_pause * 2 ** min(attempt, 16)))
+
+
+NEVER = Retry.never()
+# Background writers (CLI scripts without --expect-version, the engine, the receiver): long
+# enough to outlast any burst a room sees, short of the lock timeout a person would notice.
+BACKGROUND = Retry.until(30.0)
+
+
+async def execute(
+    store: Store,
+    incident_id: str | None,
+    decide: Decide | Declare,
+    *,
+    expected_version: int | None = None,
+    retry: Retry = NEVER,
+) -> AppendResult:
+    """Decide on the incident's current state and append the result at that version.
+
+    incident_id None declares a new incident: decide receives None and must return the
+    declaration first; the store allocates the id. With `expected_version` a change since the
+    actor looked is always a Conflict, whatever the retry policy says.
+    """
+    deadline = time.monotonic() + retry.seconds
+    attempt = 0
+    while True:
+        if incident_id is None:
+            events = list(decide(None))  # type: ignore[arg-type]
+            return await store.append(None, events)
         state = await store.get(incident_id)
         if expected_version is not None and state.version != expected_version:
             changes = await store.events(incident_id, after_version=expected_version)
             raise Conflict(incident_id, expected_version, state.version, changes[-50:])
-        events = decide(state)
+        events = list(decide(state))  # type: ignore[arg-type]
         try:
             return await store.append(incident_id, events, expected_version=state.version)
         except Conflict:
-            if expected_version is not None or attempt == attempts - 1:
+            if expected_version is not None or time.monotonic() >= deadline:
                 raise
-    raise AssertionError("unreachable")
+        await asyncio.sleep(retry.pause(attempt))
+        attempt += 1

@@ -15,9 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from warroom.domain.errors import InvalidInput
-from warroom.domain.events import Event, EventKind, NewEvent
-from warroom.domain.incident import FoldError, IncidentState, apply
+from warroom.domain.common.errors import InvalidInput
+from warroom.domain.incident.events import Event, EventKind, NewEvent
+from warroom.domain.incident.state import FoldError, IncidentState, apply
 from warroom.store.base import Store
 
 HISTORY_FILE = "history.jsonl"

@@ -53,8 +53,8 @@ from typing import Any, TypeVar
 import asyncpg
 import asyncpg.exceptions as pgx
 
-from warroom.domain.events import Event, EventKind, NewEvent
-from warroom.domain.incident import FOLD_VERSION, FoldError, IncidentState, apply
+from warroom.domain.incident.events import Event, EventKind, NewEvent
+from warroom.domain.incident.state import FOLD_VERSION, FoldError, IncidentState, apply
 from warroom.store import clock
 from warroom.store.base import AppendResult, ChangeSignal, IncidentSummary, Presence, Store
 from warroom.store.errors import (

@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from warroom.domain.events import Event, EventKind, NewEvent
-from warroom.domain.incident import FOLD_VERSION, FoldError, IncidentState, apply
+from warroom.domain.incident.events import Event, EventKind, NewEvent
+from warroom.domain.incident.state import FOLD_VERSION, FoldError, IncidentState, apply
 from warroom.store.base import AppendResult, ChangeSignal, IncidentSummary, Presence, Store
 from warroom.store.errors import (
     Conflict,

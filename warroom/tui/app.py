@@ -27,16 +27,16 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from warroom.config_file import LoadedConfig
-from warroom.domain.clocks import response_clocks, update_clock
-from warroom.domain.config import Config, default_config
-from warroom.domain.errors import DomainError
-from warroom.domain.escalation import escalation_view_for
-from warroom.domain.events import Event, NewEvent
-from warroom.domain.incident import IncidentState, apply
-from warroom.domain.metrics import MetricsReport, metrics_report
-from warroom.domain.oncall import who_is_on_call
-from warroom.domain.paging import page_alert
-from warroom.domain.roles import Role
+from warroom.domain.common.errors import DomainError
+from warroom.domain.config.model import Config, default_config
+from warroom.domain.incident.clocks import response_clocks, update_clock
+from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.state import IncidentState, apply
+from warroom.domain.metrics.report import MetricsReport, metrics_report
+from warroom.domain.oncall.escalation import escalation_view_for
+from warroom.domain.oncall.paging import page_alert
+from warroom.domain.oncall.rotation import who_is_on_call
 from warroom.resources import styles_dir
 from warroom.store.base import IncidentSummary, Presence, Store, summary_of
 from warroom.store.errors import Conflict, StoreError
@@ -324,7 +324,7 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
         self.refresh_panes()
 
     async def _compute_oncall_load(self) -> None:
-        from warroom.domain.oncall_load import oncall_load
+        from warroom.domain.oncall.load import oncall_load
 
         now = self.now()
         month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -443,7 +443,7 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
         self.query_one(selector, Static).update(text)
 
     def status_text(self, now: datetime, compact: bool) -> Text:
-        from warroom.domain.alerts import suggest_monitoring
+        from warroom.domain.alerts.automation import suggest_monitoring
 
         t = render.workflow(self.state, compact=compact)
         if self.state is None:

@@ -12,10 +12,10 @@ from rich.text import Text
 from textual import work
 from textual.screen import ModalScreen
 
-from warroom.domain.errors import DomainError
-from warroom.domain.events import NewEvent
-from warroom.domain.incident import IncidentState
-from warroom.domain.text import printable
+from warroom.domain.common.errors import DomainError
+from warroom.domain.common.text import printable
+from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.state import IncidentState
 from warroom.store.errors import StoreError
 from warroom.tui import render
 from warroom.tui.screens import Choice, ChoiceScreen
@@ -53,8 +53,8 @@ class DocumentActions:
         state = self.state
         if state is None:
             return
-        from warroom.domain.comms import TEMPLATE_NAMES, comms_schedule
-        from warroom.domain.stakeholders import stakeholders_for
+        from warroom.domain.comms.messages import TEMPLATE_NAMES, comms_schedule
+        from warroom.domain.comms.stakeholders import stakeholders_for
 
         now = self.now()
         schedule = {row.template: row for row in comms_schedule(state, now)}
@@ -116,7 +116,7 @@ class DocumentActions:
                                        msg.text, notes, send, copy))
 
     def _choose_audience(self, template: str, text: str) -> None:
-        from warroom.domain.comms import AUDIENCES, mark_sent
+        from warroom.domain.comms.messages import AUDIENCES, mark_sent
 
         choices = [Choice(str(i + 1), a, a) for i, a in enumerate(AUDIENCES)]
 
@@ -155,7 +155,7 @@ class DocumentActions:
 
     @work(group="documents")
     async def action_postmortem(self) -> None:
-        from warroom.domain.postmortem import render_postmortem
+        from warroom.domain.comms.postmortem import render_postmortem
         from warroom.tui.documents import MarkdownScreen
 
         state = self.state
@@ -173,7 +173,7 @@ class DocumentActions:
 
     @work(group="documents")
     async def action_payloads(self) -> None:
-        from warroom.domain.alerts import alert_payloads
+        from warroom.domain.alerts.automation import alert_payloads
         from warroom.tui.documents import TextScreen
 
         state = self.state
@@ -194,6 +194,6 @@ class DocumentActions:
 
 
 def _dur(delta: timedelta) -> str:
-    from warroom.domain.timefmt import format_duration
+    from warroom.domain.common.timefmt import format_duration
 
     return format_duration(delta)

@@ -14,7 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Markdown, Static, TextArea
 
-from warroom.domain.text import printable
+from warroom.domain.common.text import printable
 
 
 class MessageScreen(ModalScreen[None]):

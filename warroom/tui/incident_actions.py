@@ -10,14 +10,12 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import work
 
-from warroom.domain import commands
-from warroom.domain.checklist import CHECKLIST
-from warroom.domain.errors import DomainError, InvalidInput
-from warroom.domain.escalation import escalation_view_for
-from warroom.domain.events import NewEvent
-from warroom.domain.incident import IncidentState
-from warroom.domain.roles import Role
-from warroom.domain.severity import (
+from warroom.domain.common.errors import DomainError, InvalidInput
+from warroom.domain.incident import commands
+from warroom.domain.incident.checklist import CHECKLIST
+from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import (
     SEVERITIES,
     Assessment,
     DataRisk,
@@ -26,14 +24,16 @@ from warroom.domain.severity import (
     Severity,
     suggest_severity,
 )
-from warroom.domain.status import Status, allowed_moves
+from warroom.domain.incident.state import IncidentState
+from warroom.domain.incident.status import Status, allowed_moves
+from warroom.domain.oncall.escalation import escalation_view_for
 from warroom.store.errors import Conflict, StoreError
 from warroom.tui import render
 from warroom.tui.screens import Choice, ChoiceScreen, ConfirmScreen, FormScreen, TextPrompt
 from warroom.tui.widgets.timeline import TimelineView
 
 if TYPE_CHECKING:
-    from warroom.domain.config import Config
+    from warroom.domain.config.model import Config
     from warroom.escalation.engine import Engine
     from warroom.store.base import IncidentSummary, Store
 
@@ -219,7 +219,7 @@ class IncidentActions:
                 await self.engine.escalate_now(incident_id, self.actor,
                                                expected_version=seen_version)
             else:
-                from warroom.domain.escalation import escalate_now
+                from warroom.domain.oncall.escalation import escalate_now
 
                 state = await self.store.get(incident_id)
                 if state.version != seen_version:
@@ -251,7 +251,7 @@ class IncidentActions:
         event = timeline.selected_event()
         if event is None:
             return
-        from warroom.domain.events import describe
+        from warroom.domain.incident.events import describe
 
         current = event.data.get("text") if isinstance(event.data.get("text"), str) else ""
 
@@ -306,7 +306,7 @@ class IncidentActions:
 
 
 def _age(delta: timedelta) -> str:
-    from warroom.domain.timefmt import format_duration
+    from warroom.domain.common.timefmt import format_duration
 
     return format_duration(delta) + " old"
 

@@ -11,16 +11,16 @@ from datetime import datetime, tzinfo
 
 from rich.text import Text
 
-from warroom.domain.clocks import Clock
-from warroom.domain.escalation import EscalationView
-from warroom.domain.incident import IncidentState
-from warroom.domain.metrics import MetricsReport
-from warroom.domain.oncall_load import PersonMonthLoad
-from warroom.domain.roles import Role
-from warroom.domain.severity import SEVERITIES, Severity
-from warroom.domain.status import Phase, Status, allowed_moves
-from warroom.domain.text import printable, truncate
-from warroom.domain.timefmt import format_clock, format_duration
+from warroom.domain.common.text import printable, truncate
+from warroom.domain.common.timefmt import format_clock, format_duration
+from warroom.domain.incident.clocks import Clock
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import SEVERITIES, Severity
+from warroom.domain.incident.state import IncidentState
+from warroom.domain.incident.status import Phase, Status, allowed_moves
+from warroom.domain.metrics.report import MetricsReport
+from warroom.domain.oncall.escalation import EscalationView
+from warroom.domain.oncall.load import PersonMonthLoad
 
 SEVERITY_STYLE: dict[str, str] = {
     "SEV-1": "bold white on red",

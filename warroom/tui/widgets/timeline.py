@@ -20,8 +20,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from warroom.domain.events import Event, EventKind, describe, kind_label
-from warroom.domain.text import printable
+from warroom.domain.common.text import printable
+from warroom.domain.incident.events import Event, EventKind, describe, kind_label
 
 KIND_STYLES: dict[str, str] = {
     EventKind.DECLARED: "bold red",

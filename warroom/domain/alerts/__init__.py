@@ -1,0 +1,1 @@
+"""Alerts: wire formats, routing to services and policies, what an alert does to an incident."""

@@ -1,0 +1,1 @@
+"""Helpers every part shares: time formats, safe text, the domain's errors."""

@@ -1,0 +1,1 @@
+"""Communications: message templates, the stakeholder plan, postmortem, runbooks, RACI."""

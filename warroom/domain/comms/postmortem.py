@@ -1,0 +1,504 @@
+"""The postmortem, written from the incident's record: Markdown to review and diff, and JSON.
+
+`build_postmortem` gathers the facts once; `postmortem_markdown` and `postmortem_json` print
+the same facts, so the two forms cannot disagree. The Markdown is stable: fixed section order,
+entries in time order (ties in recording order), times in UTC, no trailing spaces, and nothing
+that changes between two exports of the same record (the export time is not printed; `as of`
+appears only for an open incident, whose durations depend on it).
+
+Untrusted text (titles, notes, names) is escaped so that it renders literally; the JSON carries
+it verbatim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from warroom.domain.common.text import printable
+from warroom.domain.common.timefmt import format_duration
+from warroom.domain.comms.markdown import fence_for, md_cell, md_escape, md_paragraph
+from warroom.domain.comms.raci import RACI, RACI_COLUMNS, RACI_LEGEND
+from warroom.domain.incident.events import Event, EventKind, iso
+from warroom.domain.incident.facts import (
+    IncidentFacts,
+    TimelineItem,
+    gather_facts,
+    in_words,
+    second_utc,
+    window,
+)
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import SEVERITIES, Severity
+from warroom.domain.incident.state import IncidentState
+from warroom.domain.incident.status import CUSTOMER_MESSAGES
+
+MISSING_IMPACT = "[impact not yet recorded]"
+MISSING_ROOT_CAUSE = "[root cause not yet recorded]"
+MISSING_SUMMARY = "[summary not recorded]"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One response time: from one moment to another, None while the second has not come."""
+
+    name: str
+    start_label: str
+    end_label: str
+    start: datetime
+    end: datetime | None
+
+    @property
+    def duration(self) -> timedelta | None:
+        return None if self.end is None else max(self.end - self.start, timedelta(0))
+
+
+@dataclass(frozen=True)
+class Change:
+    at: datetime
+    actor: str
+    before: str | None
+    after: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Stint:
+    role: Role
+    person: str
+    start: datetime
+    end: datetime | None
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    text: str
+    owner: str | None
+    at: datetime
+    actor: str
+    done_at: datetime | None
+    done_by: str | None
+
+    @property
+    def state(self) -> str:
+        return "done" if self.done_at else "open"
+
+
+@dataclass(frozen=True)
+class Sent:
+    id: str
+    at: datetime
+    actor: str
+    template: str
+    audience: str
+    channel: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The seed's resolution message components."""
+
+    status: str  # "Resolved: The issue has been resolved" or the current status while open
+    resolved: bool
+    start: datetime
+    end: datetime | None
+    duration: timedelta
+    impact: str | None
+    root_cause: str | None
+    actions_taken: tuple[str, ...]
+    next_steps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Postmortem:
+    incident_id: str
+    title: str
+    service: str | None
+    summary: str | None
+    severity: Severity
+    peak_severity: Severity
+    status: str
+    is_open: bool
+    as_of: datetime | None  # set only while open: the durations are measured to it
+    declared_at: datetime
+    declared_by: str
+    started_at: datetime
+    detected_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    identified_at: datetime | None
+    fix_deployed_at: datetime | None
+    first_resolved_at: datetime | None
+    resolved_at: datetime | None
+    impact: str | None
+    impact_source: str
+    root_cause: str | None
+    root_cause_source: str
+    response_times: tuple[Interval, ...]
+    resolution: Resolution
+    severity_history: tuple[Change, ...]
+    status_history: tuple[Change, ...]
+    timeline: tuple[TimelineItem, ...]
+    roles: tuple[Stint, ...]
+    decisions: tuple[Item, ...]
+    action_items: tuple[Item, ...]
+    communications: tuple[Sent, ...]
+    lessons: tuple[str, ...]
+    raci: tuple[tuple[str, tuple[str, ...]], ...] = field(default=RACI)
+
+
+def build_postmortem(state: IncidentState, events: Sequence[Event],
+                     now: datetime) -> Postmortem:
+    f = gather_facts(state, events, now)
+    peak = min((c.to_severity for c in state.severity_history), key=lambda s: s.rank,
+               default=state.severity)
+    resolved_at = None if state.is_open else state.resolved_at
+    return Postmortem(
+        incident_id=state.id,
+        title=state.title,
+        service=state.service,
+        summary=state.summary,
+        severity=state.severity,
+        peak_severity=peak,
+        status=state.status.value,
+        is_open=state.is_open,
+        as_of=now if state.is_open else None,
+        declared_at=state.declared_at,
+        declared_by=state.declared_by,
+        started_at=state.started_at,
+        detected_at=state.detected_at,
+        acknowledged_at=state.acknowledged_at,
+        acknowledged_by=state.acknowledged_by,
+        identified_at=state.identified_at,
+        fix_deployed_at=state.fix_deployed_at,
+        first_resolved_at=state.first_resolved_at,
+        resolved_at=resolved_at,
+        impact=f.impact,
+        impact_source=f.impact_source,
+        root_cause=f.root_cause,
+        root_cause_source=f.root_cause_source,
+        response_times=(
+            Interval("Time to detect", "impact began", "detected",
+                     state.started_at, state.detected_at),
+            Interval("Time to acknowledge", "detected", "acknowledged",
+                     state.detected_at, state.acknowledged_at),
+            Interval("Time to resolve", "detected", "first resolved",
+                     state.detected_at, state.first_resolved_at),
+            Interval("Impact duration", "impact began", "resolved",
+                     state.started_at, resolved_at),
+        ),
+        resolution=_resolution(state, f),
+        severity_history=_changes(f, EventKind.SEVERITY_CHANGED, "severity"),
+        status_history=_changes(f, EventKind.STATUS_CHANGED, "status"),
+        timeline=f.items,
+        roles=tuple(
+            Stint(s.role, s.person, s.start, s.end)
+            for s in sorted(state.role_history,
+                            key=lambda s: (s.start, list(Role).index(s.role)))
+        ),
+        decisions=tuple(
+            Item(d.id, d.text, None, d.at, d.actor, None, None) for d in state.decisions
+        ),
+        action_items=tuple(
+            Item(a.id, a.text, a.owner, a.at, a.actor, a.done_at, a.done_by)
+            for a in state.action_items
+        ),
+        communications=tuple(
+            Sent(i.event.event_id, i.at, i.actor, str(i.data.get("template", "")),
+                 str(i.data.get("audience", "")), i.data.get("channel"),
+                 str(i.data.get("text") or ""))
+            for i in f.items if i.kind == EventKind.COMMUNICATION_SENT
+        ),
+        lessons=f.lessons,
+    )
+
+
+def _resolution(state: IncidentState, f: IncidentFacts) -> Resolution:
+    if state.is_open:
+        status = f"Not resolved: {state.status.value}. {CUSTOMER_MESSAGES[state.status]}."
+    else:
+        status = f"Resolved. {CUSTOMER_MESSAGES[state.status]}."
+    return Resolution(
+        status=status,
+        resolved=not state.is_open,
+        start=f.started_at,
+        end=f.ended_at,
+        duration=f.duration,
+        impact=f.impact,
+        root_cause=f.root_cause,
+        actions_taken=f.actions_taken,
+        next_steps=f.next_steps,
+    )
+
+
+def _changes(f: IncidentFacts, kind: str, what: str) -> tuple[Change, ...]:
+    out: list[Change] = []
+    for i in f.items:
+        if i.kind == EventKind.DECLARED:
+            initial = i.data.get("severity") if what == "severity" else "Investigating"
+            out.append(Change(i.at, i.actor, None, str(initial), "declared"))
+        elif i.kind == kind:
+            out.append(Change(
+                i.at, i.actor, str(i.data.get(f"from_{what}")), str(i.data.get(f"to_{what}")),
+                i.data.get("reason"),
+            ))
+    return tuple(out)
+
+
+# -- Markdown ---------------------------------------------------------------------------------
+
+def _t(dt: datetime | None) -> str:
+    return "-" if dt is None else second_utc(dt)
+
+
+def _d(td: timedelta | None) -> str:
+    return "not yet" if td is None else format_duration(td, precise=True)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(c if c else "-" for c in row) + " |" for row in rows]
+    return out
+
+
+def _list(values: Sequence[str], missing: str, numbered: bool = True) -> list[str]:
+    if not values:
+        return [md_escape(missing)]
+    if numbered:
+        return [f"{n}. {md_escape(v)}" for n, v in enumerate(values, 1)]
+    return [f"- {md_escape(v)}" for v in values]
+
+
+def _timeline_cell(item: TimelineItem) -> str:
+    """The entry as corrected, then who corrected it and what it said before."""
+    text = md_cell(item.text)
+    if not item.corrections:
+        return text
+    notes = []
+    for c in item.corrections:
+        note = f"corrected by {md_cell(c.actor)} at {second_utc(c.at)}"
+        notes.append(note + (f" ({md_cell(c.reason)})" if c.reason else ""))
+    if any(c.text is not None for c in item.corrections):
+        notes.append(f"originally: {md_cell(item.original_text)}")
+    if any(c.new_at is not None for c in item.corrections):
+        notes.append(f"originally at {second_utc(item.event.at)}")
+    return f"{text} *({'; '.join(notes)})*"
+
+
+def postmortem_markdown(pm: Postmortem) -> str:
+    sev = SEVERITIES[pm.severity]
+    out: list[str] = [f"# Postmortem: {pm.incident_id}: {md_escape(pm.title)}", ""]
+    out.append(f"- **Status:** {pm.status}" + (" (open: this is a draft)" if pm.is_open else ""))
+    out.append(f"- **Severity:** {pm.severity.value} ({sev.name}); peak "
+               f"{pm.peak_severity.value} ({SEVERITIES[pm.peak_severity].name})")
+    out.append(f"- **Service:** {md_escape(pm.service) if pm.service else '-'}")
+    out.append(f"- **Declared:** {_t(pm.declared_at)} UTC by {md_escape(pm.declared_by)}")
+    out.append(f"- **Impact window:** {window(pm.started_at, pm.resolved_at)}")
+    if pm.as_of is not None:
+        out.append(f"- **As of:** {_t(pm.as_of)} UTC")
+    out += ["", "## Summary", "", md_paragraph(pm.summary or MISSING_SUMMARY), ""]
+    out += ["## Impact", "", md_paragraph(pm.impact or MISSING_IMPACT), ""]
+    if pm.impact_source == "summary":
+        out += ["*(No \"Impact:\" note was recorded; this is the summary.)*", ""]
+
+    r = pm.resolution
+    out += ["## Resolution", ""]
+    out.append(f"- **Status:** {r.status}")
+    dur = in_words(r.duration) + ("" if r.resolved else " so far")
+    out.append(f"- **Duration:** {dur} ({window(r.start, r.end)})")
+    out.append(f"- **Impact:** {md_escape(r.impact or MISSING_IMPACT)}")
+    out.append(f"- **Root cause:** {md_escape(r.root_cause or MISSING_ROOT_CAUSE)}")
+    out.append("- **Actions taken:**")
+    out += ["  " + x for x in _list(r.actions_taken, "[no actions recorded yet]")]
+    out.append("- **Next steps:**")
+    out += ["  " + x for x in _list(r.next_steps, "[next steps not yet recorded]")]
+    out.append("")
+
+    out += ["## Response times", ""]
+    out += _table(
+        ("Measure", "From", "To", "Time"),
+        [(i.name, f"{i.start_label} {_t(i.start)}",
+          f"{i.end_label} {_t(i.end)}" if i.end else f"{i.end_label}: not yet", _d(i.duration))
+         for i in pm.response_times],
+    )
+    out.append("")
+
+    out += ["## Severity history", ""]
+    out += _table(
+        ("Time (UTC)", "Actor", "Change", "Reason"),
+        [(_t(c.at), md_cell(c.actor),
+          c.after if c.before is None else f"{c.before} -> {c.after}",
+          md_cell(c.reason or "")) for c in pm.severity_history],
+    )
+    out += ["", "## Status history", ""]
+    out += _table(
+        ("Time (UTC)", "Actor", "Change", "Reason"),
+        [(_t(c.at), md_cell(c.actor),
+          c.after if c.before is None else f"{c.before} -> {c.after}",
+          md_cell(c.reason or "")) for c in pm.status_history],
+    )
+    out += ["", "## Roles", ""]
+    if pm.roles:
+        out += _table(
+            ("Role", "Person", "From (UTC)", "To (UTC)"),
+            [(s.role.title, md_cell(s.person), _t(s.start), _t(s.end) if s.end else "still held")
+             for s in pm.roles],
+        )
+    else:
+        out.append("No roles were assigned.")
+    out += ["", "## Decisions", ""]
+    if pm.decisions:
+        out += _table(("Time (UTC)", "By", "Decision"),
+                      [(_t(d.at), md_cell(d.actor), md_cell(d.text)) for d in pm.decisions])
+    else:
+        out.append("No decisions were recorded.")
+    out += ["", "## Action items", ""]
+    if pm.action_items:
+        out += _table(
+            ("Id", "Action", "Owner", "State", "Recorded (UTC)"),
+            [(a.id[:8], md_cell(a.text), md_cell(a.owner or "no owner"),
+              f"done by {md_cell(a.done_by or '?')} at {_t(a.done_at)}" if a.done_at else "open",
+              f"{_t(a.at)} by {md_cell(a.actor)}") for a in pm.action_items],
+        )
+    else:
+        out.append("No action items were recorded.")
+    out += ["", "## Communications sent", ""]
+    if pm.communications:
+        out += _table(
+            ("Time (UTC)", "By", "Template", "Audience", "Channel"),
+            [(_t(c.at), md_cell(c.actor), md_cell(c.template), md_cell(c.audience),
+              md_cell(c.channel or "")) for c in pm.communications],
+        )
+    else:
+        out.append("No communications were recorded.")
+    out += ["", "## Timeline", ""]
+    out += _table(
+        ("Time (UTC)", "Actor", "Event"),
+        [(_t(i.at), md_cell(i.actor), _timeline_cell(i)) for i in pm.timeline],
+    )
+    out += ["", "## Lessons", ""]
+    out += _list(pm.lessons, "[no lessons recorded yet]", numbered=False)
+    out += ["", "## RACI", ""]
+    out += _table(("Activity", *(name for name, _ in RACI_COLUMNS)),
+                  [(activity, *letters) for activity, letters in pm.raci])
+    out += ["", f"*{RACI_LEGEND}*"]
+    texts = [c for c in pm.communications if c.text.strip()]
+    if texts:
+        out += ["", "## Messages sent", ""]
+        for c in texts:
+            body = _printable_block(c.text)
+            fence = fence_for(body)
+            out += [f"### {_t(c.at)} UTC: {md_escape(c.template)} to {md_escape(c.audience)}",
+                    "", f"{fence}text", body, fence, ""]
+    return "\n".join(x.rstrip() for x in out).rstrip("\n") + "\n"
+
+
+def _printable_block(text: str) -> str:
+    return "\n".join(x.rstrip() for x in printable(text, single_line=False).split("\n"))
+
+
+# -- JSON -------------------------------------------------------------------------------------
+
+def _j(dt: datetime | None) -> str | None:
+    return None if dt is None else iso(dt)
+
+
+def _secs(td: timedelta | None) -> float | None:
+    return None if td is None else td.total_seconds()
+
+
+def postmortem_json(pm: Postmortem) -> dict[str, Any]:
+    """The same facts as the Markdown, with text verbatim and times in ISO 8601 UTC."""
+    r = pm.resolution
+    return {
+        "incident_id": pm.incident_id,
+        "title": pm.title,
+        "service": pm.service,
+        "summary": pm.summary,
+        "severity": pm.severity.value,
+        "peak_severity": pm.peak_severity.value,
+        "status": pm.status,
+        "open": pm.is_open,
+        "as_of": _j(pm.as_of),
+        "declared_at": _j(pm.declared_at),
+        "declared_by": pm.declared_by,
+        "started_at": _j(pm.started_at),
+        "detected_at": _j(pm.detected_at),
+        "acknowledged_at": _j(pm.acknowledged_at),
+        "acknowledged_by": pm.acknowledged_by,
+        "identified_at": _j(pm.identified_at),
+        "fix_deployed_at": _j(pm.fix_deployed_at),
+        "first_resolved_at": _j(pm.first_resolved_at),
+        "resolved_at": _j(pm.resolved_at),
+        "impact": pm.impact,
+        "impact_source": pm.impact_source or None,
+        "root_cause": pm.root_cause,
+        "root_cause_source": pm.root_cause_source or None,
+        "resolution": {
+            "status": r.status,
+            "resolved": r.resolved,
+            "start": _j(r.start),
+            "end": _j(r.end),
+            "duration_seconds": _secs(r.duration),
+            "impact": r.impact,
+            "root_cause": r.root_cause,
+            "actions_taken": list(r.actions_taken),
+            "next_steps": list(r.next_steps),
+        },
+        "response_times": [
+            {"name": i.name, "from": i.start_label, "to": i.end_label, "start": _j(i.start),
+             "end": _j(i.end), "seconds": _secs(i.duration)}
+            for i in pm.response_times
+        ],
+        "severity_history": [_change_json(c) for c in pm.severity_history],
+        "status_history": [_change_json(c) for c in pm.status_history],
+        "roles": [
+            {"role": s.role.value, "title": s.role.title, "person": s.person,
+             "start": _j(s.start), "end": _j(s.end)}
+            for s in pm.roles
+        ],
+        "decisions": [{"id": d.id, "at": _j(d.at), "actor": d.actor, "text": d.text}
+                      for d in pm.decisions],
+        "action_items": [
+            {"id": a.id, "text": a.text, "owner": a.owner, "state": a.state, "at": _j(a.at),
+             "actor": a.actor, "done_at": _j(a.done_at), "done_by": a.done_by}
+            for a in pm.action_items
+        ],
+        "communications": [
+            {"id": c.id, "at": _j(c.at), "actor": c.actor, "template": c.template,
+             "audience": c.audience, "channel": c.channel, "text": c.text}
+            for c in pm.communications
+        ],
+        "timeline": [
+            {"seq": i.event.seq, "event_id": i.event.event_id, "at": _j(i.at),
+             "actor": i.actor, "kind": i.kind, "text": i.text,
+             "original": ({"at": _j(i.event.at), "text": i.original_text}
+                          if i.amended else None),
+             "corrections": [
+                 {"at": _j(c.at), "actor": c.actor, "text": c.text, "new_at": _j(c.new_at),
+                  "reason": c.reason}
+                 for c in i.corrections
+             ]}
+            for i in pm.timeline
+        ],
+        "lessons": list(pm.lessons),
+        "raci": {
+            "columns": [name for name, _ in RACI_COLUMNS],
+            "rows": [{"activity": a, "letters": list(letters)} for a, letters in pm.raci],
+            "legend": RACI_LEGEND,
+        },
+    }
+
+
+def _change_json(c: Change) -> dict[str, Any]:
+    return {"at": _j(c.at), "actor": c.actor, "from": c.before, "to": c.after,
+            "reason": c.reason}
+
+
+def render_postmortem(state: IncidentState, events: Sequence[Event], now: datetime) -> str:
+    """The Markdown postmortem in one call (the JSON form: postmortem_json(build_postmortem))."""
+    return postmortem_markdown(build_postmortem(state, events, now))

@@ -1,0 +1,1 @@
+"""Configuration: the validated model of warroom.toml and its field types."""

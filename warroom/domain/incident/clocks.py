@@ -1,0 +1,188 @@
+"""Response clocks: each checklist item's deadline, and the customer-update cadence.
+
+Pure functions of the incident's state and `now`. Every clock has a text form that says its
+state in words ("OVERDUE 3m", "4m59s left", "done in 3m", "done 2m late") so a screen without
+colour, or a colour-blind responder, reads the same thing.
+
+Anchors (warroom/domain/incident/checklist.py): detection for acknowledge (<5m), triage (<10m),
+assemble (<15m) and first customer update (<30m); the latest move to Monitoring for verification
+(+15m); resolution for the documented timeline (+2h). A clock whose anchor has not happened yet is
+"waiting". Once the incident is resolved, a detection-anchored item still not done is "missed"
+(it no longer counts down).
+
+The customer-update clock: the first customer update is due by the checklist's target (30 min
+after detection); after that, the severity's cadence (SEV-1 every 15m, SEV-2 30m, SEV-3 60m,
+SEV-4 none) counts from the last customer-facing communication. Internal messages do not reset
+it. It stops when the incident is resolved. `next_customer_update_due` is that one rule: the
+dashboard's clock, the comms preview and `warroom comms` all read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from warroom.domain.common.timefmt import format_duration
+from warroom.domain.incident.checklist import CHECKLIST, CHECKLIST_BY_KEY, Anchor, ChecklistItem
+from warroom.domain.incident.severity import SEVERITIES
+from warroom.domain.incident.state import CUSTOMER_AUDIENCES, IncidentState
+from warroom.domain.incident.status import Status
+
+
+class ClockState(StrEnum):
+    DONE = "done"  # done within its target
+    DONE_LATE = "done_late"
+    RUNNING = "running"  # not done, time left
+    OVERDUE = "overdue"  # not done, past its target
+    WAITING = "waiting"  # its anchor has not happened (no fix yet, not resolved yet)
+    MISSED = "missed"  # never done, and the incident was resolved
+    NO_TARGET = "no_target"  # tracked, never overdue (root cause, deploy fix; SEV-4 updates)
+    STOPPED = "stopped"  # the update cadence of a resolved incident
+
+
+@dataclass(frozen=True)
+class Clock:
+    key: str
+    label: str
+    target_text: str
+    owner: str
+    state: ClockState
+    anchor_at: datetime | None
+    due_at: datetime | None
+    done_at: datetime | None
+    remaining: timedelta | None = None  # RUNNING
+    overdue_by: timedelta | None = None  # OVERDUE, DONE_LATE (how late it was)
+    took: timedelta | None = None  # DONE/DONE_LATE: from the anchor to done
+
+    @property
+    def overdue(self) -> bool:
+        return self.state == ClockState.OVERDUE
+
+    def text(self) -> str:
+        s = self.state
+        if s == ClockState.OVERDUE and self.overdue_by is not None:
+            return f"OVERDUE {format_duration(self.overdue_by)}"
+        if s == ClockState.RUNNING and self.remaining is not None:
+            return f"{format_duration(self.remaining, precise=True)} left"
+        if s == ClockState.DONE:
+            return f"done in {format_duration(self.took)}" if self.took is not None else "done"
+        if s == ClockState.DONE_LATE and self.overdue_by is not None:
+            return f"done {format_duration(self.overdue_by)} late"
+        if s == ClockState.WAITING:
+            return {"verify": "waits for the fix",
+                    "timeline": "waits for resolution"}.get(self.key, "waiting")
+        if s == ClockState.MISSED:
+            return "missed"
+        if s == ClockState.STOPPED:
+            return "stopped (resolved)"
+        if s == ClockState.NO_TARGET:
+            return "done" if self.done_at else self.target_text
+        return s.value
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "key": self.key, "label": self.label, "target": self.target_text,
+            "owner": self.owner, "state": self.state.value, "text": self.text(),
+            "anchor_at": self.anchor_at, "due_at": self.due_at, "done_at": self.done_at,
+            "remaining_s": _secs(self.remaining), "overdue_s": _secs(self.overdue_by),
+        }
+
+
+def _secs(td: timedelta | None) -> float | None:
+    return None if td is None else td.total_seconds()
+
+
+def _anchor(state: IncidentState, item: ChecklistItem) -> datetime | None:
+    if item.anchor == Anchor.DETECTED:
+        return state.detected_at
+    if item.anchor == Anchor.FIX_DEPLOYED:
+        return state.fix_deployed_at
+    return state.resolved_at
+
+
+def item_clock(state: IncidentState, item: ChecklistItem, now: datetime) -> Clock:
+    anchor = _anchor(state, item)
+    done = state.checklist.get(item.key)
+    base = dict(key=item.key, label=item.task, target_text=item.target_text, owner=item.owner,
+                anchor_at=anchor, done_at=done)
+    if item.target is None:
+        return Clock(**base, state=ClockState.NO_TARGET, due_at=None)
+    if anchor is None:
+        if done is not None:  # done before its anchor (e.g. verified without Monitoring)
+            return Clock(**base, state=ClockState.DONE, due_at=None)
+        return Clock(**base, state=ClockState.WAITING, due_at=None)
+    due = anchor + item.target
+    if done is not None:
+        if done <= due:
+            return Clock(**base, state=ClockState.DONE, due_at=due, took=max(done - anchor,
+                                                                             timedelta(0)))
+        return Clock(**base, state=ClockState.DONE_LATE, due_at=due, overdue_by=done - due,
+                     took=done - anchor)
+    if state.status == Status.RESOLVED and item.anchor != Anchor.RESOLVED:
+        return Clock(**base, state=ClockState.MISSED, due_at=due)
+    if now > due:
+        return Clock(**base, state=ClockState.OVERDUE, due_at=due, overdue_by=now - due)
+    return Clock(**base, state=ClockState.RUNNING, due_at=due, remaining=due - now)
+
+
+def response_clocks(state: IncidentState, now: datetime) -> list[Clock]:
+    """Every checklist item's clock, in the seed's order."""
+    return [item_clock(state, item, now) for item in CHECKLIST]
+
+
+def last_customer_update(state: IncidentState) -> datetime | None:
+    times = [c.at for c in state.communications if c.audience in CUSTOMER_AUDIENCES]
+    return max(times) if times else None
+
+
+def next_customer_update_due(state: IncidentState) -> datetime | None:
+    """When customers must next hear from us; None when resolved or the severity has no cadence."""
+    every = SEVERITIES[state.severity].update_every
+    if every is None or state.status == Status.RESOLVED:
+        return None
+    last = last_customer_update(state)
+    if last is None:
+        first = CHECKLIST_BY_KEY["first_update"].target or every
+        return state.detected_at + first
+    return last + every
+
+
+def update_clock(state: IncidentState, now: datetime) -> Clock:
+    """The next customer update as a clock (see next_customer_update_due for the rule)."""
+    level = SEVERITIES[state.severity]
+    every = level.update_every
+    last = last_customer_update(state)
+    anchor = last or state.detected_at
+    label = "Customer update"
+    base = dict(key="customer_update", label=label, owner="Comms", done_at=last,
+                anchor_at=anchor)
+    if every is None:
+        return Clock(**base, target_text=f"none for {state.severity.value}",
+                     state=ClockState.NO_TARGET, due_at=None)
+    target = f"every {format_duration(every)}"
+    if state.status == Status.RESOLVED:
+        return Clock(**base, target_text=target, state=ClockState.STOPPED, due_at=None)
+    due = next_customer_update_due(state)
+    assert due is not None
+    if now > due:
+        return Clock(**base, target_text=target, state=ClockState.OVERDUE, due_at=due,
+                     overdue_by=now - due)
+    return Clock(**base, target_text=target, state=ClockState.RUNNING, due_at=due,
+                 remaining=due - now)
+
+
+def all_clocks(state: IncidentState, now: datetime) -> list[Clock]:
+    return [*response_clocks(state, now), update_clock(state, now)]
+
+
+def overdue_clocks(state: IncidentState, now: datetime) -> list[Clock]:
+    """What a list row or a bell wants: only the clocks that are overdue now."""
+    return [c for c in all_clocks(state, now) if c.overdue]
+
+
+def next_deadline(state: IncidentState, now: datetime) -> datetime | None:
+    """The soonest deadline still ahead, for a screen that re-renders when it passes."""
+    dues = [c.due_at for c in all_clocks(state, now)
+            if c.state == ClockState.RUNNING and c.due_at is not None]
+    return min(dues) if dues else None

@@ -1,0 +1,1 @@
+"""Metrics: MTTD, MTTA, MTTR, MTTF and incidents per month against their targets."""

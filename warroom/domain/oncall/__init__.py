@@ -1,0 +1,1 @@
+"""On-call: rotations, the escalation ladder and clock, paging, on-call load."""
