@@ -35,6 +35,7 @@ from warroom.domain.config.fields import (
     ConfigError,
     Duration,
     Handle,
+    KeyList,
     KeyPath,
     Problem,
     SeverityName,
@@ -424,6 +425,16 @@ class Content(_Model):
     runbooks: str | None = None
 
 
+# ---- the dashboard's keys ---------------------------------------------------------------------
+
+# The binding ids a [keys] table may give other keys: the dashboard's actions. Their default keys,
+# labels and help live in the dashboard's action registry (warroom/tui/actions.py), which this
+# layer cannot import; a test keeps the two lists the same.
+BINDING_IDS = ("ack", "status", "severity", "role", "note", "decision", "action_item",
+               "escalate", "switch", "declare", "checklist", "edit_entry", "comms", "runbook",
+               "postmortem", "payloads", "metrics_mode", "help", "quit")
+
+
 class Config(_Model):
     people: dict[Handle, Person] = Field(default_factory=dict)
     teams: dict[str, Team] = Field(default_factory=dict)
@@ -436,6 +447,8 @@ class Config(_Model):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     metrics: MetricTargets = Field(default_factory=MetricTargets)
     content: Content = Field(default_factory=Content)
+    # binding id -> key(s): the dashboard's keys, remapped (README "Remapping keys").
+    keys: dict[str, KeyList] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:
@@ -567,6 +580,11 @@ def _reference_problems(c: Config) -> list[Problem]:
         "escalation policy")
     ref(("defaults", "rotation"), c.defaults.rotation, c.rotations, "rotation")
     ref(("defaults", "team"), c.defaults.team, c.teams, "team")
+    for binding in c.keys:
+        if binding not in BINDING_IDS:
+            hint = _suggest(binding, list(BINDING_IDS))
+            problems.append((("keys", binding), f"unknown binding id {binding!r}{hint}; "
+                                                f"known: {', '.join(sorted(BINDING_IDS))}"))
     return problems
 
 
