@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from warroom.config_file import LoadedConfig
+from warroom.domain.config.model import BINDING_IDS, ConfigError, parse_config
 from warroom.domain.incident import commands
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Severity
 from warroom.domain.incident.status import Status
 from warroom.store.sqlite import SQLiteStore
-from warroom.tui.actions import ACTIONS
+from warroom.tui.actions import ACTIONS, ActionKeys
 from warroom.tui.screens import ChoiceScreen, ConfirmScreen, InfoScreen
 
 from .tui_support import EVIL_TITLE, make_app, seeded_db, settle
@@ -354,3 +356,71 @@ async def test_writing_terminals_are_in_the_room(room: Path) -> None:
         assert await s.present(NOW - timedelta(minutes=1)) == []  # gone when it closed
     finally:
         await s.close()
+
+
+# ---- keys remapped in warroom.toml ([keys]) ---------------------------------------------------
+
+
+async def test_a_remapped_key_is_pressed_shown_and_listed(room: Path) -> None:
+    app = make_app(room, keys={"ack": "A", "help": "f1"})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        from warroom.tui.widgets.keybar import KeyBar
+
+        bar = str(app.query_one(KeyBar).render())
+        assert " A Ack" in bar and " a Ack" not in bar and " f1 Help" in bar
+        await pilot.press("a")  # the old key does nothing now
+        await pilot.pause()
+        assert not app.dashboard.state.acknowledged
+        await pilot.press("A")
+        await settle(pilot, lambda: app.dashboard.state.acknowledged)
+        await pilot.press("f1")
+        assert isinstance(app.screen, InfoScreen)
+        lines = app.screen.body.plain.splitlines()
+        assert "       A  Acknowledge the incident (stops escalation)" in lines
+        assert "      f1  Show every key" in lines
+        titles = [c.title for c in app.get_system_commands(app.dashboard)]
+        assert "Ack (A)" in titles
+
+
+def test_every_action_has_a_binding_id_the_config_accepts() -> None:
+    assert {spec.action for spec in ACTIONS} == set(BINDING_IDS)
+
+
+def _keys(table: dict[str, object]) -> ActionKeys:
+    return ActionKeys.load(LoadedConfig(parse_config({"keys": table}, "w.toml"), "w.toml", None))
+
+
+def test_a_keys_table_is_checked_with_key_paths() -> None:
+    with pytest.raises(ConfigError) as e:
+        parse_config({"keys": {"note": "ctlr+n"}}, "w.toml")
+    assert e.value.problems[0].startswith(
+        "keys.note: 'ctlr+n' is not a key: use one character")
+    with pytest.raises(ConfigError) as e:  # `warroom config check` says so too
+        parse_config({"keys": {"ackk": "A"}}, "w.toml")
+    assert e.value.problems[0].startswith(
+        "keys.ackk: unknown binding id 'ackk' (did you mean 'ack'?); known: ack, action_item,")
+    for table, problem in [
+        ({"note": "a"}, "keys.note: 'a' is also the key of ack: give it another key too"),
+        ({"note": "ctrl+escpae"}, "keys.note: 'ctrl+escpae' is not a key Textual knows"),
+        ({"note": "tab"}, "keys.note: 'tab' is the dashboard's own key for focusing the "
+                          "timeline"),
+        ({"note": "x", "decision": "x"}, "keys.note: 'x' is also the key of decision"),
+    ]:
+        with pytest.raises(ConfigError) as e:
+            _keys(table)
+        assert any(p.startswith(problem) for p in e.value.problems), e.value.problems
+    swapped = _keys({"ack": "n", "note": "a", "help": "?,f1"})  # a swap is no clash
+    assert (swapped.label("ack"), swapped.label("note"), swapped.label("help")) == (
+        "n", "a", "?/f1")
+
+
+def test_the_dashboard_refuses_a_clashing_keys_table_before_it_opens(tmp_path: Path) -> None:
+    from .conftest import run_cli
+
+    db = tmp_path / "room.db"
+    (tmp_path / "warroom.toml").write_text('[keys]\nnote = "a"\n')
+    r = run_cli(db)
+    assert r.code == 2, r.err
+    assert "keys.note: 'a' is also the key of ack" in r.err and "Traceback" not in r.err
+    assert not db.exists()
