@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from rich.text import Text
 from textual import events, work
@@ -28,34 +28,37 @@ from textual.screen import ModalScreen, Screen
 
 from warroom.config_file import LoadedConfig
 from warroom.domain.common.errors import DomainError
-from warroom.domain.common.text import printable
 from warroom.domain.config.model import Config
 from warroom.domain.incident import commands
-from warroom.domain.incident.checklist import CHECKLIST
-from warroom.domain.incident.events import NewEvent, describe
-from warroom.domain.incident.roles import Role
-from warroom.domain.incident.severity import SEVERITIES, Severity, suggest_severity
+from warroom.domain.incident.events import describe
+from warroom.domain.incident.severity import Severity, suggest_severity
 from warroom.domain.incident.state import IncidentState, apply
-from warroom.domain.incident.status import Status, allowed_moves
+from warroom.domain.incident.status import Status
 from warroom.domain.metrics.report import MetricsReport, metrics_report
-from warroom.domain.oncall.escalation import escalation_view_for
 from warroom.domain.oncall.load import PersonMonthLoad
 from warroom.domain.oncall.paging import page_alert
 from warroom.store.base import IncidentSummary, Store, summary_of
 from warroom.store.errors import Conflict, StoreError
-from warroom.store.execute import NEVER, execute
+from warroom.store.execute import NEVER, Decide, execute
 from warroom.tui import render
 from warroom.tui.actions import ACTIONS, BY_ACTION, ActionKeys, bindings
 from warroom.tui.prompts import (
     ASSESSMENT_FIELDS,
     DECLARE_FIELDS,
-    age,
     assessment,
+    assessment_preview,
+    audience_choices,
+    checklist_choices,
     comms_choices,
+    escalate_question,
+    incident_choices,
+    payloads_text,
+    role_choices,
+    severity_choices,
     sort_open,
+    status_choices,
 )
 from warroom.tui.screens import (
-    Choice,
     ChoiceScreen,
     ConfirmScreen,
     FormScreen,
@@ -75,7 +78,6 @@ from warroom.tui.widgets.panes import (
 from warroom.tui.widgets.timeline import TimelineView
 
 T = TypeVar("T")
-Decide = Callable[[IncidentState], Sequence[NewEvent]]
 
 COMPACT_WIDTH = 120
 COMPACT_HEIGHT = 36
@@ -83,9 +85,6 @@ METRICS_EVERY = timedelta(seconds=60)  # the 30-day window slides even when noth
 # The summary fields metrics read: a change elsewhere (a note, a role) does not recompute them.
 METRIC_FIELDS = ("severity", "service", "status", "started_at", "detected_at",
                  "acknowledged_at", "first_resolved_at", "resolved_at")
-INCIDENT_KEYS = "123456789abcdefghjklmnopqrstuvwxyz"
-STATUS_KEYS = {Status.INVESTIGATING: "i", Status.IDENTIFIED: "d", Status.MONITORING: "m",
-               Status.RESOLVED: "r"}
 
 
 def _settle_heap() -> None:
@@ -397,8 +396,8 @@ class DashboardScreen(Screen[None]):
         state = self.state
         if state is None:
             return
-        choices = [Choice(STATUS_KEYS[m], m.value, m) for m in allowed_moves(state.status)]
-        to = await self.ask(ChoiceScreen(f"Move {state.status.value} to…", choices))
+        to = await self.ask(ChoiceScreen(f"Move {state.status.value} to…",
+                                         status_choices(state)))
         if to is None:
             return
         if to == Status.RESOLVED and not await self.ask(ConfirmScreen(
@@ -411,29 +410,15 @@ class DashboardScreen(Screen[None]):
     async def action_severity(self) -> None:
         if self.state is None:
             return
-        current = self.state.severity
-        choices: list[Choice[Any]] = [
-            Choice(str(s.rank), f"{s.value} {SEVERITIES[s].name}: {SEVERITIES[s].definition}"
-                   + ("  (current: confirm)" if s == current else ""), s)
-            for s in Severity
-        ]
-        choices.append(Choice("m", "Assess with the severity matrix…", "matrix"))
-        value = await self.ask(ChoiceScreen("Severity", choices))
+        value = await self.ask(ChoiceScreen("Severity", severity_choices(self.state.severity)))
         if isinstance(value, Severity):
             await self.write(lambda s: commands.change_severity(s, value, self.actor))
         elif value == "matrix":
             await self._assess()
 
     async def _assess(self) -> None:
-        def preview(values: dict[str, str]) -> Text:
-            try:
-                s = suggest_severity(assessment(values))
-            except (DomainError, ValueError) as e:
-                return Text(f"suggestion: {e}", style="dim")
-            return Text(f"suggestion: {s.explain()}", style="bold")
-
         values = await self.ask(FormScreen(
-            "Severity assessment matrix", ASSESSMENT_FIELDS, preview,
+            "Severity assessment matrix", ASSESSMENT_FIELDS, assessment_preview,
             hint="Any subset · Enter on the last line applies the suggestion · Esc cancels"))
         if not values:
             return
@@ -451,12 +436,7 @@ class DashboardScreen(Screen[None]):
         state = self.state
         if state is None:
             return
-        choices = [
-            Choice(str(i + 1), f"{role.title}: {render.safe(state.holder(role) or 'VACANT')}",
-                   role)
-            for i, role in enumerate(Role)
-        ]
-        role = await self.ask(ChoiceScreen("Assign or hand off a role", choices))
+        role = await self.ask(ChoiceScreen("Assign or hand off a role", role_choices(state)))
         if role is None:
             return
         holder = state.holder(role)
@@ -499,12 +479,8 @@ class DashboardScreen(Screen[None]):
         state = self.state  # escalate as of the version shown when the key was pressed
         if state is None:
             return
-        view = escalation_view_for(self.config, state, self.session.now())
-        nxt = next((lv for lv in view.levels if lv.state in ("next", "frozen", "pending")
-                    and lv.applies), None)
-        who = f" (pages {', '.join(nxt.would_page or nxt.target_labels)})" if nxt else ""
-        level = f"L{nxt.level}" if nxt else "the next level"
-        if not await self.ask(ConfirmScreen(f"Escalate {state.id} to {level} now{who}?")):
+        question = escalate_question(self.config, state, self.session.now())
+        if not await self.ask(ConfirmScreen(question)):
             return
         engine = self.session.engine
         if engine is None:  # a terminal without the engine: the same command, no pages sent
@@ -524,11 +500,8 @@ class DashboardScreen(Screen[None]):
     async def action_checklist(self) -> None:
         if self.state is None:
             return
-        done = self.state.checklist
-        choices = [Choice(str(i + 1), f"{item.task} ({item.target_text})", item.key,
-                          enabled=item.key not in done)
-                   for i, item in enumerate(CHECKLIST)]
-        key = await self.ask(ChoiceScreen("Mark a checklist item done", choices))
+        key = await self.ask(ChoiceScreen("Mark a checklist item done",
+                                          checklist_choices(self.state)))
         if key:
             await self.write(lambda s: commands.complete_checklist(s, key, self.actor))
 
@@ -549,15 +522,8 @@ class DashboardScreen(Screen[None]):
         if not rows:
             self.notify("no open incidents", markup=False)
             return
-        now = self.session.now()
-        choices = [
-            Choice(INCIDENT_KEYS[i] if i < len(INCIDENT_KEYS) else "",
-                   f"{r.id} {r.severity} {r.status:<13} {render.safe(r.title, 36)}  "
-                   f"({age(now - r.declared_at)})", r.id)
-            for i, r in enumerate(rows)
-        ]
         incident_id = await self.ask(ChoiceScreen("Open incidents (most severe, then oldest)",
-                                                  choices))
+                                                  incident_choices(rows, self.session.now())))
         if incident_id:
             self.call_later(self.follow, incident_id)  # in turn with the feed's batches
 
@@ -619,10 +585,9 @@ class DashboardScreen(Screen[None]):
 
     @work(group="actions")
     async def _mark_sent(self, template: str, text: str) -> None:
-        from warroom.domain.comms.messages import AUDIENCES, mark_sent
+        from warroom.domain.comms.messages import mark_sent
 
-        choices = [Choice(str(i + 1), a, a) for i, a in enumerate(AUDIENCES)]
-        audience = await self.ask(ChoiceScreen("Sent to which audience?", choices))
+        audience = await self.ask(ChoiceScreen("Sent to which audience?", audience_choices()))
         if not audience:
             return
         message = self.app.screen
@@ -679,18 +644,8 @@ class DashboardScreen(Screen[None]):
         if state is None:
             return
         views = alert_payloads(await self.store.events(state.id))
-        body = Text()
-        if not views:
-            body.append("No alert payloads on this incident (declared by hand).", style="dim")
-        for v in views:
-            body.append(f"{v.at:%Y-%m-%d %H:%M:%S}Z  {v.format} {v.version} {v.action}  "
-                        f"{v.firing} firing, {v.resolved} resolved  ({v.size} bytes)\n",
-                        style="bold")
-            for line in v.mapping_lines():
-                body.append(f"  {render.safe(line)}\n", style="cyan")
-            body.append(printable(v.text, single_line=False) + "\n\n")
         self.app.push_screen(TextScreen(f"Alert payloads · {state.id} · {len(views)} kept",
-                                        body))
+                                        payloads_text(views)))
 
     # ---- the screen itself ------------------------------------------------------------------
 
