@@ -188,8 +188,15 @@ class DashboardScreen(Screen[None]):
 
     # ---- start ------------------------------------------------------------------------------
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         self._fit()
+        self._open_room()
+
+    @work(exclusive=True, group="open")
+    async def _open_room(self) -> None:
+        """Read the room and follow an incident. A worker, not the mount handler, which would
+        hold the screen's message loop: the screen lays itself out while the reads wait, so
+        the timeline knows its height when its events come and opens on the newest entry."""
         await self.session.open()
         await self._load_summaries()
         target = self.follow_id or self._default_incident()
