@@ -275,7 +275,7 @@ async def test_header_shows_the_clock_offset_from_the_store(room: Path) -> None:
 
         app.store.clock_offset = behind  # type: ignore[method-assign]  # as PostgreSQL would
         app.session.watch_clock()
-        await settle(pilot, lambda: app.session.clock_note is not None)
+        await settle(pilot, lambda: app.dashboard.clock_note is not None)
         assert "your clock is 2m behind the server" in str(app.query_one("#header").render())
 
 
@@ -348,8 +348,9 @@ async def test_writing_terminals_are_in_the_room(room: Path) -> None:
     async with alice.run_test(size=(160, 48)) as pa:
         await settle(pa, lambda: alice.session.present == ["alice"])  # at once, not after a beat
         async with watcher.run_test(size=(160, 48)) as pw:
-            # spectators are not listed
+            # spectators are not listed; the screen hears it from the session
             await settle(pw, lambda: watcher.session.present == ["alice"])
+            await settle(pw, lambda: watcher.dashboard.present == ("alice",))
             assert "In the room: alice (1)" in str(watcher.query_one("#roster-pane").render())
     s = await SQLiteStore.open(room, readonly=True)
     try:

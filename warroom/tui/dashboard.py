@@ -99,6 +99,8 @@ def _settle_heap() -> None:
 
 
 class DashboardScreen(Screen[None]):
+    """What this terminal shows of the room, and every key it may press on it."""
+
     BINDINGS = bindings()
 
     # What the panes show; each pane binds the ones it renders (compose).

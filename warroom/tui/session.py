@@ -94,14 +94,14 @@ class RoomSession:
 
     def start(self, listener: MessagePump) -> None:
         self._listener = listener
-        self.app.run_worker(self._feed(), group="feed", exclusive=True)
+        self.app.run_worker(self._feed, group="feed", exclusive=True)
         if self.announce:
-            self.app.run_worker(self._announce(), group="presence", exclusive=True)
+            self.app.run_worker(self._announce, group="presence", exclusive=True)
         else:
-            self.app.run_worker(self._watch_room(), group="room", exclusive=True)
+            self.app.run_worker(self._watch_room, group="room", exclusive=True)
         self.watch_clock()
         if self.run_engine:
-            self.app.run_worker(self._engine(), group="engine", exclusive=True)
+            self.app.run_worker(self._engine, group="engine", exclusive=True)
 
     def _tell(self, message: Message) -> None:
         if self._listener is not None:
@@ -158,7 +158,7 @@ class RoomSession:
 
     def watch_clock(self) -> None:
         """(Re)start the check of this machine's clock against the store's."""
-        self.app.run_worker(self._watch_clock(), group="clock", exclusive=True)
+        self.app.run_worker(self._watch_clock, group="clock", exclusive=True)
 
     async def _watch_clock(self) -> None:
         """Rooms on PostgreSQL record the server's time: say so when this machine disagrees."""
