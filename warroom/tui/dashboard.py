@@ -209,7 +209,7 @@ class DashboardScreen(Screen[None]):
         if self.tick_every:
             self.set_interval(self.tick_every, self._tick)
         self._compute_metrics()
-        self.call_after_refresh(_settle_heap)
+        self.call_after_refresh(self.session.start_background)  # once this is on screen
 
     def _default_incident(self) -> str | None:
         open_rows = sort_open([s for s in self.summaries if s.is_open])
@@ -332,8 +332,11 @@ class DashboardScreen(Screen[None]):
         self._metrics_dirty = False
         rows, now = list(self.summaries), self.session.now()
         self._metrics_at = now
+        first = self.metrics_report is None
         self.metrics_report = await asyncio.to_thread(
             metrics_report, rows, now=now, targets=self.config.metrics)
+        if first:  # start-up is over once the metrics are on screen too
+            self.call_after_refresh(_settle_heap)
         if self.metrics_mode == "oncall":
             await self._compute_oncall_load()
 

@@ -10,6 +10,7 @@ what the screen shows.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import socket
 import uuid
@@ -28,7 +29,7 @@ from warroom.store.base import Presence, Store
 from warroom.store.clock import clock_offset_note
 from warroom.store.errors import StoreError
 
-if TYPE_CHECKING:  # imported when the engine starts: it brings aiohttp, 0.25 s of start-up
+if TYPE_CHECKING:  # imported when the engine starts (_engine): it brings aiohttp
     from warroom.escalation.engine import Engine
 
 Clock = Callable[[], datetime]
@@ -93,12 +94,16 @@ class RoomSession:
         self.cursor = await self.store.last_seq()
 
     def start(self, listener: MessagePump) -> None:
+        """The change feed and presence: what the listener shows from now on."""
         self._listener = listener
         self.app.run_worker(self._feed, group="feed", exclusive=True)
         if self.announce:
             self.app.run_worker(self._announce, group="presence", exclusive=True)
         else:
             self.app.run_worker(self._watch_room, group="room", exclusive=True)
+
+    def start_background(self) -> None:
+        """The clock check and the escalation engine, once the screen shows the room."""
         self.watch_clock()
         if self.run_engine:
             self.app.run_worker(self._engine, group="engine", exclusive=True)
@@ -175,9 +180,9 @@ class RoomSession:
     # ---- the escalation engine, in every terminal that can write ----------------------------
 
     async def _engine(self) -> None:
-        from warroom.escalation.engine import Engine
-
-        self.engine = Engine(self.store, self.config, clock=self.clock, actor="engine",
+        # Imported in a thread: it brings aiohttp, a tenth of a second the screen need not wait.
+        engine = await asyncio.to_thread(importlib.import_module, "warroom.escalation.engine")
+        self.engine = engine.Engine(self.store, self.config, clock=self.clock, actor="engine",
                              base_dir=self.config_dir)
         try:
             await self.engine.run(self._engine_stop)
