@@ -36,6 +36,7 @@ class WarroomApp(App[int]):
                  loaded_config: LoadedConfig | None = None, engine: bool = True) -> None:
         """`store` is an open store the caller closes; `open_store` lets the app open (and
         close) its own, on its own event loop (snapshot tests run the app on theirs).
+        `spectator` is not read: the store's own read-only flag decides (callers still pass it).
         A [keys] table that cannot be applied raises ConfigError here, before anything runs."""
         super().__init__()
         if store is None and open_store is None:
@@ -43,7 +44,6 @@ class WarroomApp(App[int]):
         self._store = store
         self._open_store = open_store
         self.actor = actor
-        self.spectator = store.readonly if store is not None else spectator
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self.local_tz = local_tz or datetime.now().astimezone().tzinfo or UTC
         self.follow_id = follow
@@ -58,7 +58,7 @@ class WarroomApp(App[int]):
 
     @property
     def store(self) -> Store:
-        assert self._store is not None, "the store opens when the app mounts"
+        assert self._store is not None, "the store opens when the app loads"
         return self._store
 
     @property
@@ -71,7 +71,6 @@ class WarroomApp(App[int]):
         """Before the screen is built: the dashboard is composed for this room's store."""
         if self._store is None and self._open_store is not None:
             self._store = await self._open_store()
-        self.spectator = self.store.readonly
         self.set_keymap(dict(self.keys.keymap))
         self.session = RoomSession(self, self.store, actor=self.actor, clock=self.clock,
                                    config=self.loaded.config, config_dir=self.loaded.base_dir,
