@@ -21,8 +21,9 @@ import pytest
 
 from warroom.domain.incident import commands
 from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.fold import apply
 from warroom.domain.incident.severity import Severity
-from warroom.domain.incident.state import IncidentState, apply
+from warroom.domain.incident.state import IncidentState
 from warroom.store.base import Store
 from warroom.store.sqlite import SQLiteStore
 

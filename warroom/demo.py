@@ -13,7 +13,9 @@ from typing import Any
 
 from warroom.domain.common.timefmt import parse_duration
 from warroom.domain.incident import commands
-from warroom.domain.incident.events import AlertAttached, Escalated, NewEvent
+from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.kinds.alerts import AlertAttached
+from warroom.domain.incident.kinds.paging import Escalated
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Severity
 from warroom.domain.incident.state import IncidentState
@@ -64,9 +66,9 @@ def _step_events(step: dict[str, Any], state: IncidentState | None,
         body = AlertAttached(source=step["source"], key=step["key"], summary=step["summary"])
         return [NewEvent.of(body, who, at)]
     if do == "escalate":
-        body = Escalated(level=step["level"], targets=step["targets"],
-                         reason=step.get("reason", "timeout"))
-        return [NewEvent.of(body, who, at)]
+        escalated = Escalated(level=step["level"], targets=step["targets"],
+                              reason=step.get("reason", "timeout"))
+        return [NewEvent.of(escalated, who, at)]
     raise ValueError(f"unknown demo step {do!r}")
 
 

@@ -16,7 +16,7 @@ from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import ago, emit_json, event_json, incident_json, line, safe, when
 from warroom.domain.common.errors import InvalidInput
 from warroom.domain.common.text import printable
-from warroom.domain.incident.events import describe
+from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.state import parse_incident_id
 
 _INCIDENT_REF = re.compile(r"^\s*(?:inc-|#)?\d+\s*$", re.IGNORECASE)

@@ -53,8 +53,10 @@ from typing import Any, TypeVar
 import asyncpg
 import asyncpg.exceptions as pgx
 
-from warroom.domain.incident.events import Event, EventKind, NewEvent
-from warroom.domain.incident.state import FOLD_VERSION, FoldError, IncidentState, apply
+from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.fold import FOLD_VERSION, FoldError, apply
+from warroom.domain.incident.kinds.lifecycle import Declared
+from warroom.domain.incident.state import IncidentState
 from warroom.store import clock
 from warroom.store.base import AppendResult, ChangeSignal, IncidentSummary, Presence, Store
 from warroom.store.errors import (
@@ -523,7 +525,7 @@ class PostgresStore(Store):
                     f"event id {existing[0].event_id} is already used by another event")
             state: IncidentState | None
             if incident_id is None:
-                if events[0].kind != EventKind.DECLARED:
+                if events[0].kind != Declared.kind:
                     raise ValueError("a new incident must start with a declaration")
                 if expected not in (None, 0):
                     raise ValueError("a new incident has no version to expect")
@@ -544,7 +546,7 @@ class PostgresStore(Store):
             committed: list[Event] = []
             rows: list[tuple[Any, ...]] = []
             for i, new in enumerate(events):
-                if new.kind == EventKind.DECLARED and (i > 0 or state is not None):
+                if new.kind == Declared.kind and (i > 0 or state is not None):
                     raise ValueError(f"{incident_id} is already declared")
                 at = _utc(new.at) if new.at is not None else now
                 event = Event(

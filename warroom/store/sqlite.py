@@ -21,8 +21,10 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from warroom.domain.incident.events import Event, EventKind, NewEvent
-from warroom.domain.incident.state import FOLD_VERSION, FoldError, IncidentState, apply
+from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.fold import FOLD_VERSION, FoldError, apply
+from warroom.domain.incident.kinds.lifecycle import Declared
+from warroom.domain.incident.state import IncidentState
 from warroom.store.base import AppendResult, ChangeSignal, IncidentSummary, Presence, Store
 from warroom.store.errors import (
     Conflict,
@@ -177,7 +179,7 @@ def _append_in_tx(conn: sqlite3.Connection, incident_id: str | None, events: Seq
         )
     state: IncidentState | None
     if incident_id is None:
-        if events[0].kind != EventKind.DECLARED:
+        if events[0].kind != Declared.kind:
             raise ValueError("a new incident must start with a declaration")
         if expected not in (None, 0):
             raise ValueError("a new incident has no version to expect")
@@ -197,7 +199,7 @@ def _append_in_tx(conn: sqlite3.Connection, incident_id: str | None, events: Seq
     committed: list[Event] = []
     recorded = ts(now)
     for i, new in enumerate(events):
-        if new.kind == EventKind.DECLARED and (i > 0 or state is not None):
+        if new.kind == Declared.kind and (i > 0 or state is not None):
             raise ValueError(f"{incident_id} is already declared")
         at = new.at or now
         body = json.dumps(new.data, separators=(",", ":"), ensure_ascii=False)

@@ -25,8 +25,9 @@ from enum import StrEnum
 
 from warroom.domain.common.timefmt import format_duration
 from warroom.domain.incident.checklist import CHECKLIST, CHECKLIST_BY_KEY, Anchor, ChecklistItem
+from warroom.domain.incident.kinds.records import CUSTOMER_AUDIENCES
 from warroom.domain.incident.severity import SEVERITIES
-from warroom.domain.incident.state import CUSTOMER_AUDIENCES, IncidentState
+from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
 
 
