@@ -58,7 +58,14 @@ from warroom.domain.incident.fold import FOLD_VERSION, FoldError, apply
 from warroom.domain.incident.kinds.lifecycle import Declared
 from warroom.domain.incident.state import IncidentState
 from warroom.store import clock
-from warroom.store.base import AppendResult, ChangeSignal, IncidentSummary, Presence, Store
+from warroom.store.base import (
+    AppendResult,
+    ChangeSignal,
+    IncidentSummary,
+    Presence,
+    Store,
+    name_events,
+)
 from warroom.store.errors import (
     Conflict,
     DatabaseCorrupt,
@@ -474,6 +481,7 @@ class PostgresStore(Store):
         link = self._require_writer()
         if not events:
             raise ValueError("nothing to append")
+        name_events(events)
         batch = list(events)
 
         async def attempt(conn: asyncpg.Connection) -> AppendResult:

@@ -25,7 +25,14 @@ from warroom.domain.incident.events import Event, NewEvent
 from warroom.domain.incident.fold import FOLD_VERSION, FoldError, apply
 from warroom.domain.incident.kinds.lifecycle import Declared
 from warroom.domain.incident.state import IncidentState
-from warroom.store.base import AppendResult, ChangeSignal, IncidentSummary, Presence, Store
+from warroom.store.base import (
+    AppendResult,
+    ChangeSignal,
+    IncidentSummary,
+    Presence,
+    Store,
+    name_events,
+)
 from warroom.store.errors import (
     Conflict,
     DatabaseCorrupt,
@@ -487,6 +494,7 @@ class SQLiteStore(Store):
         writer = self._require_writer()
         if not events:
             raise ValueError("nothing to append")
+        name_events(events)
         try:
             result = await _in_thread(writer, _append_tx, incident_id, list(events),
                                       expected_version)

@@ -15,7 +15,7 @@ refused, so that an older terminal in the room keeps working.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
@@ -31,10 +31,6 @@ EVENT_NAMESPACE = uuid.UUID("6f1b3c1e-2d7a-4c55-9a8e-0b7c1d2e3f40")
 
 def idempotent_id(key: str) -> str:
     return str(uuid.uuid5(EVENT_NAMESPACE, key))
-
-
-def new_event_id() -> str:
-    return str(uuid.uuid4())
 
 
 class Tone(StrEnum):
@@ -126,20 +122,33 @@ class NewEvent:
     """An event a command produced and the store has not yet accepted.
 
     `at` None means "now, by the store's clock" (the database server's, for PostgreSQL).
+    `event_id` None means "any fresh id": the domain draws no random ids, so the store names
+    the event when it is first appended (see `name`).
     """
 
     kind: str
     actor: str
     data: dict[str, Any]
     at: datetime | None = None
-    event_id: str = field(default_factory=new_event_id)
+    event_id: str | None = None
 
     @classmethod
     def of(cls, body: Kind, actor: str, at: datetime | None = None,
            event_id: str | None = None) -> NewEvent:
         return cls(kind=body.kind, actor=actor,
                    data=body.model_dump(mode="json", exclude_none=True), at=at,
-                   event_id=event_id or new_event_id())
+                   event_id=event_id)
+
+    def name(self, event_id: str) -> str:
+        """Give an unnamed event its id, once, and return the id it has.
+
+        The one change a NewEvent allows: the name stays on this object, so appending the same
+        batch again (a retry after a lost answer) presents the same ids, and the store answers
+        with the committed events instead of writing them twice.
+        """
+        if self.event_id is None:
+            object.__setattr__(self, "event_id", event_id)
+        return self.event_id  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
