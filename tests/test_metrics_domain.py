@@ -342,15 +342,3 @@ def test_docs_carry_the_definitions_verbatim() -> None:
 
     docs = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
     assert DEFINITIONS in docs.read_text(encoding="utf-8")
-
-
-def test_metrics_module_is_pure() -> None:
-    import subprocess
-    import sys
-
-    code = ("import sys, warroom.domain.metrics.report; "
-            "print(sorted(m for m in sys.modules if m.startswith(('warroom.store', 'textual', "
-            "'aiosqlite', 'sqlite3'))))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    assert out.strip() == "[]"
