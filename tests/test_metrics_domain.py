@@ -76,8 +76,8 @@ def report():  # type: ignore[no-untyped-def]
 
 
 def test_period_and_counts(report) -> None:  # type: ignore[no-untyped-def]
-    assert report.previous_since == datetime(2026, 1, 30, tzinfo=UTC)
-    assert report.previous_until == SINCE
+    assert report.previous.since == datetime(2026, 1, 30, tzinfo=UTC)
+    assert report.previous.until == SINCE
     assert report.incidents == 7
     assert report.unresolved == 2  # E, F
     assert report.unacknowledged == 1  # F
@@ -322,7 +322,7 @@ def test_json_is_plain_data(report) -> None:  # type: ignore[no-untyped-def]
             pass
 
     sink = Sink()
-    emit_json(report.to_json(), sink)  # type: ignore[arg-type]
+    emit_json(report, sink)  # type: ignore[arg-type]
     data = json.loads(sink.text)
     assert data["period"] == {"since": "2026-03-01T00:00:00Z", "until": "2026-03-31T00:00:00Z",
                               "days": 30.0}

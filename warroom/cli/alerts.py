@@ -80,7 +80,7 @@ async def ingest(ctx: Context) -> int:
         finally:
             await receiver.close()
     if ctx.json:
-        emit_json(result.to_json())
+        emit_json(result)
     else:
         line(safe(result.message))
     return 0

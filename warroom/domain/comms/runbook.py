@@ -59,8 +59,8 @@ class Section:
     title: str
     level: int
     line: int  # 1-based line of the heading
-    body: str  # text up to the next heading of any level, code blocks included
     key: str | None  # "overview", "metrics", "issues", "emergency" or None
+    body: str  # text up to the next heading of any level, code blocks included
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,9 @@ class Procedure:
     body: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Runbook:
     source: str
-    markdown: str
     title: str | None
     sections: tuple[Section, ...]
     overview: dict[str, str] = field(default_factory=dict)  # purpose, dependencies, impact...
@@ -90,6 +89,7 @@ class Runbook:
     issues: tuple[Issue, ...] = ()
     procedures: tuple[Procedure, ...] = ()
     warnings: tuple[str, ...] = ()
+    markdown: str  # the file as read (newlines normalised): what the dashboard shows
 
     @property
     def ok(self) -> bool:
@@ -97,28 +97,6 @@ class Runbook:
 
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "title": self.title,
-            "sections": [
-                {"title": s.title, "level": s.level, "line": s.line, "key": s.key,
-                 "body": s.body}
-                for s in self.sections
-            ],
-            "overview": dict(self.overview),
-            "metrics": list(self.metrics),
-            "issues": [
-                {"title": i.title, "line": i.line, "symptoms": i.symptoms,
-                 "diagnosis": i.diagnosis, "resolution": i.resolution}
-                for i in self.issues
-            ],
-            "procedures": [{"title": p.title, "line": p.line, "body": p.body}
-                           for p in self.procedures],
-            "warnings": list(self.warnings),
-            "markdown": self.markdown,
-        }
 
 
 def _key(title: str) -> str | None:
@@ -202,7 +180,7 @@ def parse_runbook(text: str, source: str = "runbook") -> Runbook:
         end = heads[n + 1][0] if n + 1 < len(heads) else len(lines)
         body = "\n".join(lines[i + 1:end]).strip("\n")
         key = _key(title) if level == 2 else None
-        sections.append(Section(title, level, i + 1, body, key))
+        sections.append(Section(title, level, i + 1, key, body))
         end_of[i + 1] = end
 
     def items(s: Section) -> list[_Item]:
