@@ -18,15 +18,15 @@ from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Severity
 from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
+from warroom.settings import Settings
 from warroom.store import Store
-from warroom.store.fs import default_db_path
 
 # The demo's ongoing incident stays believable for this long; after that it is rebuilt.
 FRESH_FOR = timedelta(hours=2)
 
 
-def default_demo_path() -> Path:
-    return default_db_path().with_name("demo.db")
+def default_demo_path(settings: Settings) -> Path:
+    return settings.default_db_path().with_name("demo.db")
 
 
 def _offset(text: str) -> timedelta:

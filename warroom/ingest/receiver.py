@@ -24,7 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from warroom.background import Background
 from warroom.domain.alerts import automation as al
@@ -50,18 +52,13 @@ def system_clock() -> datetime:
 
 @dataclass(frozen=True)
 class ReceiveResult:
-    incident_id: str | None
+    incident_id: Annotated[str | None, Field(serialization_alias="incident")]
     opened: bool
     dedup_key: str
     action: str
     recorded: int  # events written by this post
     message: str
-    attempts: int = 1
-
-    def to_json(self) -> dict[str, Any]:
-        return {"incident": self.incident_id, "opened": self.opened,
-                "dedup_key": self.dedup_key, "action": self.action,
-                "recorded": self.recorded, "message": self.message}
+    attempts: Annotated[int, Field(exclude=True)] = 1
 
 
 @dataclass
