@@ -122,7 +122,7 @@ async def comms(ctx: Context) -> int:
 async def _send(ctx: Context, incident_id: str) -> int:
     from warroom.content.templates import get_template
     from warroom.domain.comms.messages import check_template_name, mark_sent, parse_audience
-    from warroom.store.execute import BACKGROUND, execute
+    from warroom.store.execute import execute
 
     a = ctx.args
     at = ctx.time(a.at)
@@ -145,7 +145,7 @@ async def _send(ctx: Context, incident_id: str) -> int:
             store, incident_id,
             lambda s: mark_sent(s, name, a.audience, ctx.actor, text=text, channel=a.channel,
                                 at=at),
-            expected_version=a.expect_version, retry=BACKGROUND,
+            expected_version=a.expect_version, retry=ctx.retry(a.expect_version),
         )
     if ctx.json:
         emit_json({

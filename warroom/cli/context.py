@@ -17,6 +17,7 @@ from warroom.store import Store, open_store
 if TYPE_CHECKING:
     from warroom.config_file import LoadedConfig
     from warroom.domain.config.model import Config
+    from warroom.store.execute import Retry
 
 
 def default_actor(settings: Settings) -> str:
@@ -79,6 +80,15 @@ class Context:
         if text is None:
             return None
         return parse_time(text, self.now(), self.local_tz)
+
+    def retry(self, expected_version: int | None) -> Retry:
+        """How a write meets a concurrent change. With --expect-version a person said "only
+        if nothing changed since version N": refuse at once with who did what. Without it the
+        command is a script's: decide again on the fresh state, for as long as the lock
+        timeout lets it wait for the other writers."""
+        from warroom.store.execute import NEVER, Retry
+
+        return NEVER if expected_version is not None else Retry.until(self.lock_timeout)
 
     async def store(self, *, write: bool) -> Store:
         readonly = self.spectator or not write
