@@ -7,14 +7,13 @@ A path given explicitly (flag or variable) must exist; the file beside the datab
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from warroom.domain.config.model import Config, ConfigError, default_config, parse_config
+from warroom.settings import Settings
 
-CONFIG_ENV = "WARROOM_CONFIG"
 CONFIG_NAME = "warroom.toml"
 
 
@@ -53,20 +52,22 @@ class LoadedConfig:
         return out
 
 
-def config_path(explicit: str | None, db: str | None) -> tuple[Path | None, bool]:
+def config_path(explicit: str | None, db: str | None,
+                settings: Settings) -> tuple[Path | None, bool]:
     """(where to read, whether it must exist)."""
     if explicit:
         return Path(explicit).expanduser(), True
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env).expanduser(), True
+    if settings.config:
+        return Path(settings.config).expanduser(), True
     if db and "://" not in db:
         return Path(db).expanduser().absolute().parent / CONFIG_NAME, False
     return None, False
 
 
-def load_config(explicit: str | None = None, db: str | None = None) -> LoadedConfig:
-    path, required = config_path(explicit, db)
+def load_config(explicit: str | None = None, db: str | None = None, *,
+                settings: Settings | None = None) -> LoadedConfig:
+    """settings: the environment as the command read it (None: read it now)."""
+    path, required = config_path(explicit, db, settings or Settings.from_env())
     if path is None or (not required and not path.exists()):
         return LoadedConfig(default_config(), "built-in defaults", None)
     return LoadedConfig(read_config(path), str(path), path)

@@ -5,13 +5,13 @@ mapped)."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
 from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import emit_json, line, safe, when
 from warroom.domain.common.errors import InvalidInput
+from warroom.settings import Settings
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -80,14 +80,14 @@ async def ingest(ctx: Context) -> int:
         finally:
             await receiver.close()
     if ctx.json:
-        emit_json(result.to_json())
+        emit_json(result)
     else:
         line(safe(result.message))
     return 0
 
 
-def resolve_token(config_token: str | None) -> str | None:
-    return os.environ.get("WARROOM_TOKEN") or config_token or None
+def resolve_token(settings: Settings, config_token: str | None) -> str | None:
+    return settings.token or config_token or None
 
 
 async def serve(ctx: Context) -> int:
@@ -97,7 +97,7 @@ async def serve(ctx: Context) -> int:
     a = ctx.args
     loaded = ctx.loaded_config
     config = loaded.config
-    token = resolve_token(config.alerts.token)
+    token = resolve_token(ctx.settings, config.alerts.token)
     if not token:
         raise InvalidInput("no token: set $WARROOM_TOKEN or [alerts].token in the configuration "
                            "(every sender must present it)")

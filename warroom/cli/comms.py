@@ -15,6 +15,7 @@ from typing import Any
 from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import ago, emit_json, event_json, incident_json, line, safe, when
 from warroom.domain.common.errors import InvalidInput
+from warroom.domain.common.jsonable import to_json
 from warroom.domain.common.text import printable
 from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.state import parse_incident_id
@@ -109,7 +110,7 @@ async def comms(ctx: Context) -> int:
         events = await store.events(incident_id)
     message = render_message(template, state, events, ctx.now())
     if ctx.json:
-        emit_json({"incident_id": state.id, "version": state.version, **message.to_json()})
+        emit_json({"incident_id": state.id, "version": state.version, **to_json(message)})
         return 0
     _print_block(message.text)
     if message.missing:
@@ -121,7 +122,7 @@ async def comms(ctx: Context) -> int:
 async def _send(ctx: Context, incident_id: str) -> int:
     from warroom.content.templates import get_template
     from warroom.domain.comms.messages import check_template_name, mark_sent, parse_audience
-    from warroom.store.execute import BACKGROUND, execute
+    from warroom.store.execute import execute
 
     a = ctx.args
     at = ctx.time(a.at)
@@ -144,7 +145,7 @@ async def _send(ctx: Context, incident_id: str) -> int:
             store, incident_id,
             lambda s: mark_sent(s, name, a.audience, ctx.actor, text=text, channel=a.channel,
                                 at=at),
-            expected_version=a.expect_version, retry=BACKGROUND,
+            expected_version=a.expect_version, retry=ctx.retry(a.expect_version),
         )
     if ctx.json:
         emit_json({
@@ -178,8 +179,8 @@ async def _overview(ctx: Context, incident_id: str, templates: list[str]) -> int
             "severity": state.severity.value,
             "status": state.status.value,
             "next_update_due": due,
-            "schedule": [row.to_json() for row in schedule],
-            "stakeholders": [s.to_json() for s in plan],
+            "schedule": schedule,
+            "stakeholders": plan,
             "communications": [c.model_dump(mode="json") for c in state.communications],
             "templates": templates,
         })
@@ -228,7 +229,7 @@ async def runbook(ctx: Context) -> int:
     book = load_runbook(service, a.runbooks or loaded.runbooks_dir,
                         None if a.runbooks else loaded.runbook_mapping())
     if ctx.json:
-        emit_json({"service": service, "incident_id": incident, **book.to_json()})
+        emit_json({"service": service, "incident_id": incident, **to_json(book)})
         return 0
     _print_block(book.markdown)
     for w in book.warnings:

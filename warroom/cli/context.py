@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -12,18 +11,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from warroom.domain.common.timefmt import parse_time
+from warroom.settings import Settings
 from warroom.store import Store, open_store
-from warroom.store.fs import default_db_path
 
 if TYPE_CHECKING:
     from warroom.config_file import LoadedConfig
     from warroom.domain.config.model import Config
+    from warroom.store.execute import Retry
 
 
-def default_actor() -> str:
-    env = os.environ.get("WARROOM_USER")
-    if env:
-        return env
+def default_actor(settings: Settings) -> str:
+    if settings.user:
+        return settings.user
     try:
         return getpass.getuser()
     except Exception:
@@ -39,21 +38,23 @@ class Context:
     lock_timeout: float
     local_tz: tzinfo
     args: argparse.Namespace
+    settings: Settings = field(default_factory=Settings)
     config_arg: str | None = None
     _loaded: LoadedConfig | None = field(default=None, repr=False)
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Context:
+    def from_args(cls, args: argparse.Namespace, settings: Settings) -> Context:
         # $WARROOM_DB may be a URL: read it as text, since a Path would fold its "//".
-        db = getattr(args, "db", None) or os.environ.get("WARROOM_DB") or str(default_db_path())
+        db = getattr(args, "db", None) or settings.db or str(settings.default_db_path())
         return cls(
             db=db if "://" in db else str(Path(db).expanduser()),
-            actor=getattr(args, "as_", None) or default_actor(),
+            actor=getattr(args, "as_", None) or default_actor(settings),
             json=bool(getattr(args, "json", False)),
             spectator=bool(getattr(args, "spectator", False)),
-            lock_timeout=float(os.environ.get("WARROOM_LOCK_TIMEOUT", "10")),
+            lock_timeout=settings.lock_timeout,
             local_tz=datetime.now().astimezone().tzinfo or UTC,
             args=args,
+            settings=settings,
             config_arg=getattr(args, "config", None),
         )
 
@@ -64,7 +65,7 @@ class Context:
         if self._loaded is None:
             from warroom.config_file import load_config
 
-            self._loaded = load_config(self.config_arg, self.db)
+            self._loaded = load_config(self.config_arg, self.db, settings=self.settings)
         return self._loaded
 
     @property
@@ -79,6 +80,15 @@ class Context:
         if text is None:
             return None
         return parse_time(text, self.now(), self.local_tz)
+
+    def retry(self, expected_version: int | None) -> Retry:
+        """How a write meets a concurrent change. With --expect-version a person said "only
+        if nothing changed since version N": refuse at once with who did what. Without it the
+        command is a script's: decide again on the fresh state, for as long as the lock
+        timeout lets it wait for the other writers."""
+        from warroom.store.execute import NEVER, Retry
+
+        return NEVER if expected_version is not None else Retry.until(self.lock_timeout)
 
     async def store(self, *, write: bool) -> Store:
         readonly = self.spectator or not write

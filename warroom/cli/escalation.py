@@ -15,6 +15,7 @@ from typing import Any
 from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import emit_json, line, safe, when
 from warroom.domain.common.errors import InvalidInput
+from warroom.domain.common.jsonable import to_json
 from warroom.domain.incident.state import parse_incident_id
 
 
@@ -216,7 +217,7 @@ def oncall(ctx: Context) -> int:
     results = [who_is_on_call(config.rotations[n], at) for n in names]
     if ctx.json:
         emit_json({"at": at, "config": loaded.source,
-                   "rotations": [r.to_json() for r in results]})
+                   "rotations": results})
         return 0
     if not results:
         line(f"no rotations configured (config: {safe(loaded.source)})")
@@ -281,7 +282,7 @@ async def escalation_status(ctx: Context) -> int:
         state = await store.get(incident_id)
     view = escalation_view_for(config, state, now)
     if ctx.json:
-        emit_json(_view_json(view, now))
+        emit_json({**to_json(view), "now": now})
         return 0
     line(f"{state.id}  policy {safe(view.policy)}  pass {view.cycle + 1}/{view.passes}: "
          f"{safe(view.status_text())}")
@@ -305,19 +306,6 @@ async def escalation_status(ctx: Context) -> int:
     return 0
 
 
-def _view_json(view: Any, now: datetime) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    data = asdict(view)
-    data["history"] = [r.model_dump(mode="json") for r in view.history]
-    data["status_text"] = view.status_text()
-    data["now"] = now
-    for lv in data["levels"]:
-        lv["after"] = lv["after"].total_seconds()
-    data["countdown"] = view.countdown.total_seconds() if view.countdown is not None else None
-    return data
-
-
 async def clocks(ctx: Context) -> int:
     from warroom.domain.incident.clocks import all_clocks
 
@@ -327,7 +315,7 @@ async def clocks(ctx: Context) -> int:
         state = await store.get(incident_id)
     items = all_clocks(state, now)
     if ctx.json:
-        emit_json({"incident_id": state.id, "now": now, "clocks": [c.to_json() for c in items]})
+        emit_json({"incident_id": state.id, "now": now, "clocks": items})
         return 0
     line(f"{state.id}  {state.severity.value}  {state.status.value}  as of {when(now)}")
     for c in items:

@@ -32,7 +32,7 @@ from warroom.domain.incident.severity import (
 from warroom.domain.incident.state import IncidentState, parse_incident_id
 from warroom.domain.incident.status import Phase, Status, allowed_moves
 from warroom.store.base import AppendResult
-from warroom.store.execute import BACKGROUND, Decide, execute
+from warroom.store.execute import Decide, execute
 
 
 def _mutating(p: argparse.ArgumentParser) -> None:
@@ -183,7 +183,8 @@ async def _mutate(ctx: Context, decide: Decide) -> int:
     incident_id = parse_incident_id(ctx.args.incident)
     async with await ctx.store(write=True) as store:
         result = await execute(store, incident_id, decide,
-                               expected_version=ctx.args.expect_version, retry=BACKGROUND)
+                               expected_version=ctx.args.expect_version,
+                               retry=ctx.retry(ctx.args.expect_version))
     return _report(ctx, result)
 
 
@@ -201,7 +202,7 @@ async def declare(ctx: Context) -> int:
         source="cli",
     )
     async with await ctx.store(write=True) as store:
-        result = await store.append(None, events)
+        result = await execute(store, None, lambda _: events)
     return _report(ctx, result)
 
 
@@ -309,7 +310,7 @@ async def edit(ctx: Context) -> int:
         result = await execute(
             store, incident_id,
             lambda s: commands.amend(s, target.event_id, ctx.actor, a.text, new_at, a.reason, at),
-            expected_version=a.expect_version, retry=BACKGROUND,
+            expected_version=a.expect_version, retry=ctx.retry(a.expect_version),
         )
     return _report(ctx, result)
 

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import importlib
 import inspect
-import os
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +20,7 @@ from warroom import __version__
 from warroom.cli.context import Context
 from warroom.cli.output import emit_json
 from warroom.domain.common.errors import DomainError
+from warroom.settings import Settings, SettingsError
 from warroom.store.errors import Conflict, ExitCode, StoreError
 
 # Each module adds its subcommands with register(subparsers, common); handlers import what
@@ -130,13 +130,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_glue_relative_times(list(sys.argv[1:] if argv is None else argv)))
     want_json = bool(getattr(args, "json", False))
+    try:
+        settings = Settings.from_env()
+    except SettingsError as e:
+        return _report(want_json, ExitCode.USAGE, type(e).__name__, str(e))
     handler = getattr(args, "handler", None)
     if handler is None:
         from warroom.cli.room import dashboard
 
         handler = dashboard
     try:
-        ctx = Context.from_args(args)
+        ctx = Context.from_args(args, settings)
         result = handler(ctx)
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
@@ -152,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as e:  # a bug: one line, and the traceback only on request
-        if os.environ.get("WARROOM_DEBUG"):
+        if settings.debug:
             raise
         return _report(want_json, ExitCode.INTERNAL, "internal",
                        f"internal error: {type(e).__name__}: {e} (set WARROOM_DEBUG=1 for "

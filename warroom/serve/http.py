@@ -30,6 +30,7 @@ from warroom.domain.alerts.formats import (
     parse_alertmanager,
     parse_pagerduty,
 )
+from warroom.domain.common.jsonable import to_json
 from warroom.ingest.receiver import AlertReceiver
 from warroom.store.errors import StoreError
 
@@ -127,9 +128,9 @@ def build_app(receiver: AlertReceiver, token: str, *, max_body: int) -> web.Appl
                                                   "nothing was written, retry")
             if fmt == PAGERDUTY:
                 return web.json_response({"status": "success", "message": "Event processed",
-                                          "dedup_key": result.dedup_key, **result.to_json()},
+                                          "dedup_key": result.dedup_key, **to_json(result)},
                                          status=ok_status)
-            return web.json_response({"status": "ok", **result.to_json()}, status=ok_status)
+            return web.json_response({"status": "ok", **to_json(result)}, status=ok_status)
 
         return handle
 

@@ -36,10 +36,8 @@ async def serve(store: Store, config: Config, token: str, host: str, port: int, 
     try:
         site = web.TCPSite(runner, host, port)
         await site.start()
-        bound = port
-        server = getattr(site, "_server", None)
-        if server is not None and server.sockets:
-            bound = server.sockets[0].getsockname()[1]
+        # The port actually bound (port 0 asks the system for a free one).
+        bound = runner.addresses[0][1] if runner.addresses else port
         if engine:
             eng = Engine(store, config, actor="engine", base_dir=base_dir)
             engine_task = asyncio.create_task(eng.run(stop))

@@ -19,6 +19,7 @@ from typing import Any
 
 from warroom.domain.alerts.formats import ACKNOWLEDGE, AlertItem, Notification
 from warroom.domain.alerts.routing import Mapping, Route
+from warroom.domain.common.jsonable import to_json
 from warroom.domain.comms.messages import MessageTemplate, render_message
 from warroom.domain.config.model import Config
 from warroom.domain.incident import commands
@@ -136,7 +137,7 @@ def payload_record(n: Notification, mapping: Mapping, config: Config, *, size: i
             kept = f"truncated to {settings.payload_bytes} bytes (alerts.payload_bytes)"
     firing = sum(1 for a in n.alerts if a.firing)
     resolved = sum(1 for a in n.alerts if a.status == "resolved")
-    m = mapping.to_json()
+    m = to_json(mapping)
     if n.truncated_alerts:
         m["truncated_alerts"] = n.truncated_alerts
     return AlertReceived(

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated
+
+from pydantic import Field
 
 from warroom.domain.alerts.formats import AlertItem, Notification
+from warroom.domain.common.jsonable import UtcTime
 from warroom.domain.common.timefmt import format_duration
 from warroom.domain.config.model import Config, Remediation, Service, Team
 from warroom.domain.incident.events import iso
@@ -40,18 +43,11 @@ class Mapping:
     severity_reason: str
     title: str
     summary: str | None
-    started_at: datetime
-    detected_at: datetime
+    started_at: UtcTime
+    detected_at: UtcTime
     detected_reason: str
-    labels: dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "service": self.service, "service_reason": self.service_reason,
-            "severity": self.severity.value, "severity_reason": self.severity_reason,
-            "title": self.title, "summary": self.summary, "started_at": iso(self.started_at),
-            "detected_at": iso(self.detected_at), "detected_reason": self.detected_reason,
-        }
+    # What the mapping read; not kept with it (the payload on the timeline has them).
+    labels: Annotated[dict[str, str], Field(exclude=True)] = field(default_factory=dict)
 
 
 def _clip(text: str, limit: int) -> str:

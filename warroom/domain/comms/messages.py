@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from warroom.domain.common.errors import InvalidInput
+from warroom.domain.common.jsonable import UtcTime
 from warroom.domain.incident import commands
 from warroom.domain.incident.checklist import CHECKLIST_BY_KEY
 from warroom.domain.incident.clocks import next_customer_update_due
@@ -233,28 +234,19 @@ def parse_template(name: str, text: str, source: str | None = None) -> MessageTe
 @dataclass(frozen=True)
 class RenderedMessage:
     template: str
+    subject: str  # what a status page or an e-mail uses as its title (see `subject_of`)
     text: str
     missing: tuple[str, ...]  # placeholders used that had no data (shown as markers)
-    next_update_at: datetime | None  # the time this message promises the next update
+    next_update_at: UtcTime | None  # the time this message promises the next update
     source: str
 
-    @property
-    def subject(self) -> str:
-        """The first non-blank line: what a status page or an e-mail uses as its title."""
-        for line in self.text.splitlines():
-            if line.strip():
-                return line.strip()
-        return ""
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "template": self.template,
-            "subject": self.subject,
-            "text": self.text,
-            "missing": list(self.missing),
-            "next_update_at": self.next_update_at,
-            "source": self.source,
-        }
+def subject_of(text: str) -> str:
+    """The first non-blank line."""
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
 
 
 def promised_update_at(state: IncidentState, now: datetime) -> datetime | None:
@@ -344,6 +336,7 @@ def render_message(template: MessageTemplate, state: IncidentState, events: Sequ
     text = string.Template(template.text).substitute(filled)
     return RenderedMessage(
         template=template.name,
+        subject=subject_of(text),
         text=text,
         missing=tuple(missing),
         next_update_at=promised_update_at(state, now),
@@ -393,13 +386,9 @@ class CommsDue:
     """One template's place in the incident's communication schedule."""
 
     template: str
-    due_at: datetime | None  # None: not due (yet, or for this severity)
-    sent_at: datetime | None
+    due_at: UtcTime | None  # None: not due (yet, or for this severity)
+    sent_at: UtcTime | None
     overdue: bool
-
-    def to_json(self) -> dict[str, object]:
-        return {"template": self.template, "due_at": self.due_at, "sent_at": self.sent_at,
-                "overdue": self.overdue}
 
 
 def comms_schedule(state: IncidentState, now: datetime) -> list[CommsDue]:

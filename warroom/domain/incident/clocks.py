@@ -22,7 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Annotated
 
+from pydantic import Field, computed_field
+
+from warroom.domain.common.jsonable import Seconds, UtcTime
 from warroom.domain.common.timefmt import format_duration
 from warroom.domain.incident.checklist import CHECKLIST, CHECKLIST_BY_KEY, Anchor, ChecklistItem
 from warroom.domain.incident.kinds.records import CUSTOMER_AUDIENCES
@@ -46,15 +50,18 @@ class ClockState(StrEnum):
 class Clock:
     key: str
     label: str
-    target_text: str
+    target_text: Annotated[str, Field(serialization_alias="target")]
     owner: str
     state: ClockState
-    anchor_at: datetime | None
-    due_at: datetime | None
-    done_at: datetime | None
-    remaining: timedelta | None = None  # RUNNING
-    overdue_by: timedelta | None = None  # OVERDUE, DONE_LATE (how late it was)
-    took: timedelta | None = None  # DONE/DONE_LATE: from the anchor to done
+    anchor_at: UtcTime | None
+    due_at: UtcTime | None
+    done_at: UtcTime | None
+    remaining: Annotated[Seconds | None,  # RUNNING
+                         Field(serialization_alias="remaining_s")] = None
+    overdue_by: Annotated[Seconds | None,  # OVERDUE, DONE_LATE (how late it was)
+                          Field(serialization_alias="overdue_s")] = None
+    took: Annotated[timedelta | None,  # DONE/DONE_LATE: from the anchor to done
+                    Field(exclude=True)] = None
 
     @property
     def overdue(self) -> bool:
@@ -81,17 +88,11 @@ class Clock:
             return "done" if self.done_at else self.target_text
         return s.value
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "key": self.key, "label": self.label, "target": self.target_text,
-            "owner": self.owner, "state": self.state.value, "text": self.text(),
-            "anchor_at": self.anchor_at, "due_at": self.due_at, "done_at": self.done_at,
-            "remaining_s": _secs(self.remaining), "overdue_s": _secs(self.overdue_by),
-        }
-
-
-def _secs(td: timedelta | None) -> float | None:
-    return None if td is None else td.total_seconds()
+    @computed_field(alias="text")  # type: ignore[prop-decorator]
+    @property
+    def shown(self) -> str:
+        """text(), in the JSON."""
+        return self.text()
 
 
 def _anchor(state: IncidentState, item: ChecklistItem) -> datetime | None:

@@ -20,9 +20,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, ConfigDict
 
 from warroom.domain.incident.state import IncidentState
 
@@ -172,6 +172,3 @@ def iso(dt: datetime) -> str:
     """UTC ISO 8601 with a Z, the same form pydantic writes for the state."""
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
-
-# A time in JSON written for people and scripts: always UTC, always with a Z.
-UtcTime = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]

@@ -13,14 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from warroom.domain.incident.events import (
-    Event,
-    Kind,
-    NewEvent,
-    Tone,
-    UtcTime,
-    registered_kinds,
-)
+from warroom.domain.common.jsonable import UtcTime
+from warroom.domain.incident.events import Event, Kind, NewEvent, Tone, registered_kinds
 from warroom.domain.incident.kinds import alerts, lifecycle, paging, people, records
 
 # The modules that define the kinds: the import above is what makes them known everywhere.
