@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from warroom.domain.common.jsonable import UtcTime
 from warroom.domain.incident.events import Event, Kind, NewEvent, Tone, registered_kinds
@@ -66,7 +66,9 @@ def kind_tone(kind: str) -> Tone:
 
 class EventJson(BaseModel):
     """An event as `--json` output and `tail --json` print it: the envelope, the line that
-    describes it, and its body as stored."""
+    describes it, and its body as stored. Built on first use: most commands print no JSON."""
+
+    model_config = ConfigDict(defer_build=True)
 
     seq: int
     event_id: str
