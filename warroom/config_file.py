@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from warroom.content.files import MAX_CONFIG_FILE, FileRefused, read_text
 from warroom.domain.config.model import Config, ConfigError, default_config, parse_config
 from warroom.settings import Settings
 
@@ -76,19 +77,13 @@ def load_config(explicit: str | None = None, db: str | None = None, *,
 def read_config(path: Path) -> Config:
     source = str(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(source, ["no such file"]) from None
-    except IsADirectoryError:
-        raise ConfigError(source, ["is a directory, not a TOML file"]) from None
-    except OSError as e:
-        raise ConfigError(source, [f"cannot read: {e.strerror or e}"]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(source, [f"not UTF-8 text (byte {e.start})"]) from None
+        text = read_text(path, MAX_CONFIG_FILE, "a configuration file")
+    except FileRefused as e:
+        raise ConfigError(source, [e.problem]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(source, [f"invalid TOML: {e}"]) from None
+    except RecursionError:  # tomllib recurses per level of [[[...]]] or {a={b=...}}
+        raise ConfigError(source, ["invalid TOML: nested too deeply"]) from None
     return parse_config(data, source)

@@ -17,9 +17,11 @@ import sys
 from collections.abc import Sequence
 
 from warroom import __version__
+from warroom.cli.argtypes import check_utf8
 from warroom.cli.context import Context
 from warroom.cli.output import emit_json
 from warroom.domain.common.errors import DomainError
+from warroom.domain.common.text import printable
 from warroom.settings import Settings, SettingsError
 from warroom.store.errors import Conflict, ExitCode, StoreError
 
@@ -59,8 +61,8 @@ environment:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        # One line, like every other refusal; the usage is one --help away.
+        sys.stderr.write(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
         raise SystemExit(ExitCode.USAGE)
 
 
@@ -102,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _report(ctx_json: bool, code: int, kind: str, message: str) -> int:
     if ctx_json:
         emit_json({"error": {"code": code, "type": kind, "message": message}})
-    sys.stderr.write(f"warroom: {message}\n")
+    sys.stderr.write(f"warroom: {printable(message, single_line=False)}\n")
     return code
 
 
@@ -127,8 +129,14 @@ def _glue_relative_times(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    want_json = "--json" in arguments
+    try:
+        check_utf8(arguments)
+    except DomainError as e:
+        return _report(want_json, ExitCode.USAGE, type(e).__name__, str(e))
     parser = build_parser()
-    args = parser.parse_args(_glue_relative_times(list(sys.argv[1:] if argv is None else argv)))
+    args = parser.parse_args(_glue_relative_times(arguments))
     want_json = bool(getattr(args, "json", False))
     try:
         settings = Settings.from_env()
