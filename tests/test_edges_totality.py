@@ -13,18 +13,18 @@ from typing import Any
 import pytest
 
 from warroom.domain.alerts.automation import alert_payloads
+from warroom.domain.common.timefmt import shift
 from warroom.domain.comms.messages import comms_schedule, next_update_due, render_message
 from warroom.domain.comms.postmortem import build_postmortem, postmortem_json, postmortem_markdown
 from warroom.domain.comms.stakeholders import stakeholders_for
-from warroom.domain.common.timefmt import shift
 from warroom.domain.incident import commands
 from warroom.domain.incident.checklist import CHECKLIST
 from warroom.domain.incident.clocks import all_clocks, next_deadline, overdue_clocks
 from warroom.domain.incident.events import describe
 from warroom.domain.incident.facts import gather_facts, timeline
 from warroom.domain.incident.roles import Role
-from warroom.domain.incident.state import fold
 from warroom.domain.incident.severity import Severity
+from warroom.domain.incident.state import fold
 from warroom.domain.incident.status import Status
 from warroom.domain.metrics.report import metrics_report
 from warroom.domain.oncall.escalation import (
@@ -135,6 +135,6 @@ def test_renderers_never_raise_on_extreme_times(name: str, at: datetime, whole: 
     for what, render in _renderers(r, now).items():
         try:
             render()
-        except Exception as e:  # noqa: BLE001 - collected, so one run shows them all
+        except Exception as e:  # collected, so one run shows them all
             failures[what] = f"{type(e).__name__}: {e}"
     assert not failures, failures
