@@ -60,9 +60,9 @@ async def ingest(ctx: Context) -> int:
     a = ctx.args
     loaded = ctx.loaded_config
     config = loaded.config
+    at = ctx.time(a.at)
     body = _read_payload(a.file, config.alerts.max_body_bytes)
     notification = parse_notification(decode_json(body), a.format)
-    at = ctx.time(a.at)
     async with await ctx.store(write=True) as store:
         receiver = AlertReceiver(store, config, clock=(lambda: at) if at else ctx.now,
                                  base_dir=loaded.path.parent if loaded.path else None,

@@ -4,7 +4,7 @@ Exit codes (also in --help and the README):
   0 ok, 1 internal error, 2 bad usage or input (or a refused move), 3 version conflict,
   4 incident not found, 5 read-only or permission denied, 6 database missing,
   7 not a database or corrupt, 8 database on a network filesystem, 9 database locked too long,
-  10 schema from a newer (or older, for a reader) warroom.
+  10 schema from a newer (or older, for a reader) warroom, 11 disk full (nothing was written).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ exit codes:
   8  database on a network filesystem (SQLite WAL needs a local disk)
   9  database locked by another process for too long
   10 database schema from a newer warroom (or one a reader cannot upgrade)
+  11 the database's disk is full: nothing was written
 
 environment:
   WARROOM_DB    the room's database (default: $XDG_DATA_HOME/warroom/warroom.db)
