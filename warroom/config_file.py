@@ -10,10 +10,13 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warroom.content.files import MAX_CONFIG_FILE, FileRefused, read_text
-from warroom.domain.config.model import Config, ConfigError, default_config, parse_config
 from warroom.settings import Settings
+
+if TYPE_CHECKING:  # the models load on first use: `config_path` alone must stay cheap
+    from warroom.domain.config.model import Config
 
 CONFIG_NAME = "warroom.toml"
 
@@ -68,13 +71,24 @@ def config_path(explicit: str | None, db: str | None,
 def load_config(explicit: str | None = None, db: str | None = None, *,
                 settings: Settings | None = None) -> LoadedConfig:
     """settings: the environment as the command read it (None: read it now)."""
+    from warroom.domain.config.model import default_config
+
     path, required = config_path(explicit, db, settings or Settings.from_env())
     if path is None or (not required and not path.exists()):
         return LoadedConfig(default_config(), "built-in defaults", None)
     return LoadedConfig(read_config(path), str(path), path)
 
 
+def has_config(explicit: str | None = None, db: str | None = None, *,
+               settings: Settings | None = None) -> bool:
+    """Whether load_config would read a file (else it gives the built-in defaults)."""
+    path, required = config_path(explicit, db, settings or Settings.from_env())
+    return path is not None and (required or path.exists())
+
+
 def read_config(path: Path) -> Config:
+    from warroom.domain.config.model import ConfigError, parse_config
+
     source = str(path)
     try:
         text = read_text(path, MAX_CONFIG_FILE, "a configuration file")

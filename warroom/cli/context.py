@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from warroom.cli.argtypes import check_name
 from warroom.domain.common.errors import InvalidInput
-from warroom.domain.common.timefmt import parse_time
+from warroom.domain.common.timefmt import TimeWindow, parse_time
 from warroom.settings import Settings
 from warroom.store import Store, open_store
 
@@ -116,10 +116,20 @@ class Context:
             dt = parse_time(text, now, self.local_tz)
         except InvalidInput as e:
             raise InvalidInput(f"{option}: {e}") from None
-        window = self.config.times.window()
+        window = self.window()
         if lookup:
             window = window.widened(LOOKUP_AHEAD)
         return window.check(dt, now, option)
+
+    def window(self) -> TimeWindow:
+        """The room's [times]; without a configuration file, the defaults (and no need to
+        load the configuration models for a note's --at)."""
+        if self._loaded is None:
+            from warroom.config_file import has_config
+
+            if not has_config(self.config_arg, self.db, settings=self.settings):
+                return TimeWindow()
+        return self.config.times.window()
 
     def retry(self, expected_version: int | None) -> Retry:
         """How a write meets a concurrent change. With --expect-version a person said "only
