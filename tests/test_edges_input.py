@@ -384,3 +384,28 @@ async def test_a_full_database_is_disk_full_and_nothing_written(tmp_path: Path) 
         assert (await store.get(r.incident_id)).version == 1 + written
     finally:
         await store.close()
+
+
+# ---- a room that already holds absurd times ----------------------------------------------------
+
+
+@pytest.mark.slow
+def test_every_command_reads_a_room_holding_year_1_and_9999(tmp_path: Path) -> None:
+    """What the CLI now refuses may already be in a room (an older warroom, another tool):
+    every command still answers, and the incidents can still be worked on."""
+    from .test_edges_dashboard import planted_db
+
+    db = planted_db(tmp_path / "room.db")
+    reads = [["list"], ["list", "--all", "--json"], ["metrics"], ["metrics", "--csv"],
+             ["metrics", "--oncall"], ["tail"], ["oncall"], ["engine", "--once", "--no-deliver"]]
+    for n in ("1", "2", "3"):
+        reads += [["show", n], ["show", n, "--json"], ["clocks", n], ["escalation", n],
+                  ["comms", n], ["comms", n, "--template", "update"], ["export", n],
+                  ["export", n, "--format", "markdown"], ["payloads", n]]
+    writes = [["escalate", "2", "--no-deliver"], ["ack", "3"], ["note", "3", "still here"],
+              ["status", "2", "Resolved"], ["comms", "3", "--template", "update", "--send",
+                                            "--audience", "customers"]]
+    for args in reads + writes + [["clocks", "2"], ["export", "3", "--format", "markdown"]]:
+        r = run_cli(db, *args)
+        assert r.code == 0 and "Traceback" not in r.err and "error" not in r.err, (
+            args, r.code, r.err)
