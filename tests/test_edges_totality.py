@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from warroom.domain.alerts.automation import alert_payloads
+from warroom.domain.common.jsonable import to_json
 from warroom.domain.common.timefmt import shift
 from warroom.domain.comms.messages import comms_schedule, next_update_due, render_message
 from warroom.domain.comms.postmortem import build_postmortem, postmortem_json, postmortem_markdown
@@ -89,15 +90,15 @@ def _renderers(r: Recorder, now: datetime) -> dict[str, Callable[[], Any]]:
     assert state is not None
     rotation = next(iter(config.rotations.values()))
     return {
-        "clocks": lambda: [c.text() for c in all_clocks(state, now)],
+        "clocks": lambda: [(c.text(), to_json(c)) for c in all_clocks(state, now)],
         "overdue": lambda: overdue_clocks(state, now),
         "next_deadline": lambda: next_deadline(state, now),
-        "escalation_view": lambda: (lambda v: (v.status_text(), countdown_text(v)))(
+        "escalation_view": lambda: (lambda v: (v.status_text(), countdown_text(v), to_json(v)))(
             escalation_view_for(config, state, now)),
         "due_escalations": lambda: due_escalations(config, state, now),
         "next_due_at": lambda: next_due_at(config, state),
         "stalled_pages": lambda: stalled_pages(config, state, now),
-        "comms_schedule": lambda: [row.to_json() for row in comms_schedule(state, now)],
+        "comms_schedule": lambda: [to_json(row) for row in comms_schedule(state, now)],
         "next_update_due": lambda: next_update_due(state),
         "stakeholders": lambda: stakeholders_for(state.severity),
         "describe": lambda: [describe(e) for e in events],
@@ -108,10 +109,10 @@ def _renderers(r: Recorder, now: datetime) -> dict[str, Callable[[], Any]]:
         "messages": lambda: [render_message(t, state, events, now).text
                              for t in _templates().values()],
         "payloads": lambda: alert_payloads(events),
-        "metrics": lambda: metrics_report([summary_of(state)], now=now).to_json(),
+        "metrics": lambda: to_json(metrics_report([summary_of(state)], now=now)),
         "oncall_load": lambda: oncall_load(config, [state], shift(now, -timedelta(days=60)),
                                            now),
-        "who_is_on_call": lambda: who_is_on_call(rotation, now).to_json(),
+        "who_is_on_call": lambda: to_json(who_is_on_call(rotation, now)),
     }
 
 

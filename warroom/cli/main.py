@@ -57,6 +57,7 @@ environment:
   WARROOM_LOCK_TIMEOUT  seconds to wait for another writer (default 10)
   WARROOM_CONFIG  the room's configuration file (default: warroom.toml beside the database)
   WARROOM_TOKEN   the token alert senders must present to `warroom serve`
+  XDG_STATE_HOME  where a crashed dashboard writes its traceback (default ~/.local/state)
 """
 
 

@@ -12,6 +12,7 @@ import asyncio
 import io
 import os
 import sys
+import tempfile
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,18 +24,12 @@ from warroom.store import Store
 CRASH_FILE_MODE = 0o600  # a traceback shows local variables: a token, a webhook URL...
 
 
-def crash_dir() -> Path:
-    """Where crash reports go: the XDG state directory (logs and history belong there)."""
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
-    return Path(base) / "warroom"
-
-
-def _write_report(text: str, now: datetime) -> Path:
+def _write_report(text: str, now: datetime, folder: Path) -> Path:
     name = f"crash-{now:%Y%m%dT%H%M%SZ}-{os.getpid()}.txt"
-    for folder in (crash_dir(), Path(os.environ.get("TMPDIR") or "/tmp")):
+    for where in (folder, Path(tempfile.gettempdir())):
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / name
+            where.mkdir(parents=True, exist_ok=True)
+            path = where / name
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CRASH_FILE_MODE)
             with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
                 f.write(text)
@@ -44,8 +39,9 @@ def _write_report(text: str, now: datetime) -> Path:
     raise OSError("no folder to write the crash report in")
 
 
-def report_crash(error: BaseException | None, rendered: str = "") -> int:
-    """Write the traceback to a file and say where, in one line on stderr; exit status 1."""
+def report_crash(error: BaseException | None, rendered: str, folder: Path) -> int:
+    """Write the traceback to a file in `folder` (else the temporary directory) and say
+    where, in one line on stderr; exit status 1."""
     from warroom import __version__
     from warroom.domain.common.text import printable
 
@@ -58,16 +54,21 @@ def report_crash(error: BaseException | None, rendered: str = "") -> int:
     what = f"{type(error).__name__}: {error}" if error is not None else "an unknown error"
     what = printable(what)[:200]
     try:
-        path: Path | str = _write_report(head + body, now)
+        path: Path | str = _write_report(head + body, now, folder)
     except OSError:
         path = "nowhere (no writable folder)"
     sys.stderr.write(f"warroom: the dashboard crashed ({what}); the traceback is in {path}\n")
     return 1
 
 
-async def run_app(app: Any, **run_options: Any) -> int:
-    """Run a Textual app to its end: its result, or 1 and one line if it crashed."""
+async def run_app(app: Any, *, crash_dir: Path | None = None, **run_options: Any) -> int:
+    """Run a Textual app to its end: its result, or 1 and one line if it crashed (the report
+    goes to `crash_dir`, by default the state directory: $XDG_STATE_HOME/warroom)."""
     from rich.console import Console
+
+    from warroom.settings import Settings
+
+    folder = crash_dir or Settings.from_env().state_dir()
 
     rendered = io.StringIO()
     # Textual prints an unhandled exception's traceback on its error console once the screen
@@ -77,9 +78,9 @@ async def run_app(app: Any, **run_options: Any) -> int:
     try:
         result = await app.run_async(**run_options)
     except Exception as e:  # a crash outside the app's own handling
-        return report_crash(e, rendered.getvalue())
+        return report_crash(e, rendered.getvalue(), folder)
     if app.return_code:  # Textual sets 1 when an exception ended the app
-        return report_crash(getattr(app, "_exception", None), rendered.getvalue())
+        return report_crash(getattr(app, "_exception", None), rendered.getvalue(), folder)
     return int(result or 0)
 
 
@@ -89,7 +90,7 @@ async def _run(store: Store, ctx: Context, follow: str | None) -> int:
     app = WarroomApp(store, actor=ctx.actor, local_tz=ctx.local_tz, follow=follow,
                      loaded_config=ctx.loaded_config)
     try:
-        return await run_app(app)
+        return await run_app(app, crash_dir=ctx.settings.state_dir())
     finally:
         await store.close()
 
