@@ -8,6 +8,7 @@ import argparse
 import sys
 from typing import Any
 
+from warroom.cli.argtypes import count
 from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import emit_json, line, safe, when
 from warroom.domain.common.errors import InvalidInput
@@ -43,21 +44,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = cmd("payloads", "the alert payloads an incident received, and how each was mapped",
             payloads)
     incident_arg(p)
-    p.add_argument("--last", type=int, metavar="N", help="only the last N")
+    p.add_argument("--last", type=count, metavar="N", help="only the last N")
 
 
 def _read_payload(path: str, limit: int) -> bytes:
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read(limit + 1)
-        else:
-            with open(path, "rb") as f:
-                data = f.read(limit + 1)
-    except OSError as e:
-        raise InvalidInput(f"{path}: cannot read: {e.strerror or e}") from None
-    if len(data) > limit:
-        raise InvalidInput(f"{path}: more than {limit} bytes (alerts.max_body_bytes)")
-    return data
+    from warroom.content.files import read_bytes, size_text
+
+    return read_bytes(path, limit, f"a payload (alerts.max_body_bytes = {size_text(limit)})")
 
 
 async def ingest(ctx: Context) -> int:
@@ -67,9 +60,9 @@ async def ingest(ctx: Context) -> int:
     a = ctx.args
     loaded = ctx.loaded_config
     config = loaded.config
+    at = ctx.time(a.at)
     body = _read_payload(a.file, config.alerts.max_body_bytes)
     notification = parse_notification(decode_json(body), a.format)
-    at = ctx.time(a.at)
     async with await ctx.store(write=True) as store:
         receiver = AlertReceiver(store, config, clock=(lambda: at) if at else ctx.now,
                                  base_dir=loaded.path.parent if loaded.path else None,

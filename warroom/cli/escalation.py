@@ -12,6 +12,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from warroom.cli.argtypes import sequence
 from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import emit_json, line, safe, when
 from warroom.domain.common.errors import InvalidInput
@@ -38,7 +39,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             escalate)
     incident_arg(p)
     p.add_argument("--at", metavar="TIME", help="when, if not now")
-    p.add_argument("--expect-version", type=int, metavar="N",
+    p.add_argument("--expect-version", type=sequence, metavar="N",
                    help="refuse (exit 3) if the incident changed since version N")
     p.add_argument("--no-deliver", action="store_true", help="record it but send no page")
 
@@ -66,8 +67,8 @@ def _engine_actor() -> str:
     return f"engine@{socket.gethostname()}"
 
 
-def _time(ctx: Context, text: str | None) -> datetime:
-    return ctx.time(text) or ctx.now()
+def _time(ctx: Context, text: str | None, option: str, *, lookup: bool = False) -> datetime:
+    return ctx.time(text, option, lookup=lookup) or ctx.now()
 
 
 # ---- engine ------------------------------------------------------------------------------------
@@ -80,7 +81,7 @@ async def engine(ctx: Context) -> int:
     if a.now and not a.once:
         raise InvalidInput("--now needs --once (a running engine follows the real clock)")
     loaded = ctx.loaded_config  # a broken configuration stops us before anything runs
-    now = ctx.time(a.now) if a.now else None
+    now = ctx.time(a.now, "--now") if a.now else None
     clock = shifted_clock(now) if now else system_clock
     printer = _Printer(ctx)
     async with await ctx.store(write=True) as store:
@@ -207,7 +208,7 @@ def oncall(ctx: Context) -> int:
 
     loaded = ctx.loaded_config
     config = loaded.config
-    at = _time(ctx, ctx.args.at)
+    at = _time(ctx, ctx.args.at, "--at", lookup=True)
     names = list(config.rotations)
     if ctx.args.rotation:
         if ctx.args.rotation not in config.rotations:
@@ -277,7 +278,7 @@ async def escalation_status(ctx: Context) -> int:
 
     config = ctx.config
     incident_id = parse_incident_id(ctx.args.incident)
-    now = _time(ctx, ctx.args.now)
+    now = _time(ctx, ctx.args.now, "--now")
     async with await ctx.store(write=False) as store:
         state = await store.get(incident_id)
     view = escalation_view_for(config, state, now)
@@ -310,7 +311,7 @@ async def clocks(ctx: Context) -> int:
     from warroom.domain.incident.clocks import all_clocks
 
     incident_id = parse_incident_id(ctx.args.incident)
-    now = _time(ctx, ctx.args.now)
+    now = _time(ctx, ctx.args.now, "--now")
     async with await ctx.store(write=False) as store:
         state = await store.get(incident_id)
     items = all_clocks(state, now)

@@ -213,6 +213,7 @@ def open_events(config: Config, n: Notification, mapping: Mapping, route: Route,
               f"{mapping.severity.value} ({mapping.severity_reason}); detected "
               f"{iso(mapping.detected_at)} ({mapping.detected_reason})"),
     ), actor, now, ids()))
+    out.extend(_time_notes(mapping.time_notes, actor, now, ids))
     out.extend(_oncall_events(config, mapping.service, now, actor, ids))
     auto_resolve = (svc.alerts.auto_resolve if svc and svc.alerts.auto_resolve is not None
                     else config.alerts.auto_resolve)
@@ -234,6 +235,14 @@ def open_events(config: Config, n: Notification, mapping: Mapping, route: Route,
     out.append(NewEvent.of(AlertDecision(step="clocks", text=clocks_text(mapping, route)),
                            actor, now, ids()))
     return out
+
+
+def _time_notes(notes: tuple[str, ...], actor: str, now: datetime, ids: _Ids
+                ) -> list[NewEvent]:
+    """A sender's time outside the room's window was replaced: the timeline says which."""
+    if not notes:
+        return []
+    return [NewEvent.of(AlertDecision(step="times", text="; ".join(notes)), actor, now, ids())]
 
 
 def clocks_text(mapping: Mapping, route: Route) -> str:
@@ -276,6 +285,7 @@ def receipt_events(config: Config, state: IncidentState, n: Notification,
     actor = config.alerts.actor
     ids = _Ids(request_id)
     out = [NewEvent.of(record, actor, now, ids())]
+    out.extend(_time_notes(tuple(record.mapping.get("time_notes", ())), actor, now, ids))
     firing = {k for k, a in state.alerts.items() if a.firing}
     had_firing = bool(firing)
     for a in n.alerts:

@@ -113,12 +113,41 @@ def decode_json(body: bytes) -> Any:
     if not text.strip():
         raise PayloadError("body is empty: expected a JSON object")
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as e:
         raise PayloadError(
             f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
     except RecursionError:
         raise PayloadError("malformed JSON: nested too deeply") from None
+    if "\\u" in text:  # only an escape can smuggle in a lone surrogate
+        _refuse_lone_surrogates(data)
+    return data
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_lone_surrogates(data: Any) -> None:
+    """JSON may escape half of a UTF-16 pair (\\ud800) alone: Python decodes it to a string
+    that no store, terminal or UTF-8 encoder accepts. Refused here, with where it is, rather
+    than failing later as a crash. (A pair decodes to one character and passes.)"""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            m = _SURROGATE.search(value)
+            if m:
+                raise PayloadError(f"{path or '(document)'}: a lone UTF-16 surrogate "
+                                   f"(\\u{ord(m.group()):04x}) is not text")
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                sub = f"{path}.{k}" if path else str(k)
+                if _SURROGATE.search(k):
+                    stack.append((path or "(document)", k))
+                else:
+                    stack.append((sub, v))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
 
 
 def detect_format(data: Any) -> str:

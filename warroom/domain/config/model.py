@@ -14,7 +14,7 @@ optional sub-model with defaults, so existing files stay valid.
 from __future__ import annotations
 
 import difflib
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from warroom.domain.common.timefmt import AHEAD, EARLIEST, TimeWindow, as_utc_datetime
 from warroom.domain.config.fields import (
     HANDLE_CHARS,
     WEEKDAY_TITLES,
@@ -424,6 +425,36 @@ class Content(_Model):
     runbooks: str | None = None
 
 
+def _instant(value: Any) -> Any:
+    from datetime import date
+
+    if isinstance(value, date):  # TOML's bare day (2000-01-01) or a date-time
+        return as_utc_datetime(value)
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_instant),
+                    PlainSerializer(lambda d: d.isoformat(), when_used="json")]
+
+
+class Times(_Model):
+    """Which times a person (`--at`, `--now`, `--since`...) or an alert sender (`startsAt`,
+    PagerDuty `timestamp`) may give: from `earliest` to `ahead` after the room's clock. The CLI
+    refuses a time outside it; an alert's is replaced by the time it arrived."""
+
+    earliest: Instant = EARLIEST
+    ahead: Duration = AHEAD
+
+    @model_validator(mode="after")
+    def _aware(self) -> Times:
+        if self.earliest.tzinfo is None:
+            self.earliest = self.earliest.replace(tzinfo=UTC)
+        return self
+
+    def window(self) -> TimeWindow:
+        return TimeWindow(self.earliest, self.ahead)
+
+
 class Config(_Model):
     people: dict[Handle, Person] = Field(default_factory=dict)
     teams: dict[str, Team] = Field(default_factory=dict)
@@ -436,6 +467,7 @@ class Config(_Model):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     metrics: MetricTargets = Field(default_factory=MetricTargets)
     content: Content = Field(default_factory=Content)
+    times: Times = Field(default_factory=Times)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:
