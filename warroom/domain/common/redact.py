@@ -1,0 +1,134 @@
+"""Keeping credentials out of what the room stores and shows.
+
+Alert payloads, webhook answers and hook output are stored on the timeline, where every
+spectator can read them; the configuration is printed by `config show`. A credential that gets
+there is a credential handed to everyone who can watch the room (a PagerDuty routing key is the
+room's alert token: whoever reads it can post alerts). So whatever came from outside is
+redacted before it is kept:
+
+- by name: the value of any key that names a credential (`routing_key`, `service_key`,
+  `Authorization`, `X-Api-Key`, `password`, `*_token`, ...), whatever its type;
+- by shape: `Basic`/`Bearer`/`Digest` credentials, `name=value` and `"name": "value"` pairs
+  whose name is a credential's, the user part of `scheme://user:password@host`;
+- by value: any string the caller knows to be secret (the room's token, configured header
+  values), wherever it appears.
+
+Heuristics can miss an oddly named secret; they are a net under the exact rules, not a
+promise. Pure: no I/O, the secrets are passed in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+REDACTED = "[redacted]"
+
+# Key names (lowercased, "-" and " " read as "_") whose values are credentials.
+_SECRET_NAMES = frozenset({
+    "authorization", "proxy_authorization", "cookie", "set_cookie", "password", "passwd",
+    "pwd", "secret", "token", "credential", "credentials", "api_key", "apikey", "x_api_key",
+    "routing_key", "service_key", "integration_key", "access_key", "secret_key",
+    "private_key", "client_secret", "session", "session_id", "signature", "auth",
+})
+_SECRET_SUFFIXES = ("_token", "_secret", "_password", "_passwd", "_api_key", "_apikey",
+                    "_routing_key", "_service_key", "_integration_key", "_access_key",
+                    "_private_key", "_credentials")
+
+# A word that makes a string worth a closer look: anything without one of these (and without
+# a known secret) is left as it is, which keeps big alert payloads cheap.
+_SUSPECT = re.compile(
+    r"(?i)password|passwd|pwd|secret|token|api[-_]?key|routing[-_]?key|service[-_]?key|"
+    r"integration[-_]?key|access[-_]?key|private[-_]?key|authori[sz]ation|cookie|credential|"
+    r"session|signature|auth|basic|bearer|digest|://[^/\s\"'@]*@")
+
+_SCHEME = re.compile(
+    r"\b(Basic|Bearer|Digest|BASIC|BEARER|DIGEST|basic|bearer|digest)(\s+)"
+    r"([A-Za-z0-9._~+/:=-]{6,})")
+_NAME = (r"[A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[-_]?key|apikey|"
+         r"routing[-_]?key|service[-_]?key|integration[-_]?key|access[-_]?key|private[-_]?key|"
+         r"authori[sz]ation|cookie|credentials?|session[-_]?id|signature)[A-Za-z0-9_.-]*")
+_PAIR = re.compile(
+    r"(?i)(\"?\b" + _NAME + r"\"?\s*[:=]\s*\"?)"
+    r"((?:(?:basic|bearer|digest)\s+)?(?:\[redacted\]|[^\s\"',;&}\[\]]+))")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s\"'@]+)@")
+# Long opaque strings of letters and digits (API keys, session ids): only where no structure
+# is expected (a webhook's error answer, a hook's output), never in alert payloads, whose
+# fingerprints and ids look the same.
+_OPAQUE = re.compile(r"(?<![A-Za-z0-9+/_=-])(?=[A-Za-z0-9+/_=-]*[0-9])(?=[A-Za-z0-9+/_=-]*"
+                     r"[A-Za-z])[A-Za-z0-9+/_=-]{32,}")
+
+MIN_SECRET = 4  # shorter "secrets" would redact ordinary words
+
+
+def is_secret_name(name: str) -> bool:
+    """Does a key with this name hold a credential? ("X-Api-Key", "routing_key", "db_password")"""
+    n = name.strip().lower().replace("-", "_").replace(" ", "_")
+    return n in _SECRET_NAMES or n.endswith(_SECRET_SUFFIXES)
+
+
+def _secret_list(secrets: Iterable[str | None]) -> list[str]:
+    # longest first, so a secret containing another is replaced whole
+    return sorted({s for s in secrets if s and len(s) >= MIN_SECRET}, key=len, reverse=True)
+
+
+def redact_text(text: str, secrets: Iterable[str | None] = (), *, opaque: bool = False) -> str:
+    """`text` with every credential it seems to contain replaced by [redacted]."""
+    for s in _secret_list(secrets):
+        if s in text:
+            text = text.replace(s, REDACTED)
+    if not _SUSPECT.search(text) and not opaque:
+        return text
+    text = _SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED
+                       if _looks_like_credential(m.group(3)) else m.group(0), text)
+    text = _PAIR.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
+    if opaque:
+        text = _OPAQUE.sub(REDACTED, text)
+    return text
+
+
+def _looks_like_credential(word: str) -> bool:
+    """"Basic aG9vZjpwYXNz" is one, "Basic authentication" is not."""
+    return (word != REDACTED and (len(word) >= 20 or any(c.isdigit() for c in word)
+                                  or word.endswith("=") or "+" in word or "/" in word))
+
+
+def redact_value(value: Any, secrets: Iterable[str | None] = ()) -> Any:
+    """A copy of a decoded JSON value with every credential replaced by [redacted]: values of
+    keys that name one, and credentials inside strings. Unchanged values are returned as they
+    are (no copy), so the common case costs one scan."""
+    known = _secret_list(secrets)
+    if not needs_redaction(value, known):
+        return value
+    return _walk(value, known)
+
+
+def needs_redaction(value: Any, secrets: Iterable[str | None] = ()) -> bool:
+    """A cheap first look at the whole value: could anything in it be a credential?"""
+    blob = json.dumps(value, ensure_ascii=False, default=str)
+    return bool(_SUSPECT.search(blob)) or any(s in blob for s in _secret_list(secrets))
+
+
+def _walk(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return redact_text(value, secrets)
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            key = redact_text(k, secrets) if isinstance(k, str) else k
+            if isinstance(k, str) and is_secret_name(k) and v not in (None, "", [], {}):
+                out[key] = REDACTED
+            else:
+                out[key] = _walk(v, secrets)
+        return out
+    if isinstance(value, list):
+        return [_walk(v, secrets) for v in value]
+    return value
+
+
+def redact_url(url: str, secrets: Iterable[str | None] = ()) -> str:
+    """A URL fit to show: no user or password, no credential in its query."""
+    return redact_text(url, secrets)
