@@ -20,11 +20,12 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from warroom.domain.common.errors import InvalidInput
+from warroom.domain.common.redact import needs_redaction, redact_text, redact_value
 
 ALERTMANAGER = "alertmanager"
 PAGERDUTY = "pagerduty"
@@ -38,6 +39,10 @@ PD_DEDUP_MAX = 255
 MAX_LABELS = 200
 MAX_LABEL_VALUE = 4096
 MAX_ALERTS = 10_000
+# Nesting levels of objects and lists in a payload. Real senders nest 3 or 4 deep (a PagerDuty
+# event's custom_details a few more); far deeper documents break serialisers downstream
+# (pydantic stops at a few hundred) and are refused here, with a 4xx, instead.
+MAX_DEPTH = 64
 MAX_KEY = 4096
 
 
@@ -135,14 +140,70 @@ def detect_format(data: Any) -> str:
         "PagerDuty event (routing_key, event_action; or service_key, event_type)")
 
 
-def parse_notification(data: Any, fmt: str = "auto") -> Notification:
+def parse_notification(data: Any, fmt: str = "auto", *,
+                       secrets: tuple[str, ...] = ()) -> Notification:
+    """The entry point for a decoded payload: its shape checked, parsed, and every credential
+    in it (routing keys, authorization headers, `secrets`) redacted before anyone keeps it."""
+    check_structure(data)
     if fmt == "auto":
         fmt = detect_format(data)
     if fmt == ALERTMANAGER:
-        return parse_alertmanager(data)
+        return redact_notification(parse_alertmanager(data), secrets)
     if fmt == PAGERDUTY:
-        return parse_pagerduty(data)
+        return redact_notification(parse_pagerduty(data), secrets)
     raise PayloadError(f"unknown format {fmt!r}: use auto, alertmanager or pagerduty")
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def check_structure(data: Any) -> None:
+    """Refuse a document no store or screen can keep: nested deeper than MAX_DEPTH, or holding
+    a lone UTF-16 surrogate (JSON's \\ud800 escape decodes to a string no UTF-8 encoder takes).
+    Iterative, so a deep document cannot exhaust the stack here."""
+    stack: list[tuple[Any, int, str]] = [(data, 1, "")]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, str):
+            m = _SURROGATES.search(value)
+            if m:
+                raise PayloadError(f"{path or 'body'}: a lone UTF-16 surrogate "
+                                   f"(\\u{ord(m.group()):04x}) is not text")
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_DEPTH:
+            raise PayloadError(f"{path or 'body'}: nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            for k, v in value.items():
+                sub = f"{path}.{k}" if path else str(k)
+                if _SURROGATES.search(k):
+                    raise PayloadError(f"{path or 'body'}: a key holds a lone UTF-16 "
+                                       "surrogate, which is not text")
+                stack.append((v, depth + 1, sub[:200]))
+        else:
+            stack.extend((v, depth + 1, f"{path}[{i}]"[:200]) for i, v in enumerate(value))
+
+
+def redact_notification(n: Notification, secrets: tuple[str, ...] = ()) -> Notification:
+    """`n` with credentials redacted wherever it could be kept or shown: the payload, each
+    alert's labels, annotations, summary and link. The routing key stays in `routing_key`
+    (checked by the receiver, never stored)."""
+    if not needs_redaction(n.raw, secrets):
+        return n
+
+    def text(value: str | None) -> str | None:
+        return redact_text(value, secrets) if value else value
+
+    alerts = tuple(replace(a, labels=redact_value(a.labels, secrets),
+                           annotations=redact_value(a.annotations, secrets),
+                           summary=redact_text(a.summary, secrets), url=text(a.url),
+                           raw=redact_value(a.raw, secrets)) for a in n.alerts)
+    return replace(n, alerts=alerts, common_labels=redact_value(n.common_labels, secrets),
+                   title=redact_text(n.title, secrets), description=text(n.description),
+                   client=text(n.client), client_url=text(n.client_url),
+                   links=tuple(redact_text(x, secrets) for x in n.links),
+                   raw=redact_value(n.raw, secrets))
 
 
 # ---- field helpers -------------------------------------------------------------------------
