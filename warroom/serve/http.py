@@ -48,8 +48,10 @@ log = logging.getLogger("warroom.serve")
 TOKEN_ENV = "WARROOM_TOKEN"
 RECEIVER_KEY = web.AppKey("receiver", AlertReceiver)
 DEFAULT_BODY_TIMEOUT = 10.0
+STRANGER_READS = 4  # bodies of posts without a bearer token being read at once
 # A routing key as it appears in the raw body: "routing_key": "VALUE" (escapes allowed).
-_KEY_IN_BODY = re.compile(rb'"(?:routing_key|service_key)"\s*:\s*"((?:[^"\\]|\\.){1,1024})"')
+_KEY_NAMES = (b'"routing_key"', b'"service_key"')
+_KEY_VALUE = re.compile(rb'\s*:\s*"((?:[^"\\]|\\.){1,1024})"')
 _KEYS_CHECKED = 8  # occurrences of a key looked at before giving up
 
 
@@ -84,17 +86,24 @@ def body_carries_token(body: bytes, token: str) -> bool:
     """Does the raw body hold the token as a `routing_key` / `service_key` string? Costs one
     scan of the bytes whatever they hold; each candidate is compared in constant time. (The
     parsed document is checked again afterwards: this only decides whether to parse it.)"""
-    for i, m in enumerate(_KEY_IN_BODY.finditer(body)):
-        if i >= _KEYS_CHECKED:
-            return False
-        raw = m.group(1)
-        try:
-            value = json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            continue
-        if isinstance(value, str) and token_matches(value, token):
-            return True
+    checked = 0
+    for name in _KEY_NAMES:
+        at = body.find(name)
+        while at >= 0 and checked < _KEYS_CHECKED:  # bytes.find: memchr speed, no parsing
+            checked += 1
+            m = _KEY_VALUE.match(body, at + len(name))
+            if m is not None and _same_token(m.group(1), token):
+                return True
+            at = body.find(name, at + len(name))
     return False
+
+
+def _same_token(raw: bytes, token: str) -> bool:
+    try:
+        value = json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(value, str) and token_matches(value, token)
 
 
 def _error(status: int, kind: str, message: str, **extra: Any) -> web.Response:
@@ -176,6 +185,24 @@ def build_app(receiver: AlertReceiver, token: str, *, max_body: int,
     app = web.Application(client_max_size=max_body + 1, middlewares=[_guard])
     app[RECEIVER_KEY] = receiver
 
+    # Bodies of posts without a bearer token read at once: a flood of strangers then costs
+    # the event loop a few short reads at a time, and /healthz and real senders get their turn.
+    strangers = asyncio.Semaphore(STRANGER_READS)
+
+    async def stranger_body(request: web.Request) -> bytes | web.Response:
+        try:
+            async with asyncio.timeout(body_timeout):
+                await strangers.acquire()
+        except TimeoutError:
+            return _error(503, "busy", "too many posts without a bearer token at once; retry")
+        try:
+            body = await read_body(request, max_body, body_timeout)
+        finally:
+            strangers.release()
+        if isinstance(body, bytes) and not body_carries_token(body, token):
+            return _unauthorised(("routing_key", "service_key"))
+        return body
+
     def endpoint(fmt: str, key_fields: tuple[str, ...], ok_status: int
                  ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handle(request: web.Request) -> web.Response:
@@ -183,11 +210,12 @@ def build_app(receiver: AlertReceiver, token: str, *, max_body: int,
             if not authorised and not key_fields:
                 return _error(401, "unauthorized", "missing or wrong token: send "
                                                    "Authorization: Bearer TOKEN")
-            body = await read_body(request, max_body, body_timeout)
+            if authorised:
+                body = await read_body(request, max_body, body_timeout)
+            else:
+                body = await stranger_body(request)
             if isinstance(body, web.Response):
                 return body
-            if not authorised and not body_carries_token(body, token):
-                return _unauthorised(key_fields)
             try:
                 data = decode_json(body)
             except PayloadError as e:

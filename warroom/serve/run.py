@@ -51,10 +51,15 @@ async def serve(store: Store, config: Config, token: str, host: str, port: int, 
     # is closed after header_timeout (the first request's deadline is the gate's).
     runner = web.AppRunner(app, access_log=None, handle_signals=False,
                            keepalive_timeout=header_timeout, lingering_time=LINGER_SECONDS)
-    await runner.setup()
-    gate = ConnectionGate(runner.server, cap=connection_cap(settings.max_connections),
+
+    def make_handler() -> asyncio.Protocol:
+        assert runner.server is not None  # set up below, before the first connection
+        return runner.server()
+
+    gate = ConnectionGate(make_handler, cap=connection_cap(settings.max_connections),
                           header_timeout=header_timeout)
-    app[HOOKS_KEY] = gate
+    app[HOOKS_KEY] = gate  # before setup(), which freezes the application
+    await runner.setup()
     if on_gate is not None:
         on_gate(gate)
     engine_task: asyncio.Task[None] | None = None
