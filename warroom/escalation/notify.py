@@ -45,9 +45,11 @@ DETAIL_CHARS = 200  # of that head, what goes onto the timeline (credentials red
 _CHUNK = 64 * 1024
 
 
-def _shown(head: bytes, total: int | None, secrets: list[str], what: str) -> str:
+def _shown(head: bytes, total: int | None, secrets: list[str], what: str, *,
+           sized: bool = False) -> str:
     """The start of an answer or an output, fit for the timeline: redacted, cut at
-    DETAIL_CHARS, and saying how much there was when that is not all of it."""
+    DETAIL_CHARS, and saying how much there was when that is not all of it (`sized`:
+    always)."""
     text = " ".join(head.decode("utf-8", "replace").split())
     text = redact_text(text, secrets, opaque=True)
     cut = len(text) > DETAIL_CHARS or total is None or total > len(head)
@@ -56,7 +58,7 @@ def _shown(head: bytes, total: int | None, secrets: list[str], what: str) -> str
     if not text:
         return ""
     if not cut:
-        return text
+        return f"{text} ({total} bytes)" if sized else text
     size = f"{total} bytes" if total is not None else f"more than {len(head)} bytes"
     return f"{text} ({what} of {size}; the first {DETAIL_CHARS} characters kept)"
 
@@ -139,7 +141,7 @@ class Notifier:
                 head, total = await read_head(resp.content, drain=False)
                 if total is None and resp.content_length is not None:
                     total = resp.content_length
-                text = _shown(head, total, secrets, "an answer")
+                text = _shown(head, total, secrets, "an answer", sized=True)
                 return DeliveryResult(False, f"HTTP {resp.status}" + (f": {text}" if text
                                                                       else ""))
         except TimeoutError:

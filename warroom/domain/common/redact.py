@@ -112,20 +112,22 @@ def needs_redaction(value: Any, secrets: Iterable[str | None] = ()) -> bool:
     return bool(_SUSPECT.search(blob)) or any(s in blob for s in _secret_list(secrets))
 
 
-def _walk(value: Any, secrets: list[str]) -> Any:
+def _walk(value: Any, secrets: list[str], secret: bool = False) -> Any:
+    """`secret`: the value sits under a key that names a credential. Its text and numbers are
+    redacted, and the items of a list under it; an object under it is looked into key by key
+    (an "auth" object describing the auth service is not a credential, its "token" is)."""
     if isinstance(value, str):
-        return redact_text(value, secrets)
+        return REDACTED if secret and value else redact_text(value, secrets)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return REDACTED if secret else value
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
         for k, v in value.items():
             key = redact_text(k, secrets) if isinstance(k, str) else k
-            if isinstance(k, str) and is_secret_name(k) and v not in (None, "", [], {}):
-                out[key] = REDACTED
-            else:
-                out[key] = _walk(v, secrets)
+            out[key] = _walk(v, secrets, isinstance(k, str) and is_secret_name(k))
         return out
     if isinstance(value, list):
-        return [_walk(v, secrets) for v in value]
+        return [_walk(v, secrets, secret) for v in value]
     return value
 
 
