@@ -160,29 +160,49 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 def check_structure(data: Any) -> None:
     """Refuse a document no store or screen can keep: nested deeper than MAX_DEPTH, or holding
     a lone UTF-16 surrogate (JSON's \\ud800 escape decodes to a string no UTF-8 encoder takes).
-    Iterative, so a deep document cannot exhaust the stack here."""
-    stack: list[tuple[Any, int, str]] = [(data, 1, "")]
+    Iterative, so a deep document cannot exhaust the stack here; paths are only worked out
+    for the message, so 10,000 alerts cost a few milliseconds."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
-        value, depth, path = stack.pop()
-        if isinstance(value, str):
-            m = _SURROGATES.search(value)
-            if m:
-                raise PayloadError(f"{path or 'body'}: a lone UTF-16 surrogate "
-                                   f"(\\u{ord(m.group()):04x}) is not text")
-            continue
-        if not isinstance(value, dict | list):
-            continue
+        value, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise PayloadError(f"{path or 'body'}: nested more than {MAX_DEPTH} levels deep")
+            raise PayloadError(f"{_path_to(data, value)}: nested more than {MAX_DEPTH} levels "
+                               "deep")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for k, v in items:
+            if isinstance(v, str):
+                if not v.isascii() and _SURROGATES.search(v):
+                    _refuse_surrogate(data, v)
+            elif isinstance(v, dict | list):
+                stack.append((v, depth + 1))
+            if isinstance(k, str) and not k.isascii() and _SURROGATES.search(k):
+                raise PayloadError(f"{_path_to(data, value)}: a key holds a lone UTF-16 "
+                                   "surrogate, which is not text")
+    if isinstance(data, str) and _SURROGATES.search(data):
+        _refuse_surrogate(data, data)
+
+
+def _refuse_surrogate(data: Any, text: str) -> None:
+    m = _SURROGATES.search(text)
+    assert m is not None
+    raise PayloadError(f"{_path_to(data, text)}: a lone UTF-16 surrogate "
+                       f"(\\u{ord(m.group()):04x}) is not text")
+
+
+def _path_to(data: Any, target: Any) -> str:
+    """Where `target` (an object of `data`, by identity) sits, for a message: "a.b[2].c"."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        if value is target:
+            return (path or "body")[:200]
         if isinstance(value, dict):
-            for k, v in value.items():
-                sub = f"{path}.{k}" if path else str(k)
-                if _SURROGATES.search(k):
-                    raise PayloadError(f"{path or 'body'}: a key holds a lone UTF-16 "
-                                       "surrogate, which is not text")
-                stack.append((v, depth + 1, sub[:200]))
-        else:
-            stack.extend((v, depth + 1, f"{path}[{i}]"[:200]) for i, v in enumerate(value))
+            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in value.items()
+                         if isinstance(v, dict | list | str))
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(value)
+                         if isinstance(v, dict | list | str))
+    return "body"
 
 
 def redact_notification(n: Notification, secrets: tuple[str, ...] = ()) -> Notification:
