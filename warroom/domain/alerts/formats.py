@@ -162,7 +162,7 @@ def check_structure(data: Any) -> None:
     a lone UTF-16 surrogate (JSON's \\ud800 escape decodes to a string no UTF-8 encoder takes).
     Iterative, so a deep document cannot exhaust the stack here; paths are only worked out
     for the message, so 10,000 alerts cost a few milliseconds."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
+    stack: list[tuple[Any, int]] = [(data, 1)] if isinstance(data, dict | list) else []
     while stack:
         value, depth = stack.pop()
         if depth > MAX_DEPTH:
