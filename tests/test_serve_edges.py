@@ -262,14 +262,14 @@ async def main():
             else:
                 healthz_tries += 1
             try:
-                r, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 3)
+                r, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 10)
                 if is_post:
                     req = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}")
                 else:
                     req = f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
                 w.write(req.encode())
-                data = await asyncio.wait_for(r.read(), 3)
+                data = await asyncio.wait_for(r.read(), 10)
                 w.close()
                 ok = data.startswith(b"HTTP/1.1 202" if is_post else b"HTTP/1.1 200")
             except (OSError, asyncio.TimeoutError):
