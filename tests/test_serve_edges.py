@@ -111,7 +111,7 @@ async def test_trickled_headers_are_cut_off_and_healthz_still_answers(server: Ru
     for reader, _ in conns:
         assert await _closed_within(reader, 5) == b""
     elapsed = loop.time() - start
-    assert 0.5 <= elapsed < 3, elapsed
+    assert 0.5 <= elapsed < 4.5, elapsed
     for t in trickles:
         t.cancel()
     for _, w in conns:
