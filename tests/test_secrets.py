@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +274,19 @@ async def _spectator_screens(db: Path) -> str:
         shots.append(body.plain)
         shots.append(app.export_screenshot())
     return "\n".join(shots)
+
+
+def test_payload_view_redacts_what_an_older_room_stored() -> None:
+    """A room written before redaction holds routing keys: `l` / `warroom payloads` hide them."""
+    from warroom.domain.alerts.automation import alert_payloads
+    from warroom.domain.incident.events import Event
+
+    stored = {"format": "pagerduty", "payload": {"routing_key": "old-room-token-123",
+                                                 "payload": {"summary": "disk full"}}}
+    cut = {"format": "pagerduty", "payload_text": '{"routing_key": "old-room-token-456", "pa'}
+    events = [Event(seq=i + 1, event_id=f"e{i}", incident_id="INC-1", version=i + 1,
+                    kind="alert_received", actor="alerts", at=datetime(2026, 1, 1, tzinfo=UTC),
+                    recorded_at=datetime(2026, 1, 1, tzinfo=UTC), data=d)
+              for i, d in enumerate([stored, cut])]
+    texts = [v.text for v in alert_payloads(events)]
+    assert "old-room-token" not in "".join(texts) and "disk full" in texts[0]
