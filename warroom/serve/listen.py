@@ -7,8 +7,8 @@ its connection forever, and 1,100 of them used up the process's 1,024 descriptor
 and every alert post timed out. So the listening socket is ours (`loop.create_server`), and
 every accepted connection goes through a `ConnectionGate`:
 
-- a deadline: the first request's headers (and, with TLS, the handshake) must arrive within
-  `header_timeout` of connecting, or the connection is dropped; after an answer, aiohttp's
+- a deadline: the first request's headers (and, with TLS, the handshake before them) must
+  arrive within `header_timeout` of connecting, or the connection is dropped; after an answer, aiohttp's
   keep-alive timeout (set to the same) closes a connection whose next request does not come;
 - a cap: at most `cap` connections, always well below the descriptor limit. At the cap a new
   connection first takes the place of the oldest one that has no request in progress (a slow
@@ -186,12 +186,14 @@ class _Tracked(asyncio.Protocol):
         self.closing = False
         self.requests = 0
         self._deadline: asyncio.TimerHandle | None = None
+        self._accepted_at = asyncio.get_running_loop().time()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.gate._made(self)
-        self._deadline = asyncio.get_running_loop().call_later(
-            self.gate.header_timeout, self._check_deadline)
+        # One deadline from the accept: a TLS handshake and the headers share it.
+        self._deadline = asyncio.get_running_loop().call_at(
+            self._accepted_at + self.gate.header_timeout, self._check_deadline)
         self.inner.connection_made(transport)
 
     def _check_deadline(self) -> None:
