@@ -8,8 +8,9 @@ and every alert post timed out. So the listening socket is ours (`loop.create_se
 every accepted connection goes through a `ConnectionGate`:
 
 - a deadline: the first request's headers (and, with TLS, the handshake before them) must
-  arrive within `header_timeout` of connecting, or the connection is dropped; after an answer, aiohttp's
-  keep-alive timeout (set to the same) closes a connection whose next request does not come;
+  arrive within `header_timeout` of connecting, or the connection is dropped; after an
+  answer, aiohttp's keep-alive timeout (set to the same) closes a connection whose next
+  request does not come;
 - a cap: at most `cap` connections, always well below the descriptor limit. At the cap a new
   connection first takes the place of the oldest one that has no request in progress (a slow
   or idle client, never a request being handled); if every connection is busy, the newcomer
