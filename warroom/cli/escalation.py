@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from warroom.cli.argtypes import sequence
@@ -50,7 +51,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = cmd("config", "check or show the room's configuration", config_cmd)
     p.add_argument("action", nargs="?", choices=("check", "show"), default="check",
                    help="check (default): validate and summarise; show: the full effective "
-                        "configuration as JSON")
+                        "configuration as JSON, secrets redacted")
+    p.add_argument("--show-secrets", action="store_true",
+                   help="with show: print tokens, header values and webhook credentials as "
+                        "they are (only for someone who can write the file)")
 
     p = cmd("escalation", "an incident's escalation ladder: fired, next, frozen or ended",
             escalation_status)
@@ -253,8 +257,18 @@ def config_cmd(ctx: Context) -> int:
     loaded = ctx.loaded_config
     c = loaded.config
     if ctx.args.action == "show":
-        emit_json({"source": loaded.source, "config": c.model_dump(mode="json")})
+        from warroom.domain.config.secrets import redacted_config
+
+        if ctx.args.show_secrets:
+            _may_see_secrets(loaded.path)
+            shown = c.model_dump(mode="json")
+        else:
+            shown = redacted_config(c)
+        emit_json({"source": loaded.source, "secrets": "shown" if ctx.args.show_secrets
+                   else "redacted", "config": shown})
         return 0
+    if ctx.args.show_secrets:
+        raise InvalidInput("--show-secrets goes with `config show`")
     summary = {
         "source": loaded.source, "valid": True, "people": len(c.people),
         "teams": len(c.teams), "services": len(c.services), "rotations": len(c.rotations),
@@ -267,6 +281,17 @@ def config_cmd(ctx: Context) -> int:
     line(f"  {len(c.people)} people, {len(c.teams)} teams, {len(c.services)} services, "
          f"{len(c.rotations)} rotations, policies: {', '.join(sorted(c.escalation_policies))}")
     return 0
+
+
+def _may_see_secrets(path: Path | None) -> None:
+    """Secrets are shown to whoever could put them there: someone who can write the file."""
+    import os
+
+    from warroom.store.errors import PermissionDenied
+
+    if path is not None and not os.access(path, os.W_OK):
+        raise PermissionDenied(f"config show --show-secrets: you cannot write {path}, so its "
+                               "secrets stay redacted (run `warroom config show` without it)")
 
 
 # ---- an incident's ladder and clocks -----------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 from warroom.domain.alerts.formats import ACKNOWLEDGE, AlertItem, Notification
 from warroom.domain.alerts.routing import Mapping, Route
 from warroom.domain.common.jsonable import to_json
+from warroom.domain.common.redact import redact_text, redact_value
 from warroom.domain.comms.messages import MessageTemplate, render_message
 from warroom.domain.config.model import Config
 from warroom.domain.incident import commands
@@ -111,10 +112,13 @@ def alert_payloads(events: Sequence[Event]) -> list[PayloadView]:
         if e.kind != ALERT_RECEIVED:
             continue
         d = e.data
+        # Redacted again on display: a room written before payloads were redacted on the way
+        # in still holds routing keys, and this view is every spectator's.
         if d.get("payload") is not None:
-            text = json.dumps(d["payload"], indent=2, ensure_ascii=False, sort_keys=True)
+            text = json.dumps(redact_value(d["payload"]), indent=2, ensure_ascii=False,
+                              sort_keys=True)
         elif d.get("payload_text") is not None:
-            text = str(d["payload_text"]) + "\n… (truncated)"
+            text = redact_text(str(d["payload_text"])) + "\n… (truncated)"
         else:
             text = f"(payload not kept: {d.get('kept', 'unknown')})"
         out.append(PayloadView(

@@ -409,6 +409,33 @@ class AlertSettings(_Model):
     payloads_per_alert: int = Field(default=10, ge=1, le=1000)
     remediation_output_bytes: int = Field(default=4096, ge=0, le=1024 * 1024)
     actor: str = "alerts"
+    # `warroom serve`'s edges (README "Limits"). Tokens travel in headers: beyond loopback,
+    # HTTPS (a PEM certificate chain and its key; relative paths are read from the
+    # configuration file's folder), or plain HTTP only when allow_plain_http says so.
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    allow_plain_http: bool = False
+    # A client must send its request's headers (and finish a TLS handshake) within
+    # header_timeout of connecting, or of its previous answer; its body within body_timeout.
+    header_timeout: Duration = timedelta(seconds=5)
+    body_timeout: Duration = timedelta(seconds=10)
+    # Open connections at most (and always some way below the process's descriptor limit).
+    max_connections: int = Field(default=512, ge=4, le=65536)
+
+    @model_validator(mode="after")
+    def _serve_edges(self) -> AlertSettings:
+        problems: list[Problem] = []
+        if bool(self.tls_cert) != bool(self.tls_key):
+            missing = "tls_key" if self.tls_cert else "tls_cert"
+            problems.append(((missing,), "tls_cert and tls_key go together: set both, or "
+                                         "neither"))
+        for name in ("header_timeout", "body_timeout"):
+            value: timedelta = getattr(self, name)
+            if not timedelta(milliseconds=100) <= value <= timedelta(minutes=5):
+                problems.append(((name,), f"expected 100ms to 5m, got {duration_text(value)}"))
+        if problems:
+            raise _problems(problems)
+        return self
 
 
 class Defaults(_Model):
