@@ -14,10 +14,12 @@ def test_every_variable_and_its_default() -> None:
     s = Settings.from_env({
         "WARROOM_DB": "postgresql://h//db", "WARROOM_USER": "zed", "WARROOM_LOCK_TIMEOUT": "2.5",
         "WARROOM_CONFIG": "~/w.toml", "WARROOM_TOKEN": "t", "WARROOM_DEBUG": "0",
-        "XDG_DATA_HOME": "/data", "UNRELATED": "x",
+        "XDG_DATA_HOME": "/data", "XDG_STATE_HOME": "/state", "UNRELATED": "x",
     })
     assert s == Settings(db="postgresql://h//db", user="zed", lock_timeout=2.5,
-                         config="~/w.toml", token="t", debug=True, data_home="/data")
+                         config="~/w.toml", token="t", debug=True, data_home="/data",
+                         state_home="/state")
+    assert s.state_dir() == Path("/state/warroom")
 
 
 def test_empty_means_unset() -> None:

@@ -26,6 +26,7 @@ VARIABLES: dict[str, str] = {
     "token": "WARROOM_TOKEN",
     "debug": "WARROOM_DEBUG",
     "data_home": "XDG_DATA_HOME",
+    "state_home": "XDG_STATE_HOME",
 }
 
 # What each variable must be, said in the error when it is not.
@@ -48,6 +49,7 @@ class Settings(BaseModel):
     token: str | None = None
     debug: bool = False  # any non-empty value: tracebacks for internal errors
     data_home: str | None = None
+    state_home: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +68,11 @@ class Settings(BaseModel):
     def data_dir(self) -> Path:
         """$XDG_DATA_HOME/warroom, else ~/.local/share/warroom."""
         base = self.data_home or os.path.join(Path.home(), ".local", "share")
+        return Path(base) / "warroom"
+
+    def state_dir(self) -> Path:
+        """$XDG_STATE_HOME/warroom, else ~/.local/state/warroom: a crashed dashboard's report."""
+        base = self.state_home or os.path.join(Path.home(), ".local", "state")
         return Path(base) / "warroom"
 
     def default_db_path(self) -> Path:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
+from warroom.cli.argtypes import sequence
 from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import ago, emit_json, event_json, incident_json, line, safe, when
 from warroom.domain.common.errors import InvalidInput
@@ -21,7 +21,6 @@ from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.state import parse_incident_id
 
 _INCIDENT_REF = re.compile(r"^\s*(?:inc-|#)?\d+\s*$", re.IGNORECASE)
-MAX_TEXT_FILE = 1024 * 1024
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -43,7 +42,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--text-file", metavar="FILE",
                    help="with --send: the text actually sent, if edited ('-' reads stdin)")
     p.add_argument("--at", metavar="TIME", help="with --send: when it was sent, if not now")
-    p.add_argument("--expect-version", type=int, metavar="N",
+    p.add_argument("--expect-version", type=sequence, metavar="N",
                    help="with --send: refuse (exit 3) if the incident changed since version N")
 
     p = cmd("runbook", "print the runbook of a service, or of an incident's service", runbook)
@@ -70,20 +69,9 @@ def _warn(message: str) -> None:
 
 
 def _read_text_file(name: str) -> str:
-    if name == "-":
-        text = sys.stdin.read(MAX_TEXT_FILE + 1)
-        if len(text) > MAX_TEXT_FILE:
-            raise InvalidInput(f"the text on stdin is larger than {MAX_TEXT_FILE} characters")
-        return text
-    path = Path(name).expanduser()
-    try:
-        if path.stat().st_size > MAX_TEXT_FILE:
-            raise InvalidInput(f"{path}: larger than {MAX_TEXT_FILE} bytes")
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path}: not UTF-8 text") from None
-    except OSError as e:
-        raise InvalidInput(f"cannot read {path}: {e.strerror or e}") from None
+    from warroom.content.files import MAX_TEXT_FILE, read_text
+
+    return read_text(name, MAX_TEXT_FILE, "--text-file")
 
 
 async def comms(ctx: Context) -> int:
@@ -128,11 +116,11 @@ async def _send(ctx: Context, incident_id: str) -> int:
     at = ctx.time(a.at)
     parse_audience(a.audience)  # refuse a bad audience before reading anything
     missing: tuple[str, ...] = ()
+    if a.text_file:  # read (and refuse) before the room is opened
+        name = check_template_name(a.template)
+        text = _read_text_file(a.text_file)
     async with await ctx.store(write=True) as store:
-        if a.text_file:
-            name = check_template_name(a.template)
-            text = _read_text_file(a.text_file)
-        else:
+        if not a.text_file:
             from warroom.domain.comms.messages import render_message
 
             template = get_template(a.template, a.templates)

@@ -6,11 +6,13 @@ import argparse
 import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from warroom.domain.common.timefmt import parse_time
+from warroom.cli.argtypes import check_name
+from warroom.domain.common.errors import InvalidInput
+from warroom.domain.common.timefmt import TimeWindow, parse_time
 from warroom.settings import Settings
 from warroom.store import Store, open_store
 
@@ -20,6 +22,9 @@ if TYPE_CHECKING:
     from warroom.store.execute import Retry
 
 
+LOOKUP_AHEAD = timedelta(days=366)
+
+
 def default_actor(settings: Settings) -> str:
     if settings.user:
         return settings.user
@@ -27,6 +32,25 @@ def default_actor(settings: Settings) -> str:
         return getpass.getuser()
     except Exception:
         return "unknown"
+
+
+def check_db_path(path: Path) -> str:
+    """Refuse a --db whose folder cannot exist (`--db notes.txt/room.db`): every command, the
+    ones that would create it included, gets the same one line."""
+    try:
+        text = str(path)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput("the database path is not valid UTF-8") from None
+    for parent in path.absolute().parents:
+        try:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise InvalidInput(f"--db {text}: {parent} is a file, not a folder")
+                break
+        except OSError:  # e.g. a path component too long: the store says it better
+            break
+    return text
 
 
 @dataclass
@@ -46,9 +70,12 @@ class Context:
     def from_args(cls, args: argparse.Namespace, settings: Settings) -> Context:
         # $WARROOM_DB may be a URL: read it as text, since a Path would fold its "//".
         db = getattr(args, "db", None) or settings.db or str(settings.default_db_path())
+        given = getattr(args, "as_", None)
+        actor = check_name(given, "--as") if given else check_name(default_actor(settings),
+                                                                    "$WARROOM_USER")
         return cls(
-            db=db if "://" in db else str(Path(db).expanduser()),
-            actor=getattr(args, "as_", None) or default_actor(settings),
+            db=db if "://" in db else check_db_path(Path(db).expanduser()),
+            actor=actor,
             json=bool(getattr(args, "json", False)),
             spectator=bool(getattr(args, "spectator", False)),
             lock_timeout=settings.lock_timeout,
@@ -75,11 +102,34 @@ class Context:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
-    def time(self, text: str | None) -> datetime | None:
-        """A --at style option: None stays None (the store's clock decides)."""
+    def time(self, text: str | None, option: str = "--at", *,
+             lookup: bool = False) -> datetime | None:
+        """A --at style option: None stays None (the store's clock decides).
+
+        The time must fall in the room's window ([times]: from 2000-01-01 to 24 h after now),
+        so that a typo never becomes an incident declared in year 9999. A `lookup` (who is on
+        call then, metrics until then) records nothing and may look up to a year ahead."""
         if text is None:
             return None
-        return parse_time(text, self.now(), self.local_tz)
+        now = self.now()
+        try:
+            dt = parse_time(text, now, self.local_tz)
+        except InvalidInput as e:
+            raise InvalidInput(f"{option}: {e}") from None
+        window = self.window()
+        if lookup:
+            window = window.widened(LOOKUP_AHEAD)
+        return window.check(dt, now, option)
+
+    def window(self) -> TimeWindow:
+        """The room's [times]; without a configuration file, the defaults (and no need to
+        load the configuration models for a note's --at)."""
+        if self._loaded is None:
+            from warroom.config_file import has_config
+
+            if not has_config(self.config_arg, self.db, settings=self.settings):
+                return TimeWindow()
+        return self.config.times.window()
 
     def retry(self, expected_version: int | None) -> Retry:
         """How a write meets a concurrent change. With --expect-version a person said "only

@@ -10,8 +10,10 @@ import signal
 import socket
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from warroom.cli.argtypes import sequence
 from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import emit_json, line, safe, when
 from warroom.domain.common.errors import InvalidInput
@@ -38,7 +40,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             escalate)
     incident_arg(p)
     p.add_argument("--at", metavar="TIME", help="when, if not now")
-    p.add_argument("--expect-version", type=int, metavar="N",
+    p.add_argument("--expect-version", type=sequence, metavar="N",
                    help="refuse (exit 3) if the incident changed since version N")
     p.add_argument("--no-deliver", action="store_true", help="record it but send no page")
 
@@ -49,7 +51,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = cmd("config", "check or show the room's configuration", config_cmd)
     p.add_argument("action", nargs="?", choices=("check", "show"), default="check",
                    help="check (default): validate and summarise; show: the full effective "
-                        "configuration as JSON")
+                        "configuration as JSON, secrets redacted")
+    p.add_argument("--show-secrets", action="store_true",
+                   help="with show: print tokens, header values and webhook credentials as "
+                        "they are (only for someone who can write the file)")
 
     p = cmd("escalation", "an incident's escalation ladder: fired, next, frozen or ended",
             escalation_status)
@@ -66,8 +71,8 @@ def _engine_actor() -> str:
     return f"engine@{socket.gethostname()}"
 
 
-def _time(ctx: Context, text: str | None) -> datetime:
-    return ctx.time(text) or ctx.now()
+def _time(ctx: Context, text: str | None, option: str, *, lookup: bool = False) -> datetime:
+    return ctx.time(text, option, lookup=lookup) or ctx.now()
 
 
 # ---- engine ------------------------------------------------------------------------------------
@@ -80,7 +85,7 @@ async def engine(ctx: Context) -> int:
     if a.now and not a.once:
         raise InvalidInput("--now needs --once (a running engine follows the real clock)")
     loaded = ctx.loaded_config  # a broken configuration stops us before anything runs
-    now = ctx.time(a.now) if a.now else None
+    now = ctx.time(a.now, "--now") if a.now else None
     clock = shifted_clock(now) if now else system_clock
     printer = _Printer(ctx)
     async with await ctx.store(write=True) as store:
@@ -207,7 +212,7 @@ def oncall(ctx: Context) -> int:
 
     loaded = ctx.loaded_config
     config = loaded.config
-    at = _time(ctx, ctx.args.at)
+    at = _time(ctx, ctx.args.at, "--at", lookup=True)
     names = list(config.rotations)
     if ctx.args.rotation:
         if ctx.args.rotation not in config.rotations:
@@ -252,8 +257,18 @@ def config_cmd(ctx: Context) -> int:
     loaded = ctx.loaded_config
     c = loaded.config
     if ctx.args.action == "show":
-        emit_json({"source": loaded.source, "config": c.model_dump(mode="json")})
+        from warroom.domain.config.secrets import redacted_config
+
+        if ctx.args.show_secrets:
+            _may_see_secrets(loaded.path)
+            shown = c.model_dump(mode="json")
+        else:
+            shown = redacted_config(c)
+        emit_json({"source": loaded.source, "secrets": "shown" if ctx.args.show_secrets
+                   else "redacted", "config": shown})
         return 0
+    if ctx.args.show_secrets:
+        raise InvalidInput("--show-secrets goes with `config show`")
     summary = {
         "source": loaded.source, "valid": True, "people": len(c.people),
         "teams": len(c.teams), "services": len(c.services), "rotations": len(c.rotations),
@@ -268,6 +283,17 @@ def config_cmd(ctx: Context) -> int:
     return 0
 
 
+def _may_see_secrets(path: Path | None) -> None:
+    """Secrets are shown to whoever could put them there: someone who can write the file."""
+    import os
+
+    from warroom.store.errors import PermissionDenied
+
+    if path is not None and not os.access(path, os.W_OK):
+        raise PermissionDenied(f"config show --show-secrets: you cannot write {path}, so its "
+                               "secrets stay redacted (run `warroom config show` without it)")
+
+
 # ---- an incident's ladder and clocks -----------------------------------------------------------
 
 
@@ -277,7 +303,7 @@ async def escalation_status(ctx: Context) -> int:
 
     config = ctx.config
     incident_id = parse_incident_id(ctx.args.incident)
-    now = _time(ctx, ctx.args.now)
+    now = _time(ctx, ctx.args.now, "--now")
     async with await ctx.store(write=False) as store:
         state = await store.get(incident_id)
     view = escalation_view_for(config, state, now)
@@ -310,7 +336,7 @@ async def clocks(ctx: Context) -> int:
     from warroom.domain.incident.clocks import all_clocks
 
     incident_id = parse_incident_id(ctx.args.incident)
-    now = _time(ctx, ctx.args.now)
+    now = _time(ctx, ctx.args.now, "--now")
     async with await ctx.store(write=False) as store:
         state = await store.get(incident_id)
     items = all_clocks(state, now)

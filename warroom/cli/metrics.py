@@ -68,7 +68,8 @@ async def metrics(ctx: Context) -> int:
     if ctx.json and a.csv:
         raise InvalidInput("choose one output: --json or --csv")
     now = ctx.now()
-    since, until = ctx.time(a.since), ctx.time(a.until)
+    since = ctx.time(a.since, "--since", lookup=True)
+    until = ctx.time(a.until, "--until", lookup=True)
     until = until or now
     if since is None:
         since = until - DEFAULT_PERIOD

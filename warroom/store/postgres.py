@@ -62,6 +62,7 @@ from warroom.store.errors import (
     DatabaseCorrupt,
     DatabaseLocked,
     DatabaseMissing,
+    DiskFull,
     InvalidLocation,
     PermissionDenied,
     ReadOnly,
@@ -353,6 +354,8 @@ class PostgresStore(sql.SqlStore[_Link]):
         if isinstance(e, pgx.LockNotAvailableError):
             return DatabaseLocked(
                 f"database {loc} stayed locked by another process for too long{nothing}")
+        if isinstance(e, pgx.DiskFullError):
+            return DiskFull(f"the disk of the server of {loc} is full: nothing was written")
         if isinstance(e, pgx.TooManyConnectionsError):
             return DatabaseLocked(f"the server of {loc} is busy: {e}{nothing}")
         if isinstance(e, pgx.UndefinedTableError | pgx.InvalidSchemaNameError

@@ -32,6 +32,7 @@ from warroom.store.errors import (
     DatabaseCorrupt,
     DatabaseLocked,
     DatabaseMissing,
+    DiskFull,
     NetworkFilesystem,
     PermissionDenied,
     ReadOnly,
@@ -73,6 +74,16 @@ def _reader_authorizer(action: int, arg1: str | None, arg2: str | None, db: str 
     return sqlite3.SQLITE_DENY
 
 
+def _disk_full(path: Path) -> bool:
+    """SQLite says "disk I/O error", not "full", when it cannot even make its -shm/-wal files
+    on a full disk: tell that apart from a damaged file by asking the filesystem."""
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 1024 * 1024
+
+
 def _translate(e: sqlite3.Error, path: Path) -> StoreError:
     msg = str(e).lower()
     if "locked" in msg or "busy" in msg:
@@ -87,6 +98,9 @@ def _translate(e: sqlite3.Error, path: Path) -> StoreError:
         if not path.exists():
             return DatabaseMissing(f"no database at {path}")
         return PermissionDenied(f"cannot open {path}: permission denied ({e})")
+    if "database or disk is full" in msg or ("disk i/o" in msg and _disk_full(path)):
+        return DiskFull(f"the disk of {path} is full: nothing was written (free some space "
+                        "and run it again)")
     if "disk i/o" in msg:
         return DatabaseCorrupt(f"cannot read {path}: disk I/O error ({e})")
     return StoreError(f"database {path}: {e}")

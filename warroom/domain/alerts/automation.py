@@ -20,6 +20,7 @@ from typing import Any
 from warroom.domain.alerts.formats import ACKNOWLEDGE, AlertItem, Notification
 from warroom.domain.alerts.routing import Mapping, Route
 from warroom.domain.common.jsonable import to_json
+from warroom.domain.common.redact import redact_text, redact_value
 from warroom.domain.comms.messages import MessageTemplate, render_message
 from warroom.domain.config.model import Config
 from warroom.domain.incident import commands
@@ -98,10 +99,13 @@ def alert_payloads(events: Sequence[Event]) -> list[PayloadView]:
         if e.kind != AlertReceived.kind:
             continue
         d = e.data
+        # Redacted again on display: a room written before payloads were redacted on the way
+        # in still holds routing keys, and this view is every spectator's.
         if d.get("payload") is not None:
-            text = json.dumps(d["payload"], indent=2, ensure_ascii=False, sort_keys=True)
+            text = json.dumps(redact_value(d["payload"]), indent=2, ensure_ascii=False,
+                              sort_keys=True)
         elif d.get("payload_text") is not None:
-            text = str(d["payload_text"]) + "\n… (truncated)"
+            text = redact_text(str(d["payload_text"])) + "\n… (truncated)"
         else:
             text = f"(payload not kept: {d.get('kept', 'unknown')})"
         out.append(PayloadView(
@@ -200,6 +204,7 @@ def open_events(config: Config, n: Notification, mapping: Mapping, route: Route,
               f"{mapping.severity.value} ({mapping.severity_reason}); detected "
               f"{iso(mapping.detected_at)} ({mapping.detected_reason})"),
     ), actor, now, ids()))
+    out.extend(_time_notes(mapping.time_notes, actor, now, ids))
     out.extend(_oncall_events(config, mapping.service, now, actor, ids))
     auto_resolve = (svc.alerts.auto_resolve if svc and svc.alerts.auto_resolve is not None
                     else config.alerts.auto_resolve)
@@ -221,6 +226,14 @@ def open_events(config: Config, n: Notification, mapping: Mapping, route: Route,
     out.append(NewEvent.of(AlertDecision(step="clocks", text=clocks_text(mapping, route)),
                            actor, now, ids()))
     return out
+
+
+def _time_notes(notes: tuple[str, ...], actor: str, now: datetime, ids: _Ids
+                ) -> list[NewEvent]:
+    """A sender's time outside the room's window was replaced: the timeline says which."""
+    if not notes:
+        return []
+    return [NewEvent.of(AlertDecision(step="times", text="; ".join(notes)), actor, now, ids())]
 
 
 def clocks_text(mapping: Mapping, route: Route) -> str:
@@ -263,6 +276,7 @@ def receipt_events(config: Config, state: IncidentState, n: Notification,
     actor = config.alerts.actor
     ids = _Ids(request_id)
     out = [NewEvent.of(record, actor, now, ids())]
+    out.extend(_time_notes(tuple(record.mapping.get("time_notes", ())), actor, now, ids))
     firing = {k for k, a in state.alerts.items() if a.firing}
     had_firing = bool(firing)
     for a in n.alerts:

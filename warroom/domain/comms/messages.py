@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from warroom.domain.common.errors import InvalidInput
 from warroom.domain.common.jsonable import UtcTime
+from warroom.domain.common.timefmt import shift
 from warroom.domain.incident import commands
 from warroom.domain.incident.checklist import CHECKLIST_BY_KEY
 from warroom.domain.incident.clocks import next_customer_update_due
@@ -254,7 +255,7 @@ def promised_update_at(state: IncidentState, now: datetime) -> datetime | None:
     cadence = SEVERITIES[state.severity].update_every
     if not state.is_open or cadence is None:
         return None
-    return ceil_minute(now + cadence)
+    return ceil_minute(shift(now, cadence))
 
 
 def message_values(state: IncidentState, events: Sequence[Event], now: datetime,
@@ -403,13 +404,14 @@ def comms_schedule(state: IncidentState, now: datetime) -> list[CommsDue]:
     initial_sent = sent("initial")
     initial_due = None
     if cadence is not None:
-        initial_due = state.detected_at + (CHECKLIST_BY_KEY["first_update"].target or cadence)
+        initial_due = shift(state.detected_at,
+                            CHECKLIST_BY_KEY["first_update"].target or cadence)
     update_due = next_update_due(state) if state.communications else None
     resolved = state.resolved_at if not state.is_open else None
     # "When fixed": due within one update period of the resolution (none for SEV-4).
-    resolution_due = resolved + cadence if resolved and cadence else None
+    resolution_due = shift(resolved, cadence) if resolved and cadence else None
     resolution_sent = sent("resolution", resolved) if resolved else None
-    rca_due = state.first_resolved_at + RCA_WITHIN if state.first_resolved_at else None
+    rca_due = shift(state.first_resolved_at, RCA_WITHIN) if state.first_resolved_at else None
     rca_sent = sent("rca")
 
     def row(template: str, due: datetime | None, done: datetime | None) -> CommsDue:

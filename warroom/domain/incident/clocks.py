@@ -27,7 +27,7 @@ from typing import Annotated
 from pydantic import Field, computed_field
 
 from warroom.domain.common.jsonable import Seconds, UtcTime
-from warroom.domain.common.timefmt import format_duration
+from warroom.domain.common.timefmt import format_duration, shift
 from warroom.domain.incident.checklist import CHECKLIST, CHECKLIST_BY_KEY, Anchor, ChecklistItem
 from warroom.domain.incident.kinds.records import CUSTOMER_AUDIENCES
 from warroom.domain.incident.severity import SEVERITIES
@@ -114,7 +114,7 @@ def item_clock(state: IncidentState, item: ChecklistItem, now: datetime) -> Cloc
         if done is not None:  # done before its anchor (e.g. verified without Monitoring)
             return Clock(**base, state=ClockState.DONE, due_at=None)
         return Clock(**base, state=ClockState.WAITING, due_at=None)
-    due = anchor + item.target
+    due = shift(anchor, item.target)
     if done is not None:
         if done <= due:
             return Clock(**base, state=ClockState.DONE, due_at=due, took=max(done - anchor,
@@ -146,8 +146,8 @@ def next_customer_update_due(state: IncidentState) -> datetime | None:
     last = last_customer_update(state)
     if last is None:
         first = CHECKLIST_BY_KEY["first_update"].target or every
-        return state.detected_at + first
-    return last + every
+        return shift(state.detected_at, first)
+    return shift(last, every)
 
 
 def update_clock(state: IncidentState, now: datetime) -> Clock:

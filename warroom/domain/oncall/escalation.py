@@ -35,7 +35,7 @@ from pydantic import computed_field
 from warroom.domain.alerts.state import LadderHold
 from warroom.domain.common.errors import TransitionRefused
 from warroom.domain.common.jsonable import Seconds, UtcTime
-from warroom.domain.common.timefmt import format_clock, format_duration
+from warroom.domain.common.timefmt import format_clock, format_duration, shift
 from warroom.domain.config.model import Config, Level, Policy, Target, default_config
 from warroom.domain.incident.events import NewEvent, idempotent_id
 from warroom.domain.incident.kinds.paging import Escalated, EscalationHeld
@@ -103,16 +103,16 @@ def next_step(policy: Policy, severity: Severity, start: datetime, fired: Fired)
                       if levels[i - 1].applies_to(severity)]
         if candidates:
             n = candidates[0]
-            due = cycle_start + levels[n - 1].after
+            due = shift(cycle_start, levels[n - 1].after)
             if done and last_at is not None and 1 <= top <= len(levels):
                 gap = levels[n - 1].after - levels[top - 1].after
-                due = max(due, last_at + gap)
+                due = max(due, shift(last_at, gap))
             elif done and last_at is not None:
                 due = max(due, last_at)
             return Step(cycle, n, due)
         if last_at is None:
             return None  # nothing in this pass applies to the severity: nothing ever will
-        cycle_start = last_at + policy.repeat_after
+        cycle_start = shift(last_at, policy.repeat_after)
     return None
 
 

@@ -52,23 +52,35 @@ class OnCall:
         return self.primary if slot == "primary" else self.secondary
 
 
+_FIRST = datetime.min.replace(tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
 def shift_start(rotation: Rotation, week: int) -> datetime:
-    """The start of shift `week` (0 = the first), in UTC: the same local time every week."""
+    """The start of shift `week` (0 = the first), in UTC: the same local time every week.
+    A shift beyond the calendar (an incident dated 9999 asks who is on call after it) starts
+    at the calendar's end."""
     local0 = rotation.start.astimezone(rotation.tz)
-    day = local0.date() + timedelta(weeks=week)
-    local = datetime.combine(day, rotation.handoff.time, tzinfo=rotation.tz)
-    return local.astimezone(UTC)
+    try:
+        day = local0.date() + timedelta(weeks=week)
+        local = datetime.combine(day, rotation.handoff.time, tzinfo=rotation.tz)
+        return local.astimezone(UTC)
+    except OverflowError:
+        return _LAST if week > 0 else _FIRST
 
 
 def week_at(rotation: Rotation, at: datetime) -> int:
     """The shift number containing `at` (negative before the first shift)."""
     local0 = rotation.start.astimezone(rotation.tz).date()
-    local = at.astimezone(rotation.tz).date()
+    try:
+        local = at.astimezone(rotation.tz).date()
+    except OverflowError:  # the calendar's first or last day: a day off is no matter there
+        local = at.date()
     week = (local - local0).days // 7
     # The local date can sit either side of the handoff time on the handoff day.
-    while at < shift_start(rotation, week):
+    while at < (start := shift_start(rotation, week)) and start != _FIRST:
         week -= 1
-    while at >= shift_start(rotation, week + 1):
+    while at >= (start := shift_start(rotation, week + 1)) and start != _LAST:
         week += 1
     return week
 
