@@ -13,9 +13,9 @@ from typing import Any
 from warroom.domain.alerts.automation import alert_payloads, suggest_monitoring
 from warroom.domain.alerts.formats import parse_notification
 from warroom.domain.config.model import Config
+from warroom.domain.incident.fold import fold
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Severity
-from warroom.domain.incident.state import fold
 from warroom.domain.incident.status import Status
 from warroom.domain.oncall import escalation as esc
 from warroom.escalation.engine import Engine

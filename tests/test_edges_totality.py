@@ -21,11 +21,11 @@ from warroom.domain.comms.stakeholders import stakeholders_for
 from warroom.domain.incident import commands
 from warroom.domain.incident.checklist import CHECKLIST
 from warroom.domain.incident.clocks import all_clocks, next_deadline, overdue_clocks
-from warroom.domain.incident.events import describe
 from warroom.domain.incident.facts import gather_facts, timeline
+from warroom.domain.incident.fold import fold
+from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Severity
-from warroom.domain.incident.state import fold
 from warroom.domain.incident.status import Status
 from warroom.domain.metrics.report import metrics_report
 from warroom.domain.oncall.escalation import (

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from warroom.domain.incident import commands
-from warroom.domain.incident.events import NewEvent, Note, idempotent_id
+from warroom.domain.incident.events import NewEvent, idempotent_id
+from warroom.domain.incident.kinds.records import Note
 from warroom.domain.incident.severity import Severity
 from warroom.domain.incident.state import IncidentState
 from warroom.store import Conflict

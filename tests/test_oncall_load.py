@@ -9,11 +9,11 @@ import pytest
 from warroom.domain.common.jsonable import to_json
 from warroom.domain.config.model import parse_config
 from warroom.domain.incident import commands
-from warroom.domain.incident.events import Escalated, NewEvent
+from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.kinds.paging import Escalated, PageDelivered
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Severity
 from warroom.domain.oncall.load import is_night, oncall_load
-from warroom.domain.oncall.paging import PageDelivered
 
 from .conftest import Recorder
 

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from warroom.domain.common.jsonable import to_json
-from warroom.domain.incident.state import IncidentState, fold
+from warroom.domain.incident.fold import fold
+from warroom.domain.incident.state import IncidentState
 from warroom.domain.metrics.report import metrics_report
 from warroom.store.importer import (
     ImportRefused,

@@ -20,8 +20,8 @@ import asyncpg
 import pytest
 
 from warroom.domain.incident import commands
+from warroom.domain.incident.fold import FOLD_VERSION, fold
 from warroom.domain.incident.severity import Severity
-from warroom.domain.incident.state import FOLD_VERSION, fold
 from warroom.store import errors, open_store
 from warroom.store.base import Presence
 from warroom.store.clock import clock_offset_note

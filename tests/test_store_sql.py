@@ -8,8 +8,8 @@ import sqlite3
 import asyncpg
 
 from warroom.domain.incident import commands
+from warroom.domain.incident.fold import fold
 from warroom.domain.incident.severity import Severity
-from warroom.domain.incident.state import fold
 from warroom.store import postgres, sql, sqlite
 from warroom.store.execute import execute
 

@@ -17,7 +17,7 @@ from warroom.cli.output import ago, emit_json, event_json, incident_json, line, 
 from warroom.domain.common.errors import InvalidInput
 from warroom.domain.common.jsonable import to_json
 from warroom.domain.common.text import printable
-from warroom.domain.incident.events import describe
+from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.state import parse_incident_id
 
 _INCIDENT_REF = re.compile(r"^\s*(?:inc-|#)?\d+\s*$", re.IGNORECASE)

@@ -173,7 +173,7 @@ def _fired_json(f: Any) -> dict[str, Any]:
 
 
 async def escalate(ctx: Context) -> int:
-    from warroom.domain.incident.events import describe
+    from warroom.domain.incident.kinds import describe, event_json
     from warroom.escalation.engine import Engine
 
     incident_id = parse_incident_id(ctx.args.incident)
@@ -194,7 +194,7 @@ async def escalate(ctx: Context) -> int:
     if ctx.json:
         emit_json({"incident_id": result.incident_id, "version": result.version,
                    "duplicate": result.duplicate,
-                   "events": [e.to_json() for e in result.events],
+                   "events": [event_json(e) for e in result.events],
                    "deliveries": printer.deliveries})
         return 0
     for e in result.events:

@@ -19,7 +19,7 @@ from warroom.cli.output import (
 )
 from warroom.domain.incident import commands
 from warroom.domain.incident.checklist import CHECKLIST, parse_item
-from warroom.domain.incident.events import describe
+from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import (
     SEVERITIES,

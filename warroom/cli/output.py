@@ -13,7 +13,8 @@ from pydantic import BaseModel
 from warroom.domain.common.jsonable import to_json
 from warroom.domain.common.text import printable
 from warroom.domain.common.timefmt import format_duration
-from warroom.domain.incident.events import Event, describe, iso, kind_label
+from warroom.domain.incident.events import Event, iso
+from warroom.domain.incident.kinds import describe, event_json, kind_label
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.state import IncidentState
 
@@ -57,10 +58,6 @@ def ago(dt: datetime | None, now: datetime) -> str:
     if delta.total_seconds() < 0:
         return "in " + format_duration(-delta)
     return format_duration(delta) + " ago"
-
-
-def event_json(e: Event) -> dict[str, Any]:
-    return e.to_json()
 
 
 def roles_json(state: IncidentState) -> dict[str, str | None]:

@@ -27,12 +27,10 @@ from pathlib import Path
 from warroom.background import Background
 from warroom.domain.config.model import Config
 from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.kinds.paging import PageCancelled, PageDelivered, PageFailed
 from warroom.domain.incident.state import EscalationRecord, IncidentState
 from warroom.domain.oncall import escalation as esc
 from warroom.domain.oncall.paging import (
-    PAGE_CANCELLED,
-    PAGE_DELIVERED,
-    PAGE_FAILED,
     Page,
     delivery_stopped,
     pages_for,
@@ -243,17 +241,17 @@ class Engine:
                 state = await self.store.get(page.incident_id)
                 stop = delivery_stopped(state, page.fired_at)
                 if stop:
-                    await self._record(page, page.outcome(PAGE_CANCELLED, self.actor,
+                    await self._record(page, page.outcome(PageCancelled, self.actor,
                                                           self.clock(), attempt, stop))
                     return
                 result = await self.notifier.send(page, attempt)
                 at = self.clock()
                 final = not result.ok and attempt >= n.attempts
                 if result.ok:
-                    event = page.outcome(PAGE_DELIVERED, self.actor, at, attempt, result.detail)
+                    event = page.outcome(PageDelivered, self.actor, at, attempt, result.detail)
                 else:
                     retry_at = None if final else at + n.delay_before(attempt + 1)
-                    event = page.outcome(PAGE_FAILED, self.actor, at, attempt, result.detail,
+                    event = page.outcome(PageFailed, self.actor, at, attempt, result.detail,
                                          retry_at)
                 await self._record(page, event)
                 log.log(logging.INFO if result.ok else logging.WARNING,
@@ -300,7 +298,7 @@ class Engine:
                 continue
             if stalled.exhausted:
                 await self._record(page, page.outcome(
-                    PAGE_FAILED, self.actor, now, stalled.next_attempt,
+                    PageFailed, self.actor, now, stalled.next_attempt,
                     "gave up: no attempts left"))
                 continue
             log.info("%s: took over the page to %s via %s", state.id, page.to, page.channel)

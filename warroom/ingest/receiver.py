@@ -36,6 +36,12 @@ from warroom.domain.alerts.routing import decide_route, map_notification
 from warroom.domain.comms.messages import MessageTemplate
 from warroom.domain.config.model import Config
 from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.kinds.alerts import (
+    AlertReceived,
+    AlertsCleared,
+    RemediationFinished,
+    RemediationStarted,
+)
 from warroom.domain.incident.state import IncidentState
 from warroom.ingest.remediation import run_remediation
 from warroom.store.base import Store
@@ -76,7 +82,7 @@ class DedupIndex:
             if not batch:
                 return
             for e in batch:
-                if e.kind == al.ALERT_RECEIVED:
+                if e.kind == AlertReceived.kind:
                     self.note(f"{e.data.get('format')}:{e.data.get('dedup_key')}",
                               e.incident_id)
             self.cursor = batch[-1].seq
@@ -256,7 +262,7 @@ class AlertReceiver:
             parts.append(f"{kinds.count('alert_resolved')} resolved")
         if "acknowledged" in kinds:
             parts.append("acknowledged")
-        if al.ALERTS_CLEARED in kinds:
+        if AlertsCleared.kind in kinds:
             parts.append("every alert resolved")
         if "status_changed" in kinds:
             parts.append("incident closed")
@@ -289,7 +295,7 @@ class AlertReceiver:
                 return
             actor = self.config.alerts.actor
             cmd = " ".join(rem.command)
-            started = NewEvent.of(al.RemediationStarted(alert=alert.key, command=cmd), actor,
+            started = NewEvent.of(RemediationStarted(alert=alert.key, command=cmd), actor,
                                   self.clock(), al.remediation_started_id(incident_id,
                                                                           alert.key))
             # Its id is derived from the incident and the alert: one process runs it.
@@ -302,7 +308,7 @@ class AlertReceiver:
                 output_bytes=self.config.alerts.remediation_output_bytes, cwd=self.base_dir,
                 env={"WARROOM_ALERT_KEY": alert.key, "WARROOM_INCIDENT": incident_id,
                      "WARROOM_SERVICE": state.service or ""})
-            finished = al.RemediationFinished(
+            finished = RemediationFinished(
                 alert=alert.key, command=cmd, exit_code=run.exit_code, timed_out=run.timed_out,
                 output=run.output, output_truncated=run.truncated,
                 seconds=round(run.seconds, 3), error=run.error)

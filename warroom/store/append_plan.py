@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from warroom.domain.incident.events import Event, EventKind, NewEvent
-from warroom.domain.incident.state import IncidentState, apply
+from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.fold import apply
+from warroom.domain.incident.kinds.lifecycle import Declared
+from warroom.domain.incident.state import IncidentState
 from warroom.store.base import AppendResult
 from warroom.store.errors import DuplicateEventId
 
@@ -57,7 +59,7 @@ def repeated(incident_id: str | None, events: Sequence[NewEvent],
 
 def check_declaration(events: Sequence[NewEvent], expected: int | None) -> None:
     """A new incident starts with its declaration and has no version to expect."""
-    if events[0].kind != EventKind.DECLARED:
+    if events[0].kind != Declared.kind:
         raise ValueError("a new incident must start with a declaration")
     if expected not in (None, 0):
         raise ValueError("a new incident has no version to expect")
@@ -74,7 +76,7 @@ def plan(target: Target, events: Sequence[NewEvent], *, first_seq: int, now: dat
     state = target.state
     committed: list[Event] = []
     for i, new in enumerate(events):
-        if new.kind == EventKind.DECLARED and (i > 0 or state is not None):
+        if new.kind == Declared.kind and (i > 0 or state is not None):
             raise ValueError(f"{target.incident_id} is already declared")
         event = Event(
             seq=first_seq + i, event_id=new.event_id, incident_id=target.incident_id,

@@ -7,6 +7,7 @@ none of them knows which database is behind it.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,18 @@ class Presence:
     incident_id: str | None
 
 
+def name_events(events: Sequence[NewEvent]) -> None:
+    """Give every event without an id a fresh random one, on the event itself.
+
+    The domain draws no random ids (its commands are pure), so the store names what it is
+    asked to append. The name stays on the NewEvent: appending the same batch again, after an
+    answer that never came, presents the same ids and is recognised as the same write.
+    """
+    for e in events:
+        if e.event_id is None:
+            e.name(str(uuid.uuid4()))
+
+
 class Store(ABC):
     """An append-only incident event log shared by every process of the room."""
 
@@ -92,6 +105,7 @@ class Store(ABC):
         incident_id None declares a new incident (the first event must be a declaration) and the
         store allocates its id. expected_version: refuse with Conflict unless the incident is at
         exactly that version. A retried batch (same event ids) returns duplicate=True.
+        Events without an id are named first (`name_events`).
         """
 
     @abstractmethod

@@ -11,7 +11,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from warroom.domain.common.timefmt import format_duration
-from warroom.domain.incident.events import describe
+from warroom.domain.incident.kinds import describe
 
 if TYPE_CHECKING:
     from warroom.domain.incident.events import Event

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from warroom.domain.common.errors import InvalidInput
-from warroom.domain.incident.events import Event, EventKind, NewEvent
-from warroom.domain.incident.state import FoldError, IncidentState, apply
+from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.fold import FoldError, apply
+from warroom.domain.incident.kinds.lifecycle import Declared
+from warroom.domain.incident.state import IncidentState
 from warroom.store.base import Store
 from warroom.store.execute import execute
 
@@ -105,7 +107,7 @@ def _incidents(events: Iterable[Mapping[str, Any]]) -> list[tuple[str, list[NewE
         batch = groups[-1][1]
         if version != len(batch) + 1:
             raise ImportRefused(f"{where}: expected version {len(batch) + 1}")
-        if (version == 1) != (e["kind"] == EventKind.DECLARED):
+        if (version == 1) != (e["kind"] == Declared.kind):
             raise ImportRefused(f"{where}: an incident's history starts with a declaration, and "
                                 "only the first event may be one")
         at = _time(e["at"], where)

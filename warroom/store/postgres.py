@@ -55,7 +55,7 @@ import asyncpg
 import asyncpg.exceptions as pgx
 
 from warroom.domain.incident.events import NewEvent
-from warroom.domain.incident.state import FOLD_VERSION, FoldError
+from warroom.domain.incident.fold import FOLD_VERSION, FoldError
 from warroom.store import clock, sql
 from warroom.store.base import AppendResult, ChangeSignal, Presence
 from warroom.store.errors import (

@@ -22,9 +22,10 @@ from datetime import UTC, datetime
 from typing import Any, Generic, Self, TypeVar
 
 from warroom.domain.incident.events import Event, NewEvent
-from warroom.domain.incident.state import FOLD_VERSION, IncidentState, apply
+from warroom.domain.incident.fold import FOLD_VERSION, apply
+from warroom.domain.incident.state import IncidentState
 from warroom.store import append_plan
-from warroom.store.base import AppendResult, IncidentSummary, Presence, Store
+from warroom.store.base import AppendResult, IncidentSummary, Presence, Store, name_events
 from warroom.store.errors import Conflict, DatabaseCorrupt, NotFound, ReadOnly
 
 T = TypeVar("T")
@@ -315,6 +316,7 @@ class SqlStore(Store, Generic[W]):
         writer = self._require_writer()
         if not events:
             raise ValueError("nothing to append")
+        name_events(events)
         result = await self._append(writer, incident_id, list(events), expected_version)
         self._signal.bump()  # this process's own feed learns of it at once
         return result

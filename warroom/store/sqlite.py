@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from warroom.domain.incident.events import NewEvent
-from warroom.domain.incident.state import FOLD_VERSION, FoldError
+from warroom.domain.incident.fold import FOLD_VERSION, FoldError
 from warroom.store import sql
 from warroom.store.base import AppendResult, ChangeSignal, Presence
 from warroom.store.errors import (

@@ -31,8 +31,9 @@ from warroom.domain.common.errors import DomainError
 from warroom.domain.config.model import Config, default_config
 from warroom.domain.incident.clocks import response_clocks, update_clock
 from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.fold import apply
 from warroom.domain.incident.roles import Role
-from warroom.domain.incident.state import IncidentState, apply
+from warroom.domain.incident.state import IncidentState
 from warroom.domain.metrics.report import MetricsReport, metrics_report
 from warroom.domain.oncall.escalation import escalation_view_for
 from warroom.domain.oncall.paging import page_alert

@@ -251,7 +251,7 @@ class IncidentActions:
         event = timeline.selected_event()
         if event is None:
             return
-        from warroom.domain.incident.events import describe
+        from warroom.domain.incident.kinds import describe
 
         current = event.data.get("text") if isinstance(event.data.get("text"), str) else ""
 

@@ -25,31 +25,18 @@ from warroom.domain.comms.messages import MessageTemplate, render_message
 from warroom.domain.config.model import Config
 from warroom.domain.incident import commands
 from warroom.domain.incident.checklist import CHECKLIST, Anchor
-from warroom.domain.incident.events import (
-    Acknowledged,
-    AlertAttached,
-    AlertResolved,
-    CommunicationSent,
-    Event,
-    NewEvent,
-    RoleAssigned,
-    StatusChanged,
-    idempotent_id,
-    iso,
-)
-from warroom.domain.incident.kinds import (  # noqa: F401  (the kinds live with the fold's)
-    ALERT_DECISION,
-    ALERT_RECEIVED,
-    ALERTS_CLEARED,
+from warroom.domain.incident.events import Event, NewEvent, idempotent_id, iso
+from warroom.domain.incident.kinds.alerts import (
     MAX_KEYS_LISTED,
-    REMEDIATION_FINISHED,
-    REMEDIATION_STARTED,
+    AlertAttached,
     AlertDecision,
     AlertReceived,
+    AlertResolved,
     AlertsCleared,
-    RemediationFinished,
-    RemediationStarted,
 )
+from warroom.domain.incident.kinds.lifecycle import Acknowledged, StatusChanged
+from warroom.domain.incident.kinds.people import RoleAssigned
+from warroom.domain.incident.kinds.records import CommunicationSent
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
@@ -109,7 +96,7 @@ def alert_payloads(events: Sequence[Event]) -> list[PayloadView]:
     """
     out: list[PayloadView] = []
     for e in events:
-        if e.kind != ALERT_RECEIVED:
+        if e.kind != AlertReceived.kind:
             continue
         d = e.data
         # Redacted again on display: a room written before payloads were redacted on the way

@@ -26,7 +26,7 @@ from warroom.domain.common.timefmt import shift
 from warroom.domain.incident import commands
 from warroom.domain.incident.checklist import CHECKLIST_BY_KEY
 from warroom.domain.incident.clocks import next_customer_update_due
-from warroom.domain.incident.events import Event, EventKind, NewEvent
+from warroom.domain.incident.events import Event, NewEvent
 from warroom.domain.incident.facts import (
     IncidentFacts,
     ceil_minute,
@@ -35,6 +35,14 @@ from warroom.domain.incident.facts import (
     minute_utc,
     window,
 )
+from warroom.domain.incident.kinds.lifecycle import (
+    Acknowledged,
+    Declared,
+    SeverityChanged,
+    StatusChanged,
+)
+from warroom.domain.incident.kinds.paging import Escalated
+from warroom.domain.incident.kinds.records import Decision
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import SEVERITIES
 from warroom.domain.incident.state import IncidentState
@@ -359,8 +367,7 @@ def _improvements(state: IncidentState) -> str | None:
 
 
 _KEY_KINDS = frozenset({
-    EventKind.DECLARED, EventKind.ACKNOWLEDGED, EventKind.STATUS_CHANGED,
-    EventKind.SEVERITY_CHANGED, EventKind.DECISION, EventKind.ESCALATED,
+    k.kind for k in (Declared, Acknowledged, StatusChanged, SeverityChanged, Decision, Escalated)
 })
 
 

@@ -24,7 +24,7 @@ from warroom.domain.common.text import printable
 from warroom.domain.common.timefmt import format_duration
 from warroom.domain.comms.markdown import fence_for, md_cell, md_escape, md_paragraph
 from warroom.domain.comms.raci import RACI, RACI_COLUMNS, RACI_LEGEND
-from warroom.domain.incident.events import Event, EventKind
+from warroom.domain.incident.events import Event
 from warroom.domain.incident.facts import (
     IncidentFacts,
     TimelineItem,
@@ -33,6 +33,8 @@ from warroom.domain.incident.facts import (
     second_utc,
     window,
 )
+from warroom.domain.incident.kinds.lifecycle import Declared, SeverityChanged, StatusChanged
+from warroom.domain.incident.kinds.records import CommunicationSent
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import SEVERITIES, Severity
 from warroom.domain.incident.state import IncidentState
@@ -247,8 +249,8 @@ def build_postmortem(state: IncidentState, events: Sequence[Event],
                      state.started_at, resolved_at),
         ),
         resolution=_resolution(state, f),
-        severity_history=_changes(f, EventKind.SEVERITY_CHANGED, "severity"),
-        status_history=_changes(f, EventKind.STATUS_CHANGED, "status"),
+        severity_history=_changes(f, SeverityChanged.kind, "severity"),
+        status_history=_changes(f, StatusChanged.kind, "status"),
         timeline=f.items,
         roles=tuple(
             Stint(s.role, s.person, s.start, s.end)
@@ -266,7 +268,7 @@ def build_postmortem(state: IncidentState, events: Sequence[Event],
             Sent(i.event.event_id, i.at, i.actor, str(i.data.get("template", "")),
                  str(i.data.get("audience", "")), i.data.get("channel"),
                  str(i.data.get("text") or ""))
-            for i in f.items if i.kind == EventKind.COMMUNICATION_SENT
+            for i in f.items if i.kind == CommunicationSent.kind
         ),
         lessons=f.lessons,
     )
@@ -293,7 +295,7 @@ def _resolution(state: IncidentState, f: IncidentFacts) -> Resolution:
 def _changes(f: IncidentFacts, kind: str, what: str) -> tuple[Change, ...]:
     out: list[Change] = []
     for i in f.items:
-        if i.kind == EventKind.DECLARED:
+        if i.kind == Declared.kind:
             initial = i.data.get("severity") if what == "severity" else "Investigating"
             out.append(Change(i.at, i.actor, None, str(initial), "declared"))
         elif i.kind == kind:

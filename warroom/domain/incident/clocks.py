@@ -29,8 +29,9 @@ from pydantic import Field, computed_field
 from warroom.domain.common.jsonable import Seconds, UtcTime
 from warroom.domain.common.timefmt import format_duration, shift
 from warroom.domain.incident.checklist import CHECKLIST, CHECKLIST_BY_KEY, Anchor, ChecklistItem
+from warroom.domain.incident.kinds.records import CUSTOMER_AUDIENCES
 from warroom.domain.incident.severity import SEVERITIES
-from warroom.domain.incident.state import CUSTOMER_AUDIENCES, IncidentState
+from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
 
 

@@ -11,25 +11,26 @@ from datetime import datetime
 
 from warroom.domain.common.errors import InvalidInput, TransitionRefused
 from warroom.domain.incident.checklist import CHECKLIST_BY_KEY
-from warroom.domain.incident.events import (
+from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.kinds.alerts import AlertAttached
+from warroom.domain.incident.kinds.lifecycle import (
     Acknowledged,
-    ActionDone,
-    ActionItem,
-    AlertAttached,
-    Amended,
     ChecklistDone,
-    CommunicationSent,
-    Decision,
     Declared,
-    Escalated,
-    NewEvent,
-    Note,
     PhaseChanged,
     Retitled,
-    RoleAssigned,
-    RoleReleased,
     SeverityChanged,
     StatusChanged,
+)
+from warroom.domain.incident.kinds.paging import Escalated
+from warroom.domain.incident.kinds.people import RoleAssigned, RoleReleased
+from warroom.domain.incident.kinds.records import (
+    ActionDone,
+    ActionItem,
+    Amended,
+    CommunicationSent,
+    Decision,
+    Note,
 )
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Assessment, Severity, suggest_severity

@@ -37,11 +37,8 @@ from warroom.domain.common.errors import TransitionRefused
 from warroom.domain.common.jsonable import Seconds, UtcTime
 from warroom.domain.common.timefmt import format_clock, format_duration, shift
 from warroom.domain.config.model import Config, Level, Policy, Target, default_config
-from warroom.domain.incident.events import (
-    Escalated,
-    NewEvent,
-    idempotent_id,
-)
+from warroom.domain.incident.events import NewEvent, idempotent_id
+from warroom.domain.incident.kinds.paging import Escalated, EscalationHeld
 from warroom.domain.incident.severity import Severity
 from warroom.domain.incident.state import EscalationRecord, IncidentState
 from warroom.domain.incident.status import Status
@@ -52,9 +49,6 @@ Fired = dict[tuple[int, int], datetime]  # (cycle, level) -> when it fired
 
 def escalation_event_id(incident_id: str, cycle: int, level: int) -> str:
     return idempotent_id(f"{incident_id}:escalation:{cycle}:{level}")
-
-
-from warroom.domain.incident.kinds import ESCALATION_HELD, EscalationHeld  # noqa: E402,F401
 
 
 def hold_ladder(until: datetime, reason: str, actor: str, at: datetime | None = None,
