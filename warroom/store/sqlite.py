@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from warroom.domain.incident.events import Event, EventKind, NewEvent
-from warroom.domain.incident.state import FOLD_VERSION, FoldError, IncidentState, apply
+from warroom.domain.incident.state import FOLD_VERSION, IncidentState, apply
 from warroom.store.base import AppendResult, ChangeSignal, IncidentSummary, Presence, Store
 from warroom.store.errors import (
     Conflict,
@@ -37,8 +37,9 @@ from warroom.store.errors import (
     SchemaMismatch,
     StoreError,
 )
+from warroom.store.files import RoomFiles, RoomFilesReplaced
 from warroom.store.fs import network_filesystem
-from warroom.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from warroom.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION, not_a_room
 
 T = TypeVar("T")
 
@@ -240,6 +241,11 @@ def _append_tx(conn: sqlite3.Connection, incident_id: str | None, events: Sequen
     )
 
 
+def _execute(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> None:
+    """One statement in autocommit mode: its own transaction."""
+    conn.execute(sql, params)
+
+
 def rebuild_projection(conn: sqlite3.Connection) -> int:
     """Recompute every incident's cached state from the log (inside the caller's transaction)."""
     conn.execute("DELETE FROM incidents")
@@ -264,7 +270,13 @@ def rebuild_projection(conn: sqlite3.Connection) -> int:
     return count
 
 
-def _prepare_writer(conn: sqlite3.Connection) -> None:
+def _prepare_writer(conn: sqlite3.Connection, path: Path) -> None:
+    foreign = not_a_room(conn)
+    if foreign:
+        raise DatabaseCorrupt(
+            f"{path} is another program's SQLite database, not a warroom database ({foreign}); "
+            "it was left untouched. Give --db a new file or a warroom room"
+        )
     mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
     if str(mode).lower() != "wal":
         raise StoreError(f"SQLite refused WAL mode (got {mode}); the room needs WAL")
@@ -347,6 +359,7 @@ class SQLiteStore(Store):
         self._poll_task: asyncio.Task[None] | None = None
         self._signal = ChangeSignal()
         self._closed = False
+        self._files: RoomFiles | None = None  # the files as opened (warroom/store/files.py)
 
     # ---- opening ----------------------------------------------------------------------------
 
@@ -378,15 +391,17 @@ class SQLiteStore(Store):
                     "the room opens it first, or run `warroom init`)"
                 )
             self._reader = await self._connect_reader()
+            self._files = RoomFiles.record(self.path)
             return
         self._check_writable(create)
         try:
             self._writer = await _connect(
                 str(self.path), timeout=self.lock_timeout, isolation_level=None
             )
-            await _in_thread(self._writer, _prepare_writer)
+            await _in_thread(self._writer, _prepare_writer, self.path)
         except sqlite3.Error as e:
             raise _translate(e, self.path) from None
+        self._files = RoomFiles.record(self.path)
         self._reader = await self._connect_reader()
 
     def _check_writable(self, create: bool) -> None:
@@ -480,39 +495,51 @@ class SQLiteStore(Store):
             raise ReadOnly("this store is open read-only (spectator): nothing was written")
         return self._writer
 
-    async def append(self, incident_id: str | None, events: Sequence[NewEvent],
-                     expected_version: int | None = None) -> AppendResult:
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Every write: fn(connection, *args) as one call on the writer's thread, between two
+        checks that the room's files are still the ones opened. Before: refuse, nothing is
+        written. After the commit: it may sit in an unlinked file, so it is not acknowledged."""
         writer = self._require_writer()
-        if not events:
-            raise ValueError("nothing to append")
+        if self._signal.fault is not None:
+            raise self._signal.fault
+        files = self._files
+
+        def guarded(conn: sqlite3.Connection) -> T:
+            if files is not None:
+                files.check(conn)
+            result = fn(conn, *args)
+            if files is not None:
+                files.check(conn, committed=True)
+            return result
+
         try:
-            result = await _in_thread(writer, _append_tx, incident_id, list(events),
-                                      expected_version)
-        except (StoreError, FoldError, ValueError):
+            return await _in_thread(writer, guarded)
+        except RoomFilesReplaced as e:
+            self._signal.fail(e)
             raise
         except sqlite3.Error as e:
             raise _translate(e, self.path) from None
+
+    async def append(self, incident_id: str | None, events: Sequence[NewEvent],
+                     expected_version: int | None = None) -> AppendResult:
+        self._require_writer()
+        if not events:
+            raise ValueError("nothing to append")
+        result = await self._write(_append_tx, incident_id, list(events), expected_version)
         self._signal.bump()
         return result
 
     async def heartbeat(self, presence: Presence) -> None:
-        writer = self._require_writer()
-        try:
-            await writer.execute(
-                "INSERT OR REPLACE INTO presence (session, person, host, pid, started_at, "
-                "seen_at, incident_id) VALUES (?,?,?,?,?,?,?)",
-                (presence.session, presence.person, presence.host, presence.pid,
-                 ts(presence.started_at), ts(presence.seen_at), presence.incident_id),
-            )
-        except sqlite3.Error as e:
-            raise _translate(e, self.path) from None
+        await self._write(
+            _execute,
+            "INSERT OR REPLACE INTO presence (session, person, host, pid, started_at, "
+            "seen_at, incident_id) VALUES (?,?,?,?,?,?,?)",
+            (presence.session, presence.person, presence.host, presence.pid,
+             ts(presence.started_at), ts(presence.seen_at), presence.incident_id),
+        )
 
     async def leave(self, session: str) -> None:
-        writer = self._require_writer()
-        try:
-            await writer.execute("DELETE FROM presence WHERE session = ?", (session,))
-        except sqlite3.Error as e:
-            raise _translate(e, self.path) from None
+        await self._write(_execute, "DELETE FROM presence WHERE session = ?", (session,))
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -591,6 +618,8 @@ class SQLiteStore(Store):
         """Re-armed poll of PRAGMA data_version: it moves when another connection commits."""
         last: int | None = None
         while not self._closed:
+            if await self._files_replaced():
+                return  # nothing this room says can be trusted any more: the feed ends
             try:
                 if self.snapshot:
                     if Path(f"{self.path}-wal").exists():
@@ -621,6 +650,24 @@ class SQLiteStore(Store):
                         pass
             await asyncio.sleep(self.poll_interval)
 
+    async def _files_replaced(self) -> bool:
+        """A few stat calls per tick: a deleted or swapped room file is noticed within one
+        poll interval by every process, writer or spectator, and its screens are told. A
+        writer first saves what it committed, when it can (warroom/store/files.py)."""
+        files = self._files
+        if self._signal.fault is not None:
+            return True
+        if files is None or files.changed() is None:
+            return False
+        try:
+            if self._writer is not None:
+                await _in_thread(self._writer, files.check)
+            else:
+                files.check()
+        except RoomFilesReplaced as e:
+            self._signal.fail(e)
+        return self._signal.fault is not None
+
     async def _leave_snapshot(self) -> None:
         try:
             live = await self._connect_ro(immutable=False)
@@ -628,5 +675,6 @@ class SQLiteStore(Store):
             return
         old, self._reader = self._reader, live
         self.snapshot = False
+        self._files = RoomFiles.record(self.path)
         if old is not None:
             await old.close()
