@@ -160,6 +160,7 @@ ALERTS_CLEARED = "alerts_cleared"
 REMEDIATION_STARTED = "remediation_started"
 REMEDIATION_FINISHED = "remediation_finished"
 MAX_KEYS_LISTED = 200
+PAYLOADS_REMEMBERED = 64  # distinct payload contents an incident's state refers back to
 
 
 class AlertReceived(Body):
@@ -177,8 +178,10 @@ class AlertReceived(Body):
     payload: Any = None  # the JSON as posted, when it fits alerts.payload_bytes
     payload_text: str | None = None  # else its first payload_bytes, as text
     payload_size: int = 0
-    kept: str = "full"  # full | truncated | dropped: <why>
+    kept: str = "full"  # full | truncated | dropped: <why> | repeat: <why>
     client: str | None = None
+    content_hash: str | None = None  # of the payload as posted (automation.payload_hash)
+    same_as: str | None = None  # a repeat: the event that keeps this exact payload
 
 
 class AlertDecision(Body):
@@ -239,7 +242,8 @@ def _d_received(d: dict[str, Any]) -> str:
     if d.get("resolved"):
         counts.append(f"{d['resolved']} resolved")
     what = "acknowledge" if d.get("action") == "acknowledge" else ", ".join(counts) or "no alerts"
-    return f"{d.get('format', '?')} notification received: {what}"
+    again = " (the same payload again: kept once)" if d.get("same_as") else ""
+    return f"{d.get('format', '?')} notification received: {what}{again}"
 
 
 def _d_finished(d: dict[str, Any]) -> str:
@@ -283,5 +287,17 @@ def _apply_cleared(state: IncidentState, event: Event, body: Body) -> None:
     state.alert_route.alerts_cleared_at = event.at
 
 
+def _apply_received(state: IncidentState, event: Event, body: Body) -> None:
+    """Remember which event keeps each recent distinct payload (most recent last)."""
+    assert isinstance(body, AlertReceived)
+    if not body.content_hash:
+        return
+    state.payloads.pop(body.content_hash, None)
+    state.payloads[body.content_hash] = body.same_as or event.event_id
+    while len(state.payloads) > PAYLOADS_REMEMBERED:
+        del state.payloads[next(iter(state.payloads))]
+
+
+register_apply(ALERT_RECEIVED, _apply_received)
 register_apply(ALERT_DECISION, _apply_decision)
 register_apply(ALERTS_CLEARED, _apply_cleared)
