@@ -10,6 +10,7 @@ committed when that is safe, and everything afterwards is refused with exit 7.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import selectors
 import signal
@@ -378,3 +379,53 @@ async def test_the_dashboard_says_the_room_stopped_and_stays_up(tmp_path: Path,
             assert app.is_running
     finally:
         await holder.close()
+
+
+async def test_a_room_made_anew_on_the_path_keeps_its_files_when_the_old_writer_closes(
+        db_path: Path) -> None:
+    """SQLite's last connection deletes -wal and -shm by name on close: the old writer must
+    never be that, or it would delete the new room's files."""
+    old = await SQLiteStore.open(db_path)
+    incident = await _declare(old)
+    for suffix in ("", "-wal", "-shm"):
+        os.unlink(f"{db_path}{suffix}")
+    new = await SQLiteStore.open(db_path)  # someone starts over on the same path
+    try:
+        fresh = await _declare(new)
+        ids = [await _note(new, fresh, f"new {i}") for i in range(5)]
+        with pytest.raises(RoomFilesReplaced, match=r"room\.db was"):
+            await _note(old, incident, "old")
+        await old.close()
+        assert Path(f"{db_path}-wal").exists() and Path(f"{db_path}-shm").exists()
+        ids.append(await _note(new, fresh, "still here"))
+    finally:
+        await old.close()
+        await new.close()
+    stored, integrity = _stored_ids(db_path)
+    assert integrity == "ok" and set(ids) <= stored
+
+
+@pytest.mark.slow
+async def test_writes_made_after_a_rescue_survive_the_old_writer_closing(db_path: Path) -> None:
+    """The writer that saved its commits closes its connection at once: closed later, as the
+    last connection, SQLite would checkpoint from the unlinked file over what others wrote
+    since, then delete their -wal by name."""
+    old = await SQLiteStore.open(db_path)
+    try:
+        incident = await _declare(old)
+        for i in range(10):
+            await _note(old, incident, f"old {i}")
+        os.unlink(f"{db_path}-wal")
+        with pytest.raises(RoomFilesReplaced, match="copied into room"):
+            await _note(old, incident, "refused")
+        for i in range(3):
+            r = run_cli(db_path, "note", incident, f"after {i}")
+            assert r.code == 0, r.err
+    finally:
+        await old.close()
+    r = run_cli(db_path, "tail", "--json")
+    assert r.code == 0, r.err
+    texts = [json.loads(line)["data"].get("text") for line in r.out.splitlines()]
+    assert [t for t in texts if t and t.startswith("after")] == ["after 0", "after 1", "after 2"]
+    assert sum(1 for t in texts if t and t.startswith("old")) == 10
+    assert _stored_ids(db_path)[1] == "ok"

@@ -15,10 +15,13 @@ the shared index (`-shm`) still describes it, and no other process can commit me
 finds frames the index promises missing from the new `-wal`: "disk I/O error"). So the writer
 first saves what it committed: it checks that the unlinked file holds exactly the frames the
 index describes (salts and the last frame's checksum), copies them into the database with a
-FULL checkpoint, and closes its connection at once (closing later, as the last connection, would
-checkpoint from the stale file). The other processes then read the database alone and go on.
-When the database or `-shm` itself was replaced, nothing can be merged safely: the writer only
-refuses.
+FULL checkpoint, and closes its connection at once. The other processes then read the database
+alone and go on. When the database or `-shm` itself was replaced, nothing can be merged safely:
+the writer only refuses, and is closed too. Closing it at once matters: SQLite's last connection
+to a database checkpoints on close and then deletes `-wal` and `-shm` BY NAME, which would now
+be someone else's files; closed while this process's read-only connection still holds the
+database (a shared lock), the writer is never the last, and a read-only connection never
+checkpoints or deletes.
 
 What legitimately happens to these files keeps their identity: a checkpoint, even
 `wal_checkpoint(TRUNCATE)` or a `journal_size_limit` truncation, rewrites `-wal` in place; SQLite

@@ -666,6 +666,11 @@ class SQLiteStore(Store):
                 files.check()
         except RoomFilesReplaced as e:
             self._signal.fail(e)
+        except Exception:  # the writer went meanwhile (closed by a write that saw it first)
+            try:
+                files.check()
+            except RoomFilesReplaced as e:
+                self._signal.fail(e)
         return self._signal.fault is not None
 
     async def _leave_snapshot(self) -> None:
