@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from warroom.domain.common.jsonable import to_json
 from warroom.domain.config.model import parse_config
 from warroom.domain.incident import commands
 from warroom.domain.incident.events import Escalated, NewEvent
@@ -67,7 +68,7 @@ def test_hours_pages_and_incidents_per_person_and_month() -> None:
         1, 1, 0, 0)
     assert x_jan.incidents == ["INC-1"] and y_feb.incidents == ["INC-1"]
     assert x_feb.incidents_handled == 0
-    assert x_jan.to_json()["incidents_handled"] == 1
+    assert to_json(x_jan)["incidents_handled"] == 1
 
 
 def test_window_excludes_pages_and_hours_outside() -> None:

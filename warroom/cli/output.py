@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from pydantic import BaseModel
+
+from warroom.domain.common.jsonable import to_json
 from warroom.domain.common.text import printable
 from warroom.domain.common.timefmt import format_duration
 from warroom.domain.incident.events import Event, describe, iso, kind_label
@@ -15,6 +19,8 @@ from warroom.domain.incident.state import IncidentState
 
 
 def emit_json(obj: Any, out: TextIO | None = None) -> None:
+    """`obj` may hold the domain's result types (dataclasses, pydantic models) anywhere: they
+    are written by pydantic from their annotations (warroom.domain.common.jsonable)."""
     out = out or sys.stdout
     out.write(json.dumps(obj, ensure_ascii=False, default=_default) + "\n")
     out.flush()
@@ -23,6 +29,8 @@ def emit_json(obj: Any, out: TextIO | None = None) -> None:
 def _default(o: Any) -> Any:
     if isinstance(o, datetime):
         return iso(o)
+    if isinstance(o, BaseModel) or (dataclasses.is_dataclass(o) and not isinstance(o, type)):
+        return to_json(o)
     raise TypeError(f"cannot serialise {type(o).__name__}")
 
 

@@ -23,6 +23,8 @@ from typing import Any
 
 from warroom.domain.alerts.formats import ACKNOWLEDGE, AlertItem, Notification
 from warroom.domain.alerts.routing import Mapping, Route
+from warroom.domain.common.jsonable import to_json
+from warroom.domain.common.redact import redact_text, redact_value
 from warroom.domain.comms.messages import MessageTemplate, render_message
 from warroom.domain.config.model import Config
 from warroom.domain.incident import commands
@@ -130,10 +132,13 @@ def alert_payloads(events: Sequence[Event]) -> list[PayloadView]:
             where[e.event_id] = first
             continue
         where[e.event_id] = len(out)
+        # Redacted again on display: a room written before payloads were redacted on the way
+        # in still holds routing keys, and this view is every spectator's.
         if d.get("payload") is not None:
-            text = json.dumps(d["payload"], indent=2, ensure_ascii=False, sort_keys=True)
+            text = json.dumps(redact_value(d["payload"]), indent=2, ensure_ascii=False,
+                              sort_keys=True)
         elif d.get("payload_text") is not None:
-            text = str(d["payload_text"]) + "\n… (truncated)"
+            text = redact_text(str(d["payload_text"])) + "\n… (truncated)"
         elif d.get("same_as"):
             text = f"(the same payload as event {d['same_as']}, kept there)"
         else:
@@ -178,7 +183,7 @@ def payload_record(n: Notification, mapping: Mapping, config: Config, *, size: i
             kept = f"truncated to {settings.payload_bytes} bytes (alerts.payload_bytes)"
     firing = sum(1 for a in n.alerts if a.firing)
     resolved = sum(1 for a in n.alerts if a.status == "resolved")
-    m = mapping.to_json()
+    m = to_json(mapping)
     if n.truncated_alerts:
         m["truncated_alerts"] = n.truncated_alerts
     return AlertReceived(
@@ -253,6 +258,7 @@ def open_events(config: Config, n: Notification, mapping: Mapping, route: Route,
               f"{mapping.severity.value} ({mapping.severity_reason}); detected "
               f"{iso(mapping.detected_at)} ({mapping.detected_reason})"),
     ), actor, now, ids()))
+    out.extend(_time_notes(mapping.time_notes, actor, now, ids))
     out.extend(_oncall_events(config, mapping.service, now, actor, ids))
     auto_resolve = (svc.alerts.auto_resolve if svc and svc.alerts.auto_resolve is not None
                     else config.alerts.auto_resolve)
@@ -274,6 +280,14 @@ def open_events(config: Config, n: Notification, mapping: Mapping, route: Route,
     out.append(NewEvent.of(AlertDecision(step="clocks", text=clocks_text(mapping, route)),
                            actor, now, ids()))
     return out
+
+
+def _time_notes(notes: tuple[str, ...], actor: str, now: datetime, ids: _Ids
+                ) -> list[NewEvent]:
+    """A sender's time outside the room's window was replaced: the timeline says which."""
+    if not notes:
+        return []
+    return [NewEvent.of(AlertDecision(step="times", text="; ".join(notes)), actor, now, ids())]
 
 
 def clocks_text(mapping: Mapping, route: Route) -> str:
@@ -317,6 +331,7 @@ def receipt_events(config: Config, state: IncidentState, n: Notification,
     ids = _Ids(request_id)
     record = kept_once(state, record)
     out = [NewEvent.of(record, actor, now, ids())]
+    out.extend(_time_notes(tuple(record.mapping.get("time_notes", ())), actor, now, ids))
     firing = {k for k, a in state.alerts.items() if a.firing}
     had_firing = bool(firing)
     for a in n.alerts:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from warroom.domain.common.timefmt import shift
 from warroom.domain.incident.events import Amended, Event, EventKind, describe, parse_body
 from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
@@ -334,4 +335,4 @@ def in_words(td: timedelta) -> str:
 def ceil_minute(dt: datetime) -> datetime:
     """A promised time is rounded up, so the promise is never earlier than the cadence."""
     floor = dt.replace(second=0, microsecond=0)
-    return floor if floor == dt else floor + timedelta(minutes=1)
+    return floor if floor == dt else shift(floor, timedelta(minutes=1))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from warroom.domain.common.timefmt import shift
 from warroom.domain.config.model import Config, Notify
 from warroom.domain.incident.events import (
     Body,
@@ -226,7 +227,7 @@ def stalled_pages(config: Config, state: IncidentState, now: datetime) -> list[S
                 since = last.at
             else:
                 since = last.retry_at or last.at
-            if now < since + n.stall_after:
+            if now < shift(since, n.stall_after):
                 continue
             attempt = (last_outcome.attempt + 1) if last_outcome else 1
             out.append(StalledPage(_page(config, state, rec, to, channel, notify), attempt,
