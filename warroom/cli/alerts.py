@@ -168,7 +168,8 @@ async def payloads(ctx: Context) -> int:
         emit_json([{"event_id": v.event_id, "at": iso(v.at), "format": v.format,
                     "version": v.version, "action": v.action, "dedup_key": v.dedup_key,
                     "firing": v.firing, "resolved": v.resolved, "alerts": v.alerts,
-                    "mapping": v.mapping, "kept": v.kept, "size": v.size, "payload": v.text}
+                    "mapping": v.mapping, "kept": v.kept, "size": v.size, "payload": v.text,
+                    "repeats": v.repeats, "last_at": iso(v.last_at) if v.last_at else None}
                    for v in views])
         return 0
     if not views:
@@ -177,6 +178,8 @@ async def payloads(ctx: Context) -> int:
         line(f"{when(v.at)}  {v.format} {v.version} {v.action}  dedup key "
              f"{safe(v.dedup_key)}  ({v.firing} firing, {v.resolved} resolved, {v.size} bytes, "
              f"{safe(v.kept)})")
+        if v.repeats > 1:
+            line(f"  {v.received()}")
         for m in v.mapping_lines():
             line(f"  {safe(m)}")
         for text_line in v.text.splitlines():

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from warroom.domain.incident.events import NewEvent
-from warroom.domain.incident.fold import FOLD_VERSION, FoldError
+from warroom.domain.incident.fold import FOLD_VERSION
 from warroom.store import sql
 from warroom.store.base import AppendResult, ChangeSignal, Presence
 from warroom.store.errors import (
@@ -39,8 +39,9 @@ from warroom.store.errors import (
     SchemaMismatch,
     StoreError,
 )
+from warroom.store.files import RoomFiles, RoomFilesReplaced
 from warroom.store.fs import network_filesystem
-from warroom.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from warroom.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION, not_a_room
 
 T = TypeVar("T")
 
@@ -139,12 +140,23 @@ def _append_tx(conn: sqlite3.Connection, location: str, incident_id: str | None,
     return _transaction(conn, body)
 
 
+def _execute(conn: sqlite3.Connection, statement: str, params: Sequence[Any]) -> None:
+    """One statement in autocommit mode: its own transaction."""
+    conn.execute(statement, params)
+
+
 def rebuild_projection(conn: sqlite3.Connection) -> int:
     """Recompute every incident's cached state from the log (inside the caller's transaction)."""
     return sql.drive(sql.rebuild_steps(STATEMENTS), lambda statement: _run(conn, statement))
 
 
-def _prepare_writer(conn: sqlite3.Connection) -> None:
+def _prepare_writer(conn: sqlite3.Connection, path: Path) -> None:
+    foreign = not_a_room(conn)
+    if foreign:
+        raise DatabaseCorrupt(
+            f"{path} is another program's SQLite database, not a warroom database ({foreign}); "
+            "it was left untouched. Give --db a new file or a warroom room"
+        )
     mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
     if str(mode).lower() != "wal":
         raise StoreError(f"SQLite refused WAL mode (got {mode}); the room needs WAL")
@@ -229,6 +241,7 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
         self._poll_task: asyncio.Task[None] | None = None
         self._signal = ChangeSignal()
         self._closed = False
+        self._files: RoomFiles | None = None  # the files as opened (warroom/store/files.py)
 
     # ---- opening ----------------------------------------------------------------------------
 
@@ -255,15 +268,17 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
                     "the room opens it first, or run `warroom init`)"
                 )
             self._reader = await self._connect_reader()
+            self._files = RoomFiles.record(self.path)
             return
         self._check_writable(create)
         try:
             self._writer = await _connect(
                 str(self.path), timeout=self.lock_timeout, isolation_level=None
             )
-            await _in_thread(self._writer, _prepare_writer)
+            await _in_thread(self._writer, _prepare_writer, self.path)
         except sqlite3.Error as e:
             raise _translate(e, self.path) from None
+        self._files = RoomFiles.record(self.path)
         self._reader = await self._connect_reader()
 
     def _check_writable(self, create: bool) -> None:
@@ -352,29 +367,40 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
 
     # ---- writing ----------------------------------------------------------------------------
 
-    async def _append(self, writer: aiosqlite.Connection, incident_id: str | None,
-                      events: list[NewEvent], expected: int | None) -> AppendResult:
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Every write: fn(connection, *args) as one call on the writer's thread, between two
+        checks that the room's files are still the ones opened. Before: refuse, nothing is
+        written. After the commit: it may sit in an unlinked file, so it is not acknowledged."""
+        writer = self._require_writer()
+        if self._signal.fault is not None:
+            raise self._signal.fault
+        files = self._files
+
+        def guarded(conn: sqlite3.Connection) -> T:
+            if files is not None:
+                files.check(conn)
+            result = fn(conn, *args)
+            if files is not None:
+                files.check(conn, committed=True)
+            return result
+
         try:
-            return await _in_thread(writer, _append_tx, self.location, incident_id, events,
-                                    expected)
-        except (StoreError, FoldError, ValueError):
+            return await _in_thread(writer, guarded)
+        except RoomFilesReplaced as e:
+            self._signal.fail(e)
             raise
         except sqlite3.Error as e:
             raise _translate(e, self.path) from None
 
+    async def _append(self, writer: aiosqlite.Connection, incident_id: str | None,
+                      events: list[NewEvent], expected: int | None) -> AppendResult:
+        return await self._write(_append_tx, self.location, incident_id, events, expected)
+
     async def heartbeat(self, presence: Presence) -> None:
-        writer = self._require_writer()
-        try:
-            await writer.execute(STATEMENTS.heartbeat, DIALECT.presence_row(presence))
-        except sqlite3.Error as e:
-            raise _translate(e, self.path) from None
+        await self._write(_execute, STATEMENTS.heartbeat, DIALECT.presence_row(presence))
 
     async def leave(self, session: str) -> None:
-        writer = self._require_writer()
-        try:
-            await writer.execute(STATEMENTS.leave, (session,))
-        except sqlite3.Error as e:
-            raise _translate(e, self.path) from None
+        await self._write(_execute, STATEMENTS.leave, (session,))
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -404,6 +430,8 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
         """Re-armed poll of PRAGMA data_version: it moves when another connection commits."""
         last: int | None = None
         while not self._closed:
+            if await self._files_replaced():
+                return  # nothing this room says can be trusted any more: the feed ends
             try:
                 if self.snapshot:
                     if Path(f"{self.path}-wal").exists():
@@ -434,6 +462,29 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
                         pass
             await asyncio.sleep(self.poll_interval)
 
+    async def _files_replaced(self) -> bool:
+        """A few stat calls per tick: a deleted or swapped room file is noticed within one
+        poll interval by every process, writer or spectator, and its screens are told. A
+        writer first saves what it committed, when it can (warroom/store/files.py)."""
+        files = self._files
+        if self._signal.fault is not None:
+            return True
+        if files is None or files.changed() is None:
+            return False
+        try:
+            if self._writer is not None:
+                await _in_thread(self._writer, files.check)
+            else:
+                files.check()
+        except RoomFilesReplaced as e:
+            self._signal.fail(e)
+        except Exception:  # the writer went meanwhile (closed by a write that saw it first)
+            try:
+                files.check()
+            except RoomFilesReplaced as e:
+                self._signal.fail(e)
+        return self._signal.fault is not None
+
     async def _leave_snapshot(self) -> None:
         try:
             live = await self._connect_ro(immutable=False)
@@ -441,5 +492,6 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
             return
         old, self._reader = self._reader, live
         self.snapshot = False
+        self._files = RoomFiles.record(self.path)
         if old is not None:
             await old.close()

@@ -256,8 +256,13 @@ class WarroomApp(IncidentActions, DocumentActions, App[int]):
 
     @work(exclusive=True, group="feed")
     async def _follow_feed(self) -> None:
-        async for batch in self.store.subscribe(self._cursor):
-            self.post_message(EventsArrived(batch))
+        try:
+            async for batch in self.store.subscribe(self._cursor):
+                self.post_message(EventsArrived(batch))
+        except StoreError as e:  # the room's files were replaced (store.fault): say so, stay up
+            self.last_error = str(e)
+            self.notify(str(e), title="The room stopped", severity="error", markup=False,
+                        timeout=24 * 3600)
 
     async def on_events_arrived(self, message: EventsArrived) -> None:
         batch = message.batch

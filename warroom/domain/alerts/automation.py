@@ -4,16 +4,20 @@ Pure. The receiver (warroom/ingest/receiver.py) reads the state, calls `open_eve
 incident) or `receipt_events` (a notification for an incident already open) and appends the
 result at the version it read. Every notification is kept as an `alert_received` event with its
 payload (bounded) and how it was mapped, so the dashboard can show exactly what arrived
-(`alert_payloads`). When every alert of an incident has resolved, an `alerts_cleared` event says
-so and `suggest_monitoring(state)` turns true; the incident is closed by a machine only when the
-service's `auto_resolve` is on, or when an auto-remediation fixed it within its window.
+(`alert_payloads`). A payload is kept once per distinct content: the same payload again (a
+sender's repeat notification) is recorded as a reference to the first, with no alert events for
+alerts already firing, and the payload view counts the repeats. When every alert of an
+incident has resolved, an `alerts_cleared` event says so and `suggest_monitoring(state)` turns
+true; the incident is closed by a machine only when the service's `auto_resolve` is on, or when
+an auto-remediation fixed it within its window.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -71,6 +75,14 @@ class PayloadView:
     text: str  # the payload as indented JSON, or the kept part of it, or why it was not kept
     kept: str
     size: int
+    repeats: int = 1  # times this exact payload arrived, the first included
+    last_at: datetime | None = None  # when it last arrived, if more than once
+
+    def received(self) -> str:
+        """"received 3 times, last at 14:40:12Z", or "" for a payload that came once."""
+        if self.repeats <= 1 or self.last_at is None:
+            return ""
+        return f"received {self.repeats} times, last at {self.last_at:%Y-%m-%d %H:%M:%S}Z"
 
     def mapping_lines(self) -> list[str]:
         """How it was mapped, in words: "service: payments (label service='payments')"."""
@@ -90,15 +102,23 @@ class PayloadView:
 
 
 def alert_payloads(events: Sequence[Event]) -> list[PayloadView]:
-    """Every notification kept on an incident's timeline, oldest first, with its mapping.
+    """Every distinct payload kept on an incident's timeline, oldest first, with its mapping
+    and how many times it arrived (repeats are counted on the first, not listed again).
 
     Text is untrusted (it came from the sender): show it through `printable`, never as markup.
     """
     out: list[PayloadView] = []
+    where: dict[str, int] = {}  # event id -> its view's index
     for e in events:
         if e.kind != AlertReceived.kind:
             continue
         d = e.data
+        first = where.get(str(d.get("same_as") or ""))
+        if first is not None:
+            out[first] = replace(out[first], repeats=out[first].repeats + 1, last_at=e.at)
+            where[e.event_id] = first
+            continue
+        where[e.event_id] = len(out)
         # Redacted again on display: a room written before payloads were redacted on the way
         # in still holds routing keys, and this view is every spectator's.
         if d.get("payload") is not None:
@@ -106,6 +126,8 @@ def alert_payloads(events: Sequence[Event]) -> list[PayloadView]:
                               sort_keys=True)
         elif d.get("payload_text") is not None:
             text = redact_text(str(d["payload_text"])) + "\n… (truncated)"
+        elif d.get("same_as"):
+            text = f"(the same payload as event {d['same_as']}, kept there)"
         else:
             text = f"(payload not kept: {d.get('kept', 'unknown')})"
         out.append(PayloadView(
@@ -122,10 +144,17 @@ def alert_payloads(events: Sequence[Event]) -> list[PayloadView]:
 # ---- deciding ------------------------------------------------------------------------------
 
 
+def payload_hash(raw: Any) -> str:
+    """The identity of a payload's content: the same JSON, whatever its key order or spacing."""
+    blob = json.dumps(raw, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def payload_record(n: Notification, mapping: Mapping, config: Config, *, size: int,
                    repeat: int) -> AlertReceived:
     """The notification as kept: its payload in full when it fits, else cut, and not at all
-    beyond the per-alert number of repeats worth keeping (their count is still recorded)."""
+    beyond the per-alert number of repeats worth keeping (their count is still recorded).
+    An incident that already keeps this exact payload refers to it instead (`kept_once`)."""
     settings = config.alerts
     payload: Any = None
     text: str | None = None
@@ -149,8 +178,20 @@ def payload_record(n: Notification, mapping: Mapping, config: Config, *, size: i
         firing=firing, resolved=resolved,
         alerts=[{"key": a.key, "status": a.status} for a in n.alerts[:MAX_KEYS_LISTED]],
         mapping=m, payload=payload, payload_text=text, payload_size=size, kept=kept,
-        client=n.client,
+        client=n.client, content_hash=payload_hash(n.raw),
     )
+
+
+def kept_once(state: IncidentState, record: AlertReceived) -> AlertReceived:
+    """The record of a payload this incident already keeps: a reference to the event that
+    keeps it, without the payload or its list of alerts again."""
+    first = state.payloads.get(record.content_hash or "")
+    if first is None:
+        return record
+    return record.model_copy(update={
+        "payload": None, "payload_text": None, "alerts": [], "same_as": first,
+        "kept": f"repeat: the same payload as event {first}, kept once",
+    })
 
 
 def _attach(a: AlertItem, source: str, repeat: int | None) -> AlertAttached:
@@ -275,6 +316,7 @@ def receipt_events(config: Config, state: IncidentState, n: Notification,
     auto-remediation or auto_resolve allow."""
     actor = config.alerts.actor
     ids = _Ids(request_id)
+    record = kept_once(state, record)
     out = [NewEvent.of(record, actor, now, ids())]
     out.extend(_time_notes(tuple(record.mapping.get("time_notes", ())), actor, now, ids))
     firing = {k for k, a in state.alerts.items() if a.firing}
@@ -283,6 +325,8 @@ def receipt_events(config: Config, state: IncidentState, n: Notification,
         known = state.alerts.get(a.key)
         if a.status == "acknowledged":
             continue
+        if a.firing and record.same_as is not None and a.key in firing:
+            continue  # the same payload again: counted once, on its record
         if a.firing:
             out.append(NewEvent.of(_attach(a, n.format, known.count if known else None),
                                    actor, now, ids()))

@@ -143,6 +143,9 @@ class IncidentState(BaseModel):
     amendments: dict[str, str] = Field(default_factory=dict)  # target event id -> amending id
     escalation_hold: LadderHold | None = None  # set by escalation_held events (kinds/paging.py)
     alert_route: AlertRoute | None = None  # set by the alert receiver's events (kinds/alerts.py)
+    # content hash -> the alert_received event that keeps that payload (the most recent few
+    # distinct ones): a notification repeating one of them is recorded by reference.
+    payloads: dict[str, str] = Field(default_factory=dict)
 
     last_event_at: datetime
     last_actor: str

@@ -13,6 +13,7 @@ from warroom.domain.incident.events import Event, Kind, Tone
 from warroom.domain.incident.state import AlertRecord, IncidentState
 
 MAX_KEYS_LISTED = 200  # alert keys an `alert_received` event lists
+PAYLOADS_REMEMBERED = 64  # distinct payload contents an incident's state refers back to
 
 
 class AlertAttached(Kind):
@@ -88,8 +89,10 @@ class AlertReceived(Kind):
     payload: Any = None  # the JSON as posted, when it fits alerts.payload_bytes
     payload_text: str | None = None  # else its first payload_bytes, as text
     payload_size: int = 0
-    kept: str = "full"  # full | truncated | dropped: <why>
+    kept: str = "full"  # full | truncated | dropped: <why> | repeat: <why>
     client: str | None = None
+    content_hash: str | None = None  # of the payload as posted (automation.payload_hash)
+    same_as: str | None = None  # a repeat: the event that keeps this exact payload
 
     def describe(self) -> str:
         counts = []
@@ -98,7 +101,17 @@ class AlertReceived(Kind):
         if self.resolved:
             counts.append(f"{self.resolved} resolved")
         what = "acknowledge" if self.action == "acknowledge" else ", ".join(counts) or "no alerts"
-        return f"{self.format} notification received: {what}"
+        again = " (the same payload again: kept once)" if self.same_as else ""
+        return f"{self.format} notification received: {what}{again}"
+
+    def apply(self, state: IncidentState, event: Event) -> None:
+        """Remember which event keeps each recent distinct payload (most recent last)."""
+        if not self.content_hash:
+            return
+        state.payloads.pop(self.content_hash, None)
+        state.payloads[self.content_hash] = self.same_as or event.event_id
+        while len(state.payloads) > PAYLOADS_REMEMBERED:
+            del state.payloads[next(iter(state.payloads))]
 
 
 class AlertDecision(Kind):
