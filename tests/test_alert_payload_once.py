@@ -13,7 +13,7 @@ from pathlib import Path
 
 from warroom.domain.alerts.automation import alert_payloads
 from warroom.domain.alerts.formats import parse_notification
-from warroom.domain.incident.state import fold
+from warroom.domain.incident.fold import fold
 from warroom.ingest.receiver import AlertReceiver
 from warroom.store.sqlite import SQLiteStore
 
