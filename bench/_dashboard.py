@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 from _common import RESULTS_DIR
 
 from warroom.domain.common.text import printable
-from warroom.domain.incident.events import Event, kind_label
+from warroom.domain.incident.events import Event
+from warroom.domain.incident.kinds import kind_label
 
 if TYPE_CHECKING:
     from warroom.store import Store

@@ -89,7 +89,7 @@ def main() -> int:
         """The same reads again, one after the other with nothing else on the loop (the app's
         own are interleaved with Textual's start-up, so their wall time is not theirs alone).
         Warm: the app just read the same pages."""
-        from warroom.domain.incident.state import apply
+        from warroom.domain.incident.fold import apply
 
         out: dict[str, float] = {}
         t0 = time.monotonic()

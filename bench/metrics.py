@@ -33,18 +33,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from warroom.domain.incident.events import (
-    Acknowledged,
-    Body,
-    CommunicationSent,
-    Declared,
-    Escalated,
-    Note,
-    RoleAssigned,
-    StatusChanged,
-    idempotent_id,
-    iso,
-)
+from warroom.domain.incident.events import Kind, idempotent_id, iso
+from warroom.domain.incident.kinds.lifecycle import Acknowledged, Declared, StatusChanged
+from warroom.domain.incident.kinds.paging import Escalated
+from warroom.domain.incident.kinds.people import RoleAssigned
+from warroom.domain.incident.kinds.records import CommunicationSent, Note
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.status import Status
 from warroom.domain.metrics.report import metrics_report
@@ -88,7 +81,7 @@ def _history(incidents: int = INCIDENTS) -> list[dict[str, Any]]:
             """A moment between the acknowledgement (0) and the fix (1)."""
             return first + work * fraction
 
-        bodies: list[tuple[datetime, str, Body]] = [
+        bodies: list[tuple[datetime, str, Kind]] = [
             (detected, "alertmanager", Declared(
                 title=f"incident {n}", severity=sev, service=rng.choice(SERVICES),
                 started_at=detected - timedelta(seconds=int(rng.expovariate(1 / 150))),

@@ -37,18 +37,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from warroom.domain.incident import commands
-from warroom.domain.incident.events import (
-    AlertAttached,
-    AlertResolved,
-    Escalated,
-    Event,
-    NewEvent,
-    idempotent_id,
-    iso,
-)
+from warroom.domain.incident.events import Event, NewEvent, idempotent_id, iso
+from warroom.domain.incident.fold import apply
+from warroom.domain.incident.kinds.alerts import AlertAttached, AlertResolved
+from warroom.domain.incident.kinds.paging import Escalated
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Severity
-from warroom.domain.incident.state import IncidentState, apply
+from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
 
 SEED = 20261124  # picked among a few for a year whose last month shows met and missed targets

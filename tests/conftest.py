@@ -21,9 +21,10 @@ import pytest
 
 from warroom.domain.incident import commands
 from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.fold import apply
 from warroom.domain.incident.severity import Severity
-from warroom.domain.incident.state import IncidentState, apply
-from warroom.store.base import Store
+from warroom.domain.incident.state import IncidentState
+from warroom.store.base import Store, name_events
 from warroom.store.sqlite import SQLiteStore
 
 from . import pg_cluster
@@ -52,7 +53,8 @@ async def store(db_path: Path) -> AsyncIterator[SQLiteStore]:
 
 
 class Recorder:
-    """Turns NewEvents into committed Events without a store, for pure domain tests."""
+    """Turns NewEvents into committed Events without a store, for pure domain tests (naming
+    them as a store does)."""
 
     def __init__(self, incident_id: str = "INC-1", start: datetime = T0) -> None:
         self.incident_id = incident_id
@@ -65,7 +67,9 @@ class Recorder:
         return self.now
 
     def commit(self, new: list[NewEvent]) -> IncidentState:
+        name_events(new)
         for n in new:
+            assert n.event_id is not None
             e = Event(
                 seq=len(self.events) + 1,
                 event_id=n.event_id,

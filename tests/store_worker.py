@@ -86,10 +86,33 @@ async def opener(db: str, go: str, name: str) -> int:
         await store.close()
 
 
+async def noter(db: str, incident: str, count: str, tag: str, go: str) -> int:
+    """Write `count` unversioned notes through `execute`, as a script or the engine would: a
+    concurrent change is met by deciding again, so every one of them must land."""
+    from warroom.store.execute import BACKGROUND, execute
+
+    store = await open_store(db)
+    try:
+        Path(go + "." + tag).touch()
+        while not Path(go).exists():
+            time.sleep(0.0005)  # noqa: ASYNC251 - a tight spin so writers start together
+        for i in range(int(count)):
+            try:
+                await execute(store, incident,
+                              lambda s, i=i: commands.add_note(s, f"{tag}-{i}", tag),
+                              retry=BACKGROUND)
+            except Conflict as e:
+                print("conflict:", e.describe())
+                return 3
+        return 0
+    finally:
+        await store.close()
+
+
 def main() -> int:
     role, *args = sys.argv[1:]
     fn = {"writer": writer, "reader": reader, "racer": racer, "kill_me": kill_me,
-          "opener": opener}[role]
+          "opener": opener, "noter": noter}[role]
     if role == "writer":
         return asyncio.run(writer(args[0], args[1], int(args[2]), args[3]))
     if role == "reader":

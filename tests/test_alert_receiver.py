@@ -13,9 +13,9 @@ from typing import Any
 from warroom.domain.alerts.automation import alert_payloads, suggest_monitoring
 from warroom.domain.alerts.formats import parse_notification
 from warroom.domain.config.model import Config
+from warroom.domain.incident.fold import fold
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Severity
-from warroom.domain.incident.state import fold
 from warroom.domain.incident.status import Status
 from warroom.domain.oncall import escalation as esc
 from warroom.escalation.engine import Engine
@@ -81,6 +81,17 @@ async def test_alertmanager_repeat_and_resolve(store: SQLiteStore) -> None:
     clock.advance(minutes=5)
     r = await rx.receive(firing)
     assert not r.opened and r.incident_id == "INC-1"
+    # the same payload again is kept once: one event that refers to it, no alert events
+    events = await store.events("INC-1")
+    received = [e for e in events if e.kind == "alert_received"]
+    assert len(received) == 2 and events[-1] == received[-1]
+    assert received[-1].data["same_as"] == received[0].event_id
+    assert alert_payloads(events)[0].repeats == 2
+    # the same alerts in a payload that differs repeat them
+    changed = sample("alertmanager_firing.json")
+    changed["commonAnnotations"] = {"summary": "still failing"}
+    clock.advance(minutes=5)
+    await rx.receive(parse_notification(changed))
     state = await store.get("INC-1")
     assert {a.count for a in state.alerts.values()} == {2}
     events = await store.events("INC-1")
@@ -136,7 +147,9 @@ async def test_pagerduty_trigger_repeat_acknowledge_resolve(store: SQLiteStore) 
     assert state.source == "pagerduty" and state.service == "checkout"
     assert state.severity == Severity.SEV1
     clock.advance(minutes=1)
-    await rx.receive(parse_notification(sample("pagerduty_v2_trigger.json")))
+    again = sample("pagerduty_v2_trigger.json")
+    again["payload"]["custom_details"] = {"p99 ms": 2600}
+    await rx.receive(parse_notification(again))
     state = await store.get("INC-1")
     assert state.alerts["pd:checkout-latency-p99-eu-west-1"].count == 2
     clock.advance(minutes=1)
@@ -150,7 +163,9 @@ async def test_pagerduty_trigger_repeat_acknowledge_resolve(store: SQLiteStore) 
     await rx.receive(parse_notification(sample("pagerduty_v2_resolve.json")))
     state = await store.get("INC-1")
     assert not state.firing_alerts and suggest_monitoring(state)
-    assert len(alert_payloads(await store.events("INC-1"))) == 5
+    views = alert_payloads(await store.events("INC-1"))
+    assert [(v.action, v.repeats) for v in views] == [
+        ("trigger", 1), ("trigger", 1), ("acknowledge", 2), ("resolve", 1)]
 
 
 async def test_pagerduty_v1_and_keyless_triggers(store: SQLiteStore) -> None:
@@ -212,8 +227,8 @@ async def test_payloads_are_kept_bounded(store: SQLiteStore) -> None:
     cfg = config_with(alerts={"payload_bytes": 1024, "payloads_per_alert": 2})
     clock = Clock(T0)
     rx = receiver(store, cfg, clock=clock)
-    big = am_payload([am_alert(fp="big", note="x" * 3000)], group="g")
-    for _ in range(4):
+    for i in range(4):  # four different payloads for one alert (the same one is kept once)
+        big = am_payload([am_alert(fp="big", note=f"{i}" + "x" * 3000)], group="g")
         await rx.receive(parse_notification(big), size=4000)
         clock.advance(seconds=30)
     views = alert_payloads(await store.events("INC-1"))

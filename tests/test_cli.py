@@ -137,6 +137,25 @@ def test_database_problems_have_distinct_codes(tmp_path: Path) -> None:
     ok(run_cli(db, "ack", "1"))  # fine again once the lock is gone
 
 
+@pytest.mark.parametrize("value", ["abc", "-1", "inf", "nan"])
+def test_a_bad_lock_timeout_is_a_usage_error(db_path: Path, value: str) -> None:
+    env = cli_env(db_path) | {"WARROOM_LOCK_TIMEOUT": value}
+    r = run_cli(db_path, "declare", "--title", "t", "--severity", "2", env=env)
+    assert r.code == 2, r.err
+    assert r.err == (f"warroom: WARROOM_LOCK_TIMEOUT={value!r}: expected seconds to wait for "
+                     "another writer: a finite number, 0 or more\n")
+    assert not db_path.exists()  # refused before anything was opened
+    as_json = run_cli(db_path, "list", "--json", env=env)
+    assert as_json.code == 2
+    assert as_json.json() == {"error": {"code": 2, "type": "SettingsError",
+                                        "message": as_json.err[len("warroom: "):-1]}}
+
+
+def test_an_empty_variable_counts_as_unset(db_path: Path) -> None:
+    env = cli_env(db_path) | {"WARROOM_LOCK_TIMEOUT": "", "WARROOM_CONFIG": ""}
+    ok(run_cli(db_path, "declare", "--title", "t", "--severity", "2", env=env))
+
+
 def test_help_documents_exit_codes() -> None:
     r = run_cli("/nonexistent/x.db", "--help")
     assert r.code == 0

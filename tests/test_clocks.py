@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from warroom.domain.common.jsonable import to_json
 from warroom.domain.incident import commands
 from warroom.domain.incident.clocks import (
     ClockState,
@@ -117,7 +118,7 @@ def test_sev3_and_sev4_cadence() -> None:
 
 def test_all_clocks_json_is_plain() -> None:
     rec = incident()
-    items = [c.to_json() for c in all_clocks(rec.state, T0 + 6 * M)]
+    items = [to_json(c) for c in all_clocks(rec.state, T0 + 6 * M)]
     assert items[0]["state"] == "overdue" and items[0]["text"] == "OVERDUE 1m"
     assert items[0]["overdue_s"] == 60.0
     assert items[-1]["key"] == "customer_update"

@@ -162,7 +162,7 @@ def test_loader_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(ConfigError, match="no such file"):
         load_config(str(tmp_path / "missing.toml"), str(db))
     monkeypatch.setenv("WARROOM_CONFIG", str(tmp_path / "gone.toml"))
-    with pytest.raises(ConfigError, match=r"gone\.toml: 1 problem"):
+    with pytest.raises(ConfigError, match=r"gone\.toml: cannot read: no such file"):
         load_config(None, str(db))
 
 

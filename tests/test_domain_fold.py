@@ -8,16 +8,13 @@ import pytest
 
 from warroom.domain.common.errors import InvalidInput
 from warroom.domain.incident import commands
-from warroom.domain.incident.events import (
-    AlertAttached,
-    AlertResolved,
-    Escalated,
-    Event,
-    NewEvent,
-    describe,
-)
+from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.fold import FoldError, apply, fold
+from warroom.domain.incident.kinds import describe
+from warroom.domain.incident.kinds.alerts import AlertAttached, AlertResolved
+from warroom.domain.incident.kinds.paging import Escalated
 from warroom.domain.incident.severity import Severity
-from warroom.domain.incident.state import FoldError, apply, fold, parse_incident_id
+from warroom.domain.incident.state import parse_incident_id
 from warroom.domain.incident.status import Status
 
 

@@ -15,9 +15,11 @@ from aiohttp import web
 
 from warroom.domain.config.model import Config
 from warroom.domain.incident import commands
-from warroom.domain.incident.events import Escalated, NewEvent, describe
+from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.fold import fold
+from warroom.domain.incident.kinds import describe
+from warroom.domain.incident.kinds.paging import Escalated
 from warroom.domain.incident.severity import Severity
-from warroom.domain.incident.state import fold
 from warroom.domain.oncall.escalation import escalation_event_id, escalation_view_for
 from warroom.domain.oncall.paging import page_alert
 from warroom.escalation.engine import Engine, system_clock

@@ -10,7 +10,8 @@ import pytest
 from warroom.domain.common.errors import TransitionRefused
 from warroom.domain.config.model import default_config
 from warroom.domain.incident import commands
-from warroom.domain.incident.events import describe, idempotent_id
+from warroom.domain.incident.events import idempotent_id
+from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.severity import Severity
 from warroom.domain.incident.status import Status
 from warroom.domain.oncall.escalation import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from warroom.domain.incident.events import describe
+from warroom.domain.incident.kinds import describe
 from warroom.domain.oncall import escalation as esc
 
 from .escalation_support import T0, demo_config, incident

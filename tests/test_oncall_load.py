@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from warroom.domain.common.jsonable import to_json
 from warroom.domain.config.model import parse_config
 from warroom.domain.incident import commands
-from warroom.domain.incident.events import Escalated, NewEvent
+from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.kinds.paging import Escalated, PageDelivered
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Severity
 from warroom.domain.oncall.load import is_night, oncall_load
-from warroom.domain.oncall.paging import PageDelivered
 
 from .conftest import Recorder
 
@@ -67,7 +68,7 @@ def test_hours_pages_and_incidents_per_person_and_month() -> None:
         1, 1, 0, 0)
     assert x_jan.incidents == ["INC-1"] and y_feb.incidents == ["INC-1"]
     assert x_feb.incidents_handled == 0
-    assert x_jan.to_json()["incidents_handled"] == 1
+    assert to_json(x_jan)["incidents_handled"] == 1
 
 
 def test_window_excludes_pages_and_hours_outside() -> None:

@@ -18,7 +18,8 @@ from warroom.domain.comms.postmortem import (
     render_postmortem,
 )
 from warroom.domain.incident import commands
-from warroom.domain.incident.events import Escalated, NewEvent, idempotent_id
+from warroom.domain.incident.events import NewEvent, idempotent_id
+from warroom.domain.incident.kinds.paging import Escalated
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Severity
 from warroom.domain.incident.state import IncidentState

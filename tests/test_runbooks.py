@@ -125,6 +125,40 @@ kubectl rollout undo deployment/x
     assert book.issues[0].resolution == "delete logs" and book.markdown == text
 
 
+def test_markdown_is_read_as_commonmark_reads_it() -> None:
+    """What a renderer would show: a label inside a code block is code, a '~~~' line does not
+    close a '```' block, a list item's lazy continuation line belongs to it, and a list
+    indented four spaces is a code block."""
+    text = """# Cache Runbook
+
+## Service Overview
+- Purpose: caches
+things
+```text
+~~~
+- Impact: not an item, still in the code block
+```
+
+## Key Metrics
+    - not a metric: an indented code block
+- Hit rate
+
+## Common Issues
+
+### Cold cache
+**Symptoms**: misses
+```
+Resolution: this is a log line, not a label
+```
+"""
+    book = parse_runbook(text, "c.md")
+    assert book.overview == {"purpose": "caches things"}
+    assert book.metrics == ("Hit rate",)
+    assert book.issues[0].symptoms == (
+        "misses\n```\nResolution: this is a log line, not a label\n```")
+    assert book.issues[0].resolution is None
+
+
 def test_empty_and_duplicate_sections() -> None:
     assert "the runbook is empty" in parse_runbook("", "e.md").warnings
     book = parse_runbook(GOOD + "\n## Key Metrics\n- again\n", "dup.md")

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from warroom.domain.incident.state import IncidentState, fold
+from warroom.domain.common.jsonable import to_json
+from warroom.domain.incident.fold import fold
+from warroom.domain.incident.state import IncidentState
 from warroom.domain.metrics.report import metrics_report
 from warroom.store.importer import (
     ImportRefused,
@@ -142,7 +144,7 @@ async def test_import_round_trips(store: SQLiteStore, lines: list[dict[str, Any]
     anchor = datetime(2026, 11, 20, tzinfo=UTC)
     from_store = metrics_report(list(summaries.values()), now=anchor)
     from_states = metrics_report(states, now=anchor)
-    assert from_store.to_json() == from_states.to_json()
+    assert to_json(from_store) == to_json(from_states)
 
 
 async def test_import_refuses_a_room_that_is_not_empty(store: SQLiteStore,

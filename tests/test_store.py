@@ -10,9 +10,9 @@ import pytest
 
 from warroom.domain.incident import commands
 from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.fold import fold
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Severity
-from warroom.domain.incident.state import fold
 from warroom.domain.incident.status import Status
 from warroom.store import Conflict, NotFound, ReadOnly
 from warroom.store.errors import DuplicateEventId
@@ -262,7 +262,8 @@ async def test_presence_announces_and_forgets(room: Room) -> None:
 
 async def test_same_idempotent_event_from_many_terminals_is_written_once(room: Room) -> None:
     """An escalation level fired by every terminal at once: one commit, the rest duplicates."""
-    from warroom.domain.incident.events import Escalated, idempotent_id
+    from warroom.domain.incident.events import idempotent_id
+    from warroom.domain.incident.kinds.paging import Escalated
 
     terminals = [await room.open() for _ in range(6)]
     inc = await declare(terminals[0])

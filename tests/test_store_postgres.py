@@ -20,8 +20,8 @@ import asyncpg
 import pytest
 
 from warroom.domain.incident import commands
+from warroom.domain.incident.fold import FOLD_VERSION, fold
 from warroom.domain.incident.severity import Severity
-from warroom.domain.incident.state import FOLD_VERSION, fold
 from warroom.store import errors, open_store
 from warroom.store.base import Presence
 from warroom.store.clock import clock_offset_note
@@ -285,17 +285,17 @@ async def test_unique_violation_inside_the_transaction_is_a_duplicate(pg_url: st
     state = await w.get(inc)
     batch = commands.add_note(state, "once", "a")
     first = await w.append(inc, batch)
-    real = w._existing
+    real = w._step
     blind = True
 
-    async def miss_once(conn, ids):  # type: ignore[no-untyped-def]
+    async def miss_once(conn, statement):  # type: ignore[no-untyped-def]
         nonlocal blind
-        if blind:
+        if blind and "event_id IN" in statement.sql:
             blind = False
             return []
-        return await real(conn, ids)
+        return await real(conn, statement)
 
-    w._existing = miss_once  # type: ignore[method-assign]
+    w._step = miss_once  # type: ignore[method-assign]
     again = await w.append(inc, batch)
     assert again.duplicate and [e.seq for e in again.events] == [e.seq for e in first.events]
     assert await w.last_seq() == 2

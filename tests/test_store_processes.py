@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from warroom.domain.incident import commands
+from warroom.domain.incident.fold import fold
 from warroom.domain.incident.severity import Severity
-from warroom.domain.incident.state import fold
 from warroom.store import open_store
 
 from .conftest import REPO

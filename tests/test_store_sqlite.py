@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from warroom.domain.incident import commands
+from warroom.domain.incident.fold import fold
 from warroom.domain.incident.severity import Severity
-from warroom.domain.incident.state import fold
 from warroom.store import errors
 from warroom.store.fs import filesystem_of, is_network_fs_type
 from warroom.store.sqlite import SQLiteStore, _in_thread

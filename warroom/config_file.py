@@ -7,14 +7,17 @@ A path given explicitly (flag or variable) must exist; the file beside the datab
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from warroom.domain.config.model import Config, ConfigError, default_config, parse_config
+from warroom.content.files import MAX_CONFIG_FILE, FileRefused, read_text
+from warroom.settings import Settings
 
-CONFIG_ENV = "WARROOM_CONFIG"
+if TYPE_CHECKING:  # the models load on first use: `config_path` alone must stay cheap
+    from warroom.domain.config.model import Config
+
 CONFIG_NAME = "warroom.toml"
 
 
@@ -53,41 +56,48 @@ class LoadedConfig:
         return out
 
 
-def config_path(explicit: str | None, db: str | None) -> tuple[Path | None, bool]:
+def config_path(explicit: str | None, db: str | None,
+                settings: Settings) -> tuple[Path | None, bool]:
     """(where to read, whether it must exist)."""
     if explicit:
         return Path(explicit).expanduser(), True
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env).expanduser(), True
+    if settings.config:
+        return Path(settings.config).expanduser(), True
     if db and "://" not in db:
         return Path(db).expanduser().absolute().parent / CONFIG_NAME, False
     return None, False
 
 
-def load_config(explicit: str | None = None, db: str | None = None) -> LoadedConfig:
-    path, required = config_path(explicit, db)
+def load_config(explicit: str | None = None, db: str | None = None, *,
+                settings: Settings | None = None) -> LoadedConfig:
+    """settings: the environment as the command read it (None: read it now)."""
+    from warroom.domain.config.model import default_config
+
+    path, required = config_path(explicit, db, settings or Settings.from_env())
     if path is None or (not required and not path.exists()):
         return LoadedConfig(default_config(), "built-in defaults", None)
     return LoadedConfig(read_config(path), str(path), path)
 
 
+def has_config(explicit: str | None = None, db: str | None = None, *,
+               settings: Settings | None = None) -> bool:
+    """Whether load_config would read a file (else it gives the built-in defaults)."""
+    path, required = config_path(explicit, db, settings or Settings.from_env())
+    return path is not None and (required or path.exists())
+
+
 def read_config(path: Path) -> Config:
+    from warroom.domain.config.model import ConfigError, parse_config
+
     source = str(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(source, ["no such file"]) from None
-    except IsADirectoryError:
-        raise ConfigError(source, ["is a directory, not a TOML file"]) from None
-    except OSError as e:
-        raise ConfigError(source, [f"cannot read: {e.strerror or e}"]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(source, [f"not UTF-8 text (byte {e.start})"]) from None
+        text = read_text(path, MAX_CONFIG_FILE, "a configuration file")
+    except FileRefused as e:
+        raise ConfigError(source, [e.problem]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(source, [f"invalid TOML: {e}"]) from None
+    except RecursionError:  # tomllib recurses per level of [[[...]]] or {a={b=...}}
+        raise ConfigError(source, ["invalid TOML: nested too deeply"]) from None
     return parse_config(data, source)

@@ -13,20 +13,21 @@ from typing import Any
 
 from warroom.domain.common.timefmt import parse_duration
 from warroom.domain.incident import commands
-from warroom.domain.incident.events import AlertAttached, Escalated, NewEvent
+from warroom.domain.incident.events import NewEvent
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Severity
 from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
+from warroom.settings import Settings
 from warroom.store import Store
-from warroom.store.fs import default_db_path
+from warroom.store.execute import BACKGROUND, execute
 
 # The demo's ongoing incident stays believable for this long; after that it is rebuilt.
 FRESH_FOR = timedelta(hours=2)
 
 
-def default_demo_path() -> Path:
-    return default_db_path().with_name("demo.db")
+def default_demo_path(settings: Settings) -> Path:
+    return settings.default_db_path().with_name("demo.db")
 
 
 def _offset(text: str) -> timedelta:
@@ -61,27 +62,29 @@ def _step_events(step: dict[str, Any], state: IncidentState | None,
                                              text=step.get("text", ""),
                                              channel=step.get("channel"))
     if do == "alert":
-        body = AlertAttached(source=step["source"], key=step["key"], summary=step["summary"])
-        return [NewEvent.of(body, who, at)]
+        return commands.attach_alert(state, step["source"], step["key"], who, at,
+                                     summary=step["summary"])
     if do == "escalate":
-        body = Escalated(level=step["level"], targets=step["targets"],
-                         reason=step.get("reason", "timeout"))
-        return [NewEvent.of(body, who, at)]
+        return commands.record_escalation(state, step["level"], step["targets"], who, at,
+                                          reason=step.get("reason", "timeout"))
     raise ValueError(f"unknown demo step {do!r}")
 
 
 async def add_scenario(store: Store, scenario: dict[str, Any], now: datetime) -> list[str]:
-    """Play the scenario's incidents into the store, times relative to `now`."""
+    """Play the scenario's incidents into the store, times relative to `now`: each step is
+    the domain command a person (or the engine) would have run, decided on the state then."""
     ids: list[str] = []
     for incident in scenario["incidents"]:
-        state: IncidentState | None = None
         incident_id: str | None = None
         for step in incident["steps"]:
             at = now + _offset(step["t"])
-            events = _step_events(step, state, at, now)
-            result = await store.append(incident_id, events)
+
+            def decide(state: IncidentState | None, step: dict[str, Any] = step,
+                       at: datetime = at) -> list[NewEvent]:
+                return _step_events(step, state, at, now)
+
+            result = await execute(store, incident_id, decide, retry=BACKGROUND)
             incident_id = result.incident_id
-            state = await store.get(incident_id)
         assert incident_id is not None
         ids.append(incident_id)
     return ids

@@ -5,13 +5,18 @@ mapped)."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from warroom.cli.argtypes import count
 from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import emit_json, line, safe, when
 from warroom.domain.common.errors import InvalidInput
+from warroom.settings import Settings
+
+if TYPE_CHECKING:
+    import ssl
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -39,25 +44,25 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                         "picks a free one")
     p.add_argument("--no-engine", action="store_true",
                    help="receive only; another process runs the escalation engine")
+    p.add_argument("--tls-cert", metavar="FILE",
+                   help="speak HTTPS with this PEM certificate (chain); default: [alerts] "
+                        "tls_cert")
+    p.add_argument("--tls-key", metavar="FILE",
+                   help="the certificate's PEM private key; default: [alerts] tls_key")
+    p.add_argument("--allow-plain-http", action="store_true",
+                   help="listen beyond loopback without TLS (senders' tokens cross the "
+                        "network in clear text); default: [alerts] allow_plain_http")
 
     p = cmd("payloads", "the alert payloads an incident received, and how each was mapped",
             payloads)
     incident_arg(p)
-    p.add_argument("--last", type=int, metavar="N", help="only the last N")
+    p.add_argument("--last", type=count, metavar="N", help="only the last N")
 
 
 def _read_payload(path: str, limit: int) -> bytes:
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read(limit + 1)
-        else:
-            with open(path, "rb") as f:
-                data = f.read(limit + 1)
-    except OSError as e:
-        raise InvalidInput(f"{path}: cannot read: {e.strerror or e}") from None
-    if len(data) > limit:
-        raise InvalidInput(f"{path}: more than {limit} bytes (alerts.max_body_bytes)")
-    return data
+    from warroom.content.files import read_bytes, size_text
+
+    return read_bytes(path, limit, f"a payload (alerts.max_body_bytes = {size_text(limit)})")
 
 
 async def ingest(ctx: Context) -> int:
@@ -67,9 +72,11 @@ async def ingest(ctx: Context) -> int:
     a = ctx.args
     loaded = ctx.loaded_config
     config = loaded.config
-    body = _read_payload(a.file, config.alerts.max_body_bytes)
-    notification = parse_notification(decode_json(body), a.format)
     at = ctx.time(a.at)
+    body = _read_payload(a.file, config.alerts.max_body_bytes)
+    notification = parse_notification(decode_json(body), a.format,
+                                      secrets=tuple(filter(None, [resolve_token(
+                                          ctx.settings, config.alerts.token)])))
     async with await ctx.store(write=True) as store:
         receiver = AlertReceiver(store, config, clock=(lambda: at) if at else ctx.now,
                                  base_dir=loaded.path.parent if loaded.path else None,
@@ -80,24 +87,25 @@ async def ingest(ctx: Context) -> int:
         finally:
             await receiver.close()
     if ctx.json:
-        emit_json(result.to_json())
+        emit_json(result)
     else:
         line(safe(result.message))
     return 0
 
 
-def resolve_token(config_token: str | None) -> str | None:
-    return os.environ.get("WARROOM_TOKEN") or config_token or None
+def resolve_token(settings: Settings, config_token: str | None) -> str | None:
+    return settings.token or config_token or None
 
 
 async def serve(ctx: Context) -> int:
     from warroom.serve.http import parse_listen
+    from warroom.serve.logs import log_to_stderr
     from warroom.serve.run import serve as run_serve
 
     a = ctx.args
     loaded = ctx.loaded_config
     config = loaded.config
-    token = resolve_token(config.alerts.token)
+    token = resolve_token(ctx.settings, config.alerts.token)
     if not token:
         raise InvalidInput("no token: set $WARROOM_TOKEN or [alerts].token in the configuration "
                            "(every sender must present it)")
@@ -106,35 +114,43 @@ async def serve(ctx: Context) -> int:
     except ValueError as e:
         raise InvalidInput(str(e)) from None
 
+    base_dir = loaded.path.parent if loaded.path else None
+    tls = _tls(a.tls_cert, a.tls_key, config.alerts.tls_cert, config.alerts.tls_key, base_dir)
+    scheme = "https" if tls else "http"
+
     def ready(h: str, p: int) -> None:
         if ctx.json:
-            emit_json({"listening": f"http://{h}:{p}", "host": h, "port": p, "db": ctx.db,
-                       "config": loaded.source})
+            emit_json({"listening": f"{scheme}://{h}:{p}", "host": h, "port": p,
+                       "tls": tls is not None, "db": ctx.db, "config": loaded.source})
         else:
             shown = f"[{h}]" if ":" in h else h
-            line(f"warroom serve: listening on http://{shown}:{p} (room {safe(ctx.db)}, "
+            line(f"warroom serve: listening on {scheme}://{shown}:{p} (room {safe(ctx.db)}, "
                  f"config {safe(loaded.source)}); Ctrl-C to stop")
         sys.stdout.flush()
 
-    _log_to_stderr()
+    # Warnings of the receiver and the engine go to stderr (nobody is looking at a dashboard
+    # from this process), each repeated line rate-limited.
+    log_to_stderr()
     async with await ctx.store(write=True) as store:
-        await run_serve(store, config, token, host, port,
-                        base_dir=loaded.path.parent if loaded.path else None,
-                        engine=not a.no_engine, on_ready=ready)
+        await run_serve(store, config, token, host, port, base_dir=base_dir,
+                        engine=not a.no_engine, tls=tls,
+                        allow_plain_http=a.allow_plain_http or None, on_ready=ready)
     return 0
 
 
-def _log_to_stderr() -> None:
-    """Warnings of the receiver and the engine (a store that refused a write, a delivery that
-    failed) go to stderr: nobody is looking at a dashboard from this process."""
-    import logging
+def _tls(cert: str | None, key: str | None, cfg_cert: str | None, cfg_key: str | None,
+         base_dir: Path | None) -> ssl.SSLContext | None:
+    """The TLS context from the flags, else from [alerts] (relative to the config's folder)."""
+    from warroom.serve.listen import tls_context
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    for name in ("warroom.alerts", "warroom.serve", "warroom.escalation"):
-        logger = logging.getLogger(name)
-        logger.addHandler(handler)
-        logger.setLevel(logging.WARNING)
+    if cert or key:
+        if not (cert and key):
+            raise InvalidInput("--tls-cert and --tls-key go together: give both")
+        return tls_context(Path(cert), Path(key))
+    if cfg_cert and cfg_key:
+        root = base_dir or Path.cwd()
+        return tls_context(root / Path(cfg_cert).expanduser(), root / Path(cfg_key).expanduser())
+    return None
 
 
 async def payloads(ctx: Context) -> int:
@@ -152,7 +168,8 @@ async def payloads(ctx: Context) -> int:
         emit_json([{"event_id": v.event_id, "at": iso(v.at), "format": v.format,
                     "version": v.version, "action": v.action, "dedup_key": v.dedup_key,
                     "firing": v.firing, "resolved": v.resolved, "alerts": v.alerts,
-                    "mapping": v.mapping, "kept": v.kept, "size": v.size, "payload": v.text}
+                    "mapping": v.mapping, "kept": v.kept, "size": v.size, "payload": v.text,
+                    "repeats": v.repeats, "last_at": iso(v.last_at) if v.last_at else None}
                    for v in views])
         return 0
     if not views:
@@ -161,6 +178,8 @@ async def payloads(ctx: Context) -> int:
         line(f"{when(v.at)}  {v.format} {v.version} {v.action}  dedup key "
              f"{safe(v.dedup_key)}  ({v.firing} firing, {v.resolved} resolved, {v.size} bytes, "
              f"{safe(v.kept)})")
+        if v.repeats > 1:
+            line(f"  {v.received()}")
         for m in v.mapping_lines():
             line(f"  {safe(m)}")
         for text_line in v.text.splitlines():

@@ -9,18 +9,18 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
+from warroom.cli.argtypes import sequence
 from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import ago, emit_json, event_json, incident_json, line, safe, when
 from warroom.domain.common.errors import InvalidInput
+from warroom.domain.common.jsonable import to_json
 from warroom.domain.common.text import printable
-from warroom.domain.incident.events import describe
+from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.state import parse_incident_id
 
 _INCIDENT_REF = re.compile(r"^\s*(?:inc-|#)?\d+\s*$", re.IGNORECASE)
-MAX_TEXT_FILE = 1024 * 1024
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -42,7 +42,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--text-file", metavar="FILE",
                    help="with --send: the text actually sent, if edited ('-' reads stdin)")
     p.add_argument("--at", metavar="TIME", help="with --send: when it was sent, if not now")
-    p.add_argument("--expect-version", type=int, metavar="N",
+    p.add_argument("--expect-version", type=sequence, metavar="N",
                    help="with --send: refuse (exit 3) if the incident changed since version N")
 
     p = cmd("runbook", "print the runbook of a service, or of an incident's service", runbook)
@@ -69,20 +69,9 @@ def _warn(message: str) -> None:
 
 
 def _read_text_file(name: str) -> str:
-    if name == "-":
-        text = sys.stdin.read(MAX_TEXT_FILE + 1)
-        if len(text) > MAX_TEXT_FILE:
-            raise InvalidInput(f"the text on stdin is larger than {MAX_TEXT_FILE} characters")
-        return text
-    path = Path(name).expanduser()
-    try:
-        if path.stat().st_size > MAX_TEXT_FILE:
-            raise InvalidInput(f"{path}: larger than {MAX_TEXT_FILE} bytes")
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path}: not UTF-8 text") from None
-    except OSError as e:
-        raise InvalidInput(f"cannot read {path}: {e.strerror or e}") from None
+    from warroom.content.files import MAX_TEXT_FILE, read_text
+
+    return read_text(name, MAX_TEXT_FILE, "--text-file")
 
 
 async def comms(ctx: Context) -> int:
@@ -109,7 +98,7 @@ async def comms(ctx: Context) -> int:
         events = await store.events(incident_id)
     message = render_message(template, state, events, ctx.now())
     if ctx.json:
-        emit_json({"incident_id": state.id, "version": state.version, **message.to_json()})
+        emit_json({"incident_id": state.id, "version": state.version, **to_json(message)})
         return 0
     _print_block(message.text)
     if message.missing:
@@ -121,17 +110,17 @@ async def comms(ctx: Context) -> int:
 async def _send(ctx: Context, incident_id: str) -> int:
     from warroom.content.templates import get_template
     from warroom.domain.comms.messages import check_template_name, mark_sent, parse_audience
-    from warroom.store.execute import BACKGROUND, execute
+    from warroom.store.execute import execute
 
     a = ctx.args
     at = ctx.time(a.at)
     parse_audience(a.audience)  # refuse a bad audience before reading anything
     missing: tuple[str, ...] = ()
+    if a.text_file:  # read (and refuse) before the room is opened
+        name = check_template_name(a.template)
+        text = _read_text_file(a.text_file)
     async with await ctx.store(write=True) as store:
-        if a.text_file:
-            name = check_template_name(a.template)
-            text = _read_text_file(a.text_file)
-        else:
+        if not a.text_file:
             from warroom.domain.comms.messages import render_message
 
             template = get_template(a.template, a.templates)
@@ -144,7 +133,7 @@ async def _send(ctx: Context, incident_id: str) -> int:
             store, incident_id,
             lambda s: mark_sent(s, name, a.audience, ctx.actor, text=text, channel=a.channel,
                                 at=at),
-            expected_version=a.expect_version, retry=BACKGROUND,
+            expected_version=a.expect_version, retry=ctx.retry(a.expect_version),
         )
     if ctx.json:
         emit_json({
@@ -178,8 +167,8 @@ async def _overview(ctx: Context, incident_id: str, templates: list[str]) -> int
             "severity": state.severity.value,
             "status": state.status.value,
             "next_update_due": due,
-            "schedule": [row.to_json() for row in schedule],
-            "stakeholders": [s.to_json() for s in plan],
+            "schedule": schedule,
+            "stakeholders": plan,
             "communications": [c.model_dump(mode="json") for c in state.communications],
             "templates": templates,
         })
@@ -228,7 +217,7 @@ async def runbook(ctx: Context) -> int:
     book = load_runbook(service, a.runbooks or loaded.runbooks_dir,
                         None if a.runbooks else loaded.runbook_mapping())
     if ctx.json:
-        emit_json({"service": service, "incident_id": incident, **book.to_json()})
+        emit_json({"service": service, "incident_id": incident, **to_json(book)})
         return 0
     _print_block(book.markdown)
     for w in book.warnings:

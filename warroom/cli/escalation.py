@@ -10,11 +10,14 @@ import signal
 import socket
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from warroom.cli.argtypes import sequence
 from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import emit_json, line, safe, when
 from warroom.domain.common.errors import InvalidInput
+from warroom.domain.common.jsonable import to_json
 from warroom.domain.incident.state import parse_incident_id
 
 
@@ -37,7 +40,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             escalate)
     incident_arg(p)
     p.add_argument("--at", metavar="TIME", help="when, if not now")
-    p.add_argument("--expect-version", type=int, metavar="N",
+    p.add_argument("--expect-version", type=sequence, metavar="N",
                    help="refuse (exit 3) if the incident changed since version N")
     p.add_argument("--no-deliver", action="store_true", help="record it but send no page")
 
@@ -48,7 +51,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = cmd("config", "check or show the room's configuration", config_cmd)
     p.add_argument("action", nargs="?", choices=("check", "show"), default="check",
                    help="check (default): validate and summarise; show: the full effective "
-                        "configuration as JSON")
+                        "configuration as JSON, secrets redacted")
+    p.add_argument("--show-secrets", action="store_true",
+                   help="with show: print tokens, header values and webhook credentials as "
+                        "they are (only for someone who can write the file)")
 
     p = cmd("escalation", "an incident's escalation ladder: fired, next, frozen or ended",
             escalation_status)
@@ -65,8 +71,8 @@ def _engine_actor() -> str:
     return f"engine@{socket.gethostname()}"
 
 
-def _time(ctx: Context, text: str | None) -> datetime:
-    return ctx.time(text) or ctx.now()
+def _time(ctx: Context, text: str | None, option: str, *, lookup: bool = False) -> datetime:
+    return ctx.time(text, option, lookup=lookup) or ctx.now()
 
 
 # ---- engine ------------------------------------------------------------------------------------
@@ -79,7 +85,7 @@ async def engine(ctx: Context) -> int:
     if a.now and not a.once:
         raise InvalidInput("--now needs --once (a running engine follows the real clock)")
     loaded = ctx.loaded_config  # a broken configuration stops us before anything runs
-    now = ctx.time(a.now) if a.now else None
+    now = ctx.time(a.now, "--now") if a.now else None
     clock = shifted_clock(now) if now else system_clock
     printer = _Printer(ctx)
     async with await ctx.store(write=True) as store:
@@ -167,7 +173,7 @@ def _fired_json(f: Any) -> dict[str, Any]:
 
 
 async def escalate(ctx: Context) -> int:
-    from warroom.domain.incident.events import describe
+    from warroom.domain.incident.kinds import describe, event_json
     from warroom.escalation.engine import Engine
 
     incident_id = parse_incident_id(ctx.args.incident)
@@ -188,7 +194,7 @@ async def escalate(ctx: Context) -> int:
     if ctx.json:
         emit_json({"incident_id": result.incident_id, "version": result.version,
                    "duplicate": result.duplicate,
-                   "events": [e.to_json() for e in result.events],
+                   "events": [event_json(e) for e in result.events],
                    "deliveries": printer.deliveries})
         return 0
     for e in result.events:
@@ -206,7 +212,7 @@ def oncall(ctx: Context) -> int:
 
     loaded = ctx.loaded_config
     config = loaded.config
-    at = _time(ctx, ctx.args.at)
+    at = _time(ctx, ctx.args.at, "--at", lookup=True)
     names = list(config.rotations)
     if ctx.args.rotation:
         if ctx.args.rotation not in config.rotations:
@@ -216,7 +222,7 @@ def oncall(ctx: Context) -> int:
     results = [who_is_on_call(config.rotations[n], at) for n in names]
     if ctx.json:
         emit_json({"at": at, "config": loaded.source,
-                   "rotations": [r.to_json() for r in results]})
+                   "rotations": results})
         return 0
     if not results:
         line(f"no rotations configured (config: {safe(loaded.source)})")
@@ -251,8 +257,18 @@ def config_cmd(ctx: Context) -> int:
     loaded = ctx.loaded_config
     c = loaded.config
     if ctx.args.action == "show":
-        emit_json({"source": loaded.source, "config": c.model_dump(mode="json")})
+        from warroom.domain.config.secrets import redacted_config
+
+        if ctx.args.show_secrets:
+            _may_see_secrets(loaded.path)
+            shown = c.model_dump(mode="json")
+        else:
+            shown = redacted_config(c)
+        emit_json({"source": loaded.source, "secrets": "shown" if ctx.args.show_secrets
+                   else "redacted", "config": shown})
         return 0
+    if ctx.args.show_secrets:
+        raise InvalidInput("--show-secrets goes with `config show`")
     summary = {
         "source": loaded.source, "valid": True, "people": len(c.people),
         "teams": len(c.teams), "services": len(c.services), "rotations": len(c.rotations),
@@ -267,6 +283,17 @@ def config_cmd(ctx: Context) -> int:
     return 0
 
 
+def _may_see_secrets(path: Path | None) -> None:
+    """Secrets are shown to whoever could put them there: someone who can write the file."""
+    import os
+
+    from warroom.store.errors import PermissionDenied
+
+    if path is not None and not os.access(path, os.W_OK):
+        raise PermissionDenied(f"config show --show-secrets: you cannot write {path}, so its "
+                               "secrets stay redacted (run `warroom config show` without it)")
+
+
 # ---- an incident's ladder and clocks -----------------------------------------------------------
 
 
@@ -276,12 +303,12 @@ async def escalation_status(ctx: Context) -> int:
 
     config = ctx.config
     incident_id = parse_incident_id(ctx.args.incident)
-    now = _time(ctx, ctx.args.now)
+    now = _time(ctx, ctx.args.now, "--now")
     async with await ctx.store(write=False) as store:
         state = await store.get(incident_id)
     view = escalation_view_for(config, state, now)
     if ctx.json:
-        emit_json(_view_json(view, now))
+        emit_json({**to_json(view), "now": now})
         return 0
     line(f"{state.id}  policy {safe(view.policy)}  pass {view.cycle + 1}/{view.passes}: "
          f"{safe(view.status_text())}")
@@ -305,29 +332,16 @@ async def escalation_status(ctx: Context) -> int:
     return 0
 
 
-def _view_json(view: Any, now: datetime) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    data = asdict(view)
-    data["history"] = [r.model_dump(mode="json") for r in view.history]
-    data["status_text"] = view.status_text()
-    data["now"] = now
-    for lv in data["levels"]:
-        lv["after"] = lv["after"].total_seconds()
-    data["countdown"] = view.countdown.total_seconds() if view.countdown is not None else None
-    return data
-
-
 async def clocks(ctx: Context) -> int:
     from warroom.domain.incident.clocks import all_clocks
 
     incident_id = parse_incident_id(ctx.args.incident)
-    now = _time(ctx, ctx.args.now)
+    now = _time(ctx, ctx.args.now, "--now")
     async with await ctx.store(write=False) as store:
         state = await store.get(incident_id)
     items = all_clocks(state, now)
     if ctx.json:
-        emit_json({"incident_id": state.id, "now": now, "clocks": [c.to_json() for c in items]})
+        emit_json({"incident_id": state.id, "now": now, "clocks": items})
         return 0
     line(f"{state.id}  {state.severity.value}  {state.status.value}  as of {when(now)}")
     for c in items:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from warroom.cli.argtypes import count, sequence
 from warroom.cli.context import Context, command_adder, incident_arg
 from warroom.cli.output import (
     ago,
@@ -18,7 +19,7 @@ from warroom.cli.output import (
 )
 from warroom.domain.incident import commands
 from warroom.domain.incident.checklist import CHECKLIST, parse_item
-from warroom.domain.incident.events import describe
+from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import (
     SEVERITIES,
@@ -32,13 +33,13 @@ from warroom.domain.incident.severity import (
 from warroom.domain.incident.state import IncidentState, parse_incident_id
 from warroom.domain.incident.status import Phase, Status, allowed_moves
 from warroom.store.base import AppendResult
-from warroom.store.execute import BACKGROUND, Decide, execute
+from warroom.store.execute import Decide, execute
 
 
 def _mutating(p: argparse.ArgumentParser) -> None:
     p.add_argument("--at", metavar="TIME",
                    help="when it happened, if not now (ISO 8601, HH:MM, -5m, '5m ago')")
-    p.add_argument("--expect-version", type=int, metavar="N",
+    p.add_argument("--expect-version", type=sequence, metavar="N",
                    help="refuse (exit 3) if the incident changed since version N")
 
 
@@ -56,11 +57,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = cmd("list", "list incidents (open ones, most severe first)", list_incidents)
     p.add_argument("--all", action="store_true", help="include resolved incidents, newest first")
-    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--limit", type=count, default=None)
 
     p = cmd("show", "show an incident: state, roles and timeline", show)
     incident_arg(p)
-    p.add_argument("--last", type=int, default=None, metavar="N",
+    p.add_argument("--last", type=count, default=None, metavar="N",
                    help="only the last N timeline entries")
 
     p = cmd("ack", "acknowledge an incident (stops escalation)", ack)
@@ -122,7 +123,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = cmd("edit", "correct a timeline entry (the scribe's edit; the original is kept)", edit)
     incident_arg(p)
-    p.add_argument("seq", metavar="SEQ", type=int, help="the entry's #seq")
+    p.add_argument("seq", metavar="SEQ", type=sequence, help="the entry's #seq")
     p.add_argument("--text")
     p.add_argument("--time", metavar="TIME", help="when it really happened")
     p.add_argument("--reason")
@@ -134,7 +135,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     _mutating(p)
 
     p = cmd("tail", "print committed events in commit order", tail)
-    p.add_argument("--since", type=int, default=0, metavar="SEQ",
+    p.add_argument("--since", type=sequence, default=0, metavar="SEQ",
                    help="start after this sequence number")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
     p.add_argument("--incident", metavar="ID", help="only this incident")
@@ -183,7 +184,8 @@ async def _mutate(ctx: Context, decide: Decide) -> int:
     incident_id = parse_incident_id(ctx.args.incident)
     async with await ctx.store(write=True) as store:
         result = await execute(store, incident_id, decide,
-                               expected_version=ctx.args.expect_version, retry=BACKGROUND)
+                               expected_version=ctx.args.expect_version,
+                               retry=ctx.retry(ctx.args.expect_version))
     return _report(ctx, result)
 
 
@@ -196,12 +198,12 @@ async def declare(ctx: Context) -> int:
         at=ctx.time(a.at),
         service=a.service,
         summary=a.summary,
-        started_at=ctx.time(a.started_at),
-        detected_at=ctx.time(a.detected_at),
+        started_at=ctx.time(a.started_at, "--started-at"),
+        detected_at=ctx.time(a.detected_at, "--detected-at"),
         source="cli",
     )
     async with await ctx.store(write=True) as store:
-        result = await store.append(None, events)
+        result = await execute(store, None, lambda _: events)
     return _report(ctx, result)
 
 
@@ -299,7 +301,7 @@ async def edit(ctx: Context) -> int:
     from warroom.domain.common.errors import InvalidInput
 
     a = ctx.args
-    at, new_at = ctx.time(a.at), ctx.time(a.time)
+    at, new_at = ctx.time(a.at), ctx.time(a.time, "--time")
     incident_id = parse_incident_id(a.incident)
     async with await ctx.store(write=True) as store:
         events = await store.events(incident_id)
@@ -309,7 +311,7 @@ async def edit(ctx: Context) -> int:
         result = await execute(
             store, incident_id,
             lambda s: commands.amend(s, target.event_id, ctx.actor, a.text, new_at, a.reason, at),
-            expected_version=a.expect_version, retry=BACKGROUND,
+            expected_version=a.expect_version, retry=ctx.retry(a.expect_version),
         )
     return _report(ctx, result)
 

@@ -4,7 +4,7 @@ Exit codes (also in --help and the README):
   0 ok, 1 internal error, 2 bad usage or input (or a refused move), 3 version conflict,
   4 incident not found, 5 read-only or permission denied, 6 database missing,
   7 not a database or corrupt, 8 database on a network filesystem, 9 database locked too long,
-  10 schema from a newer (or older, for a reader) warroom.
+  10 schema from a newer (or older, for a reader) warroom, 11 disk full (nothing was written).
 """
 
 from __future__ import annotations
@@ -13,14 +13,16 @@ import argparse
 import asyncio
 import importlib
 import inspect
-import os
 import sys
 from collections.abc import Sequence
 
 from warroom import __version__
+from warroom.cli.argtypes import check_utf8
 from warroom.cli.context import Context
 from warroom.cli.output import emit_json
 from warroom.domain.common.errors import DomainError
+from warroom.domain.common.text import printable
+from warroom.settings import Settings, SettingsError
 from warroom.store.errors import Conflict, ExitCode, StoreError
 
 # Each module adds its subcommands with register(subparsers, common); handlers import what
@@ -47,6 +49,7 @@ exit codes:
   8  database on a network filesystem (SQLite WAL needs a local disk)
   9  database locked by another process for too long
   10 database schema from a newer warroom (or one a reader cannot upgrade)
+  11 the database's disk is full: nothing was written
 
 environment:
   WARROOM_DB    the room's database (default: $XDG_DATA_HOME/warroom/warroom.db)
@@ -54,13 +57,14 @@ environment:
   WARROOM_LOCK_TIMEOUT  seconds to wait for another writer (default 10)
   WARROOM_CONFIG  the room's configuration file (default: warroom.toml beside the database)
   WARROOM_TOKEN   the token alert senders must present to `warroom serve`
+  XDG_STATE_HOME  where a crashed dashboard writes its traceback (default ~/.local/state)
 """
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        # One line, like every other refusal; the usage is one --help away.
+        sys.stderr.write(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
         raise SystemExit(ExitCode.USAGE)
 
 
@@ -102,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _report(ctx_json: bool, code: int, kind: str, message: str) -> int:
     if ctx_json:
         emit_json({"error": {"code": code, "type": kind, "message": message}})
-    sys.stderr.write(f"warroom: {message}\n")
+    sys.stderr.write(f"warroom: {printable(message, single_line=False)}\n")
     return code
 
 
@@ -127,16 +131,26 @@ def _glue_relative_times(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    want_json = "--json" in arguments
+    try:
+        check_utf8(arguments)
+    except DomainError as e:
+        return _report(want_json, ExitCode.USAGE, type(e).__name__, str(e))
     parser = build_parser()
-    args = parser.parse_args(_glue_relative_times(list(sys.argv[1:] if argv is None else argv)))
+    args = parser.parse_args(_glue_relative_times(arguments))
     want_json = bool(getattr(args, "json", False))
+    try:
+        settings = Settings.from_env()
+    except SettingsError as e:
+        return _report(want_json, ExitCode.USAGE, type(e).__name__, str(e))
     handler = getattr(args, "handler", None)
     if handler is None:
         from warroom.cli.room import dashboard
 
         handler = dashboard
     try:
-        ctx = Context.from_args(args)
+        ctx = Context.from_args(args, settings)
         result = handler(ctx)
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
@@ -152,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as e:  # a bug: one line, and the traceback only on request
-        if os.environ.get("WARROOM_DEBUG"):
+        if settings.debug:
             raise
         return _report(want_json, ExitCode.INTERNAL, "internal",
                        f"internal error: {type(e).__name__}: {e} (set WARROOM_DEBUG=1 for "

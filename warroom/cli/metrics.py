@@ -68,7 +68,8 @@ async def metrics(ctx: Context) -> int:
     if ctx.json and a.csv:
         raise InvalidInput("choose one output: --json or --csv")
     now = ctx.now()
-    since, until = ctx.time(a.since), ctx.time(a.until)
+    since = ctx.time(a.since, "--since", lookup=True)
+    until = ctx.time(a.until, "--until", lookup=True)
     until = until or now
     if since is None:
         since = until - DEFAULT_PERIOD
@@ -85,7 +86,7 @@ async def metrics(ctx: Context) -> int:
     report = metrics_report(rows, now=now, since=since, until=until, service=a.service,
                             severity=severity, targets=ctx.config.metrics)
     if ctx.json:
-        emit_json(report.to_json())
+        emit_json(report)
     elif a.csv:
         write_csv(report, sys.stdout)
     else:
@@ -112,7 +113,7 @@ async def oncall(ctx: Context, since: datetime, until: datetime) -> int:
         states = [await store.get(s.id) for s in rows]
     loads = oncall_load(config, states, since, until)
     if ctx.json:
-        emit_json({"since": since, "until": until, "rows": [r.to_json() for r in loads]})
+        emit_json({"since": since, "until": until, "rows": loads})
         return 0
     if ctx.args.csv:
         w = csv.writer(sys.stdout)
@@ -172,7 +173,7 @@ def write_csv(report: MetricsReport, out: TextIO) -> None:
                                              ("severity", report.severity)) if v) or "all"
     for m in report.lines:
         w.writerow(_csv_line("period", scope, since, until, m))
-    psince, puntil = iso(report.previous_since), iso(report.previous_until)
+    psince, puntil = iso(report.previous.since), iso(report.previous.until)
     for m in report.lines:
         prev = m.trend.previous
         w.writerow([_cell(v) for v in (
@@ -246,8 +247,8 @@ def print_report(report: MetricsReport, out: TextIO | None = None) -> None:
         scope.append(report.severity)
     line(f"Incident metrics, {when(report.since)} .. {when(report.until)} ({_days(report)})"
          + (f", {', '.join(scope)}" if scope else ""), out)
-    line(f"trend against the previous {_days(report)}: {when(report.previous_since)} .. "
-         f"{when(report.previous_until)}", out)
+    line(f"trend against the previous {_days(report)}: {when(report.previous.since)} .. "
+         f"{when(report.previous.until)}", out)
     line(f"{report.incidents} incidents detected; {report.unresolved} not resolved, "
          f"{report.unacknowledged} not acknowledged, {report.never_acknowledged} resolved "
          "without an acknowledgement", out)

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from pydantic import BaseModel
+
+from warroom.domain.common.jsonable import to_json
 from warroom.domain.common.text import printable
 from warroom.domain.common.timefmt import format_duration
-from warroom.domain.incident.events import Event, describe, iso, kind_label
+from warroom.domain.incident.events import Event, iso
+from warroom.domain.incident.kinds import describe, event_json, kind_label
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.state import IncidentState
 
 
 def emit_json(obj: Any, out: TextIO | None = None) -> None:
+    """`obj` may hold the domain's result types (dataclasses, pydantic models) anywhere: they
+    are written by pydantic from their annotations (warroom.domain.common.jsonable)."""
     out = out or sys.stdout
     out.write(json.dumps(obj, ensure_ascii=False, default=_default) + "\n")
     out.flush()
@@ -23,6 +30,8 @@ def emit_json(obj: Any, out: TextIO | None = None) -> None:
 def _default(o: Any) -> Any:
     if isinstance(o, datetime):
         return iso(o)
+    if isinstance(o, BaseModel) or (dataclasses.is_dataclass(o) and not isinstance(o, type)):
+        return to_json(o)
     raise TypeError(f"cannot serialise {type(o).__name__}")
 
 
@@ -49,10 +58,6 @@ def ago(dt: datetime | None, now: datetime) -> str:
     if delta.total_seconds() < 0:
         return "in " + format_duration(-delta)
     return format_duration(delta) + " ago"
-
-
-def event_json(e: Event) -> dict[str, Any]:
-    return e.to_json()
 
 
 def roles_json(state: IncidentState) -> dict[str, str | None]:

@@ -132,7 +132,7 @@ def demo(ctx: Context) -> int:
     from warroom.demo import default_demo_path, ensure_demo
     from warroom.resources import sample_data_dir
 
-    path = Path(ctx.args.path).expanduser() if ctx.args.path else default_demo_path()
+    path = Path(ctx.args.path).expanduser() if ctx.args.path else default_demo_path(ctx.settings)
     built = asyncio.run(ensure_demo(path, sample_data_dir(), ctx.now(), reset=ctx.args.reset))
     if ctx.args.build_only:
         if ctx.json:

@@ -12,11 +12,11 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from warroom.content.files import MAX_RUNBOOK_FILE, read_text
 from warroom.content.paths import default_runbooks_dir
 from warroom.domain.common.errors import InvalidInput
 from warroom.domain.comms.runbook import Runbook, parse_runbook
 
-MAX_RUNBOOK_BYTES = 1024 * 1024
 _SERVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -55,17 +55,7 @@ def runbook_for(service: str, runbooks_dir: Path | str | None = None,
 def read_runbook(path: Path | str) -> Runbook:
     """Read and parse a runbook file; content problems come back as the runbook's warnings."""
     p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > MAX_RUNBOOK_BYTES:
-            raise InvalidInput(f"{p}: {size} bytes; a runbook may be at most "
-                               f"{MAX_RUNBOOK_BYTES} bytes")
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise InvalidInput(f"{p}: not UTF-8 text (byte {e.start})") from None
-    except OSError as e:
-        raise InvalidInput(f"{p}: cannot read: {e.strerror or e}") from None
-    return parse_runbook(text, str(p))
+    return parse_runbook(read_text(p, MAX_RUNBOOK_FILE, "a runbook"), str(p))
 
 
 def load_runbook(service: str, runbooks_dir: Path | str | None = None,

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 
+from warroom.content.files import MAX_TEMPLATE_FILE, MAX_TEMPLATE_FILES, FileRefused, read_text
 from warroom.content.paths import default_templates_dir
 from warroom.domain.common.errors import InvalidInput
 from warroom.domain.comms.messages import (
@@ -29,25 +31,22 @@ from warroom.domain.incident.events import Event
 from warroom.domain.incident.state import IncidentState
 
 SUFFIX = ".txt"
-MAX_TEMPLATE_BYTES = 256 * 1024
 
 
 def _read(path: Path) -> str:
     try:
-        size = path.stat().st_size
-        if size > MAX_TEMPLATE_BYTES:
-            raise TemplateError(f"{path}: {size} bytes; a template may be at most "
-                                f"{MAX_TEMPLATE_BYTES} bytes")
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise TemplateError(f"{path}: not UTF-8 text (byte {e.start})") from None
-    except OSError as e:
-        raise TemplateError(f"{path}: cannot read: {e.strerror or e}") from None
+        return read_text(path, MAX_TEMPLATE_FILE, "a template")
+    except FileRefused as e:
+        raise TemplateError(str(e)) from None
 
 
 def _dir_templates(directory: Path) -> dict[str, MessageTemplate]:
     out: dict[str, MessageTemplate] = {}
-    for path in sorted(directory.glob(f"*{SUFFIX}")):
+    paths = list(islice(directory.glob(f"*{SUFFIX}"), MAX_TEMPLATE_FILES + 1))
+    if len(paths) > MAX_TEMPLATE_FILES:
+        raise TemplateError(f"{directory}: more than {MAX_TEMPLATE_FILES} *{SUFFIX} files; "
+                            "is this really the templates directory?")
+    for path in sorted(paths):
         if not path.is_file():
             continue
         stem = path.name[: -len(SUFFIX)]

@@ -2,6 +2,3 @@
 
 Time is always passed in, so every timer, countdown and metric can be tested with a fixed clock.
 """
-
-# Event kinds defined outside events.py must be registered wherever events are folded.
-from warroom.domain.incident import kinds as _kinds  # noqa: F401

@@ -27,12 +27,10 @@ from pathlib import Path
 from warroom.background import Background
 from warroom.domain.config.model import Config
 from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.kinds.paging import PageCancelled, PageDelivered, PageFailed
 from warroom.domain.incident.state import EscalationRecord, IncidentState
 from warroom.domain.oncall import escalation as esc
 from warroom.domain.oncall.paging import (
-    PAGE_CANCELLED,
-    PAGE_DELIVERED,
-    PAGE_FAILED,
     Page,
     delivery_stopped,
     pages_for,
@@ -40,8 +38,8 @@ from warroom.domain.oncall.paging import (
 )
 from warroom.escalation.notify import DeliveryResult, Notifier
 from warroom.store.base import AppendResult, Store
-from warroom.store.errors import Conflict, DuplicateEventId, NotFound, StoreError
-from warroom.store.execute import BACKGROUND, execute
+from warroom.store.errors import Conflict, NotFound, StoreError
+from warroom.store.execute import BACKGROUND, NEVER, Retry, execute
 
 log = logging.getLogger("warroom.escalation.engine")
 
@@ -99,9 +97,12 @@ class Engine:
         on_delivery: Callable[[Delivery], None] | None = None,
         max_sleep: float = 30.0,
         min_interval: float = 0.05,
+        retry: Retry = BACKGROUND,
     ) -> None:
         """`local_attempts`: attempts this process makes per page before leaving the rest to
-        other engines' stall recovery (a one-shot CLI uses 1); None: all of them."""
+        other engines' stall recovery (a one-shot CLI uses 1); None: all of them. `retry`: how
+        long the engine's own writes (levels, page outcomes, claims) decide again when another
+        process changed the incident first; a person's `escalate_now` never does."""
         self.store = store
         self.config = config
         self.clock = clock
@@ -113,6 +114,7 @@ class Engine:
         self.on_delivery = on_delivery
         self.max_sleep = max_sleep
         self.min_interval = min_interval
+        self.retry = retry
         self.next_due: datetime | None = None
         self._states: dict[str, IncidentState] = {}
         self._tasks = Background()
@@ -156,24 +158,30 @@ class Engine:
         return fired
 
     async def _fire(self, incident_id: str, now: datetime) -> list[FiredLevel]:
-        """Read, decide, append one level at a time at the version read (several engines race
-        here; the idempotent ids make the race harmless)."""
+        """Record the levels due as of `now`, one at a time, each decided on the state it is
+        appended to (several engines race here; the idempotent ids make the race harmless:
+        a level another engine recorded first comes back as a duplicate, and it pages)."""
         out: list[FiredLevel] = []
-        for _ in range(4 * 20):
-            state = await self.store.get(incident_id)
+        recorded: set[str] = set()
+
+        def next_level(state: IncidentState) -> list[NewEvent]:
             self._states[incident_id] = state
-            events = esc.due_escalations(self.config, state, now, self.actor)
-            if not events:
+            return esc.due_escalations(self.config, state, now, self.actor)[:1]
+
+        while True:
+            result = await execute(self.store, incident_id, next_level, retry=self.retry)
+            if not result.events:
                 return out
-            try:
-                result = await self.store.append(incident_id, events[:1],
-                                                 expected_version=state.version)
-            except (Conflict, DuplicateEventId):
-                continue
+            if result.events[0].event_id in recorded:
+                # The log has the level but the state does not show it fired: deciding again
+                # would only repeat it. Never expected; stop rather than spin.
+                log.warning("%s: level %s recorded but not folded", incident_id,
+                            result.events[0].data.get("level"))
+                return out
+            recorded.add(result.events[0].event_id)
             if result.duplicate:
                 continue  # another engine fired it: it pages, not us
             out.extend(await self._after_escalation(result))
-        return out
 
     async def _after_escalation(self, result: AppendResult) -> list[FiredLevel]:
         state = await self.store.get(result.incident_id)
@@ -204,7 +212,8 @@ class Engine:
         at = now or self.clock()
         result = await execute(self.store, incident_id,
                                lambda s: esc.escalate_now(s, self.config, actor, at),
-                               expected_version=expected_version, retry=BACKGROUND)
+                               expected_version=expected_version,
+                               retry=NEVER if expected_version is not None else self.retry)
         if not result.duplicate:
             await self._after_escalation(result)
         return result
@@ -232,17 +241,17 @@ class Engine:
                 state = await self.store.get(page.incident_id)
                 stop = delivery_stopped(state, page.fired_at)
                 if stop:
-                    await self._record(page, page.outcome(PAGE_CANCELLED, self.actor,
+                    await self._record(page, page.outcome(PageCancelled, self.actor,
                                                           self.clock(), attempt, stop))
                     return
                 result = await self.notifier.send(page, attempt)
                 at = self.clock()
                 final = not result.ok and attempt >= n.attempts
                 if result.ok:
-                    event = page.outcome(PAGE_DELIVERED, self.actor, at, attempt, result.detail)
+                    event = page.outcome(PageDelivered, self.actor, at, attempt, result.detail)
                 else:
                     retry_at = None if final else at + n.delay_before(attempt + 1)
-                    event = page.outcome(PAGE_FAILED, self.actor, at, attempt, result.detail,
+                    event = page.outcome(PageFailed, self.actor, at, attempt, result.detail,
                                          retry_at)
                 await self._record(page, event)
                 log.log(logging.INFO if result.ok else logging.WARNING,
@@ -262,8 +271,10 @@ class Engine:
             self._inflight.discard(page.key)
 
     async def _record(self, page: Page, event: NewEvent) -> None:
+        """Record what happened to a page, whatever else changed meanwhile (the id, derived
+        from page and attempt, keeps it once)."""
         try:
-            await self.store.append(page.incident_id, [event])
+            await execute(self.store, page.incident_id, lambda _: [event], retry=self.retry)
         except StoreError as e:
             log.warning("%s: could not record a page outcome: %s", page.incident_id, e)
 
@@ -276,15 +287,18 @@ class Engine:
                                f"no outcome since its engine stopped; attempt "
                                f"{stalled.next_attempt}")
             try:
-                result = await self.store.append(state.id, [claim])
-            except (StoreError, DuplicateEventId) as e:
+                # The claim's id is derived from the page and the claim number: of the engines
+                # that saw the page stalled, the first to append it takes the page over.
+                result = await execute(self.store, state.id, lambda _, c=claim: [c],
+                                       retry=self.retry)
+            except StoreError as e:
                 log.warning("%s: could not claim a stalled page: %s", state.id, e)
                 continue
             if result.duplicate:
                 continue
             if stalled.exhausted:
                 await self._record(page, page.outcome(
-                    PAGE_FAILED, self.actor, now, stalled.next_attempt,
+                    PageFailed, self.actor, now, stalled.next_attempt,
                     "gave up: no attempts left"))
                 continue
             log.info("%s: took over the page to %s via %s", state.id, page.to, page.channel)

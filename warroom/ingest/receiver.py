@@ -9,8 +9,9 @@ one room; they agree through the store alone:
   and the key's previous incident (`alerts.open_event_id`). Two posts racing for a new group
   derive the same id: the store keeps one and refuses the other (`DuplicateEventId`), which then
   attaches to the incident the winner opened. Two posts never open two incidents.
-- Everything else is read-decide-append at the version read; a conflict decides again on the
-  fresh state. Event ids are stable across the retries of one request, so a commit whose answer
+- Everything else goes through `execute`: read, decide, append at the version read; a conflict
+  decides again on the fresh state, with jittered backoff, until the receiver's deadline
+  (`retry`). Event ids are stable across the retries of one request, so a commit whose answer
   was lost is never written twice.
 """
 
@@ -18,13 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from warroom.background import Background
 from warroom.domain.alerts import automation as al
@@ -33,15 +36,21 @@ from warroom.domain.alerts.routing import decide_route, map_notification
 from warroom.domain.comms.messages import MessageTemplate
 from warroom.domain.config.model import Config
 from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.kinds.alerts import (
+    AlertReceived,
+    AlertsCleared,
+    RemediationFinished,
+    RemediationStarted,
+)
 from warroom.domain.incident.state import IncidentState
 from warroom.ingest.remediation import run_remediation
 from warroom.store.base import Store
-from warroom.store.errors import Conflict, DuplicateEventId, NotFound, StoreError
+from warroom.store.errors import DuplicateEventId, NotFound, StoreError
+from warroom.store.execute import BACKGROUND, Retry, execute
 
 log = logging.getLogger("warroom.alerts")
 
 Clock = Callable[[], datetime]
-MAX_ATTEMPTS = 200
 
 
 def system_clock() -> datetime:
@@ -50,18 +59,14 @@ def system_clock() -> datetime:
 
 @dataclass(frozen=True)
 class ReceiveResult:
-    incident_id: str | None
+    incident_id: Annotated[str | None, Field(serialization_alias="incident")]
     opened: bool
     dedup_key: str
     action: str
     recorded: int  # events written by this post
     message: str
-    attempts: int = 1
-
-    def to_json(self) -> dict[str, Any]:
-        return {"incident": self.incident_id, "opened": self.opened,
-                "dedup_key": self.dedup_key, "action": self.action,
-                "recorded": self.recorded, "message": self.message}
+    # decisions made: more than one when the incident changed meanwhile
+    attempts: Annotated[int, Field(exclude=True)] = 1
 
 
 @dataclass
@@ -77,7 +82,7 @@ class DedupIndex:
             if not batch:
                 return
             for e in batch:
-                if e.kind == al.ALERT_RECEIVED:
+                if e.kind == AlertReceived.kind:
                     self.note(f"{e.data.get('format')}:{e.data.get('dedup_key')}",
                               e.incident_id)
             self.cursor = batch[-1].seq
@@ -86,6 +91,13 @@ class DedupIndex:
         current = self.latest.get(key)
         if current is None or _number(incident_id) > _number(current):
             self.latest[key] = incident_id
+
+
+@dataclass
+class _Tries:
+    """Decisions one post made, over its routings and execute's retries (for the result)."""
+
+    count: int = 0
 
 
 def _number(incident_id: str) -> int:
@@ -98,7 +110,9 @@ def _number(incident_id: str) -> int:
 class AlertReceiver:
     def __init__(self, store: Store, config: Config, *, clock: Clock = system_clock,
                  base_dir: Path | None = None, templates_dir: Path | str | None = None,
-                 remediate: bool = True) -> None:
+                 remediate: bool = True, retry: Retry = BACKGROUND) -> None:
+        """`retry`: how long a post keeps deciding again while other writers change its
+        incident; past it the post fails (the sender retries) with nothing written."""
         from warroom.content.templates import load_templates
 
         self.store = store
@@ -106,6 +120,7 @@ class AlertReceiver:
         self.clock = clock
         self.base_dir = base_dir
         self.remediate = remediate
+        self.retry = retry
         self.index = DedupIndex()
         self.template: MessageTemplate = load_templates(templates_dir)["initial"]
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
@@ -144,9 +159,15 @@ class AlertReceiver:
 
     async def _receive(self, n: Notification, size: int, now: datetime,
                        request_id: str) -> ReceiveResult:
+        """Route the post to its open incident or a new one, until one of them takes it.
+
+        Routing again is rare and short: the incident closed while deciding (then a new one
+        opens), or another post opened the group's incident first (then this one attaches)."""
         assert n.dedup_key is not None
         key = n.index_key
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        deadline = time.monotonic() + self.retry.seconds
+        tries = _Tries()
+        while True:
             await self.index.catch_up(self.store)
             previous = self.index.latest.get(key)
             state: IncidentState | None = None
@@ -156,7 +177,7 @@ class AlertReceiver:
                 except NotFound:
                     state = None
             if state is not None and state.is_open:
-                result = await self._attach(n, state, size, now, request_id, attempt)
+                result = await self._attach(n, state.id, size, now, request_id, tries)
                 if result is not None:
                     return result
             else:
@@ -165,16 +186,18 @@ class AlertReceiver:
                     return ReceiveResult(
                         None, False, n.dedup_key, n.action, 0,
                         f"no open incident for dedup key {n.dedup_key!r}: nothing to {what}, "
-                        "nothing recorded", attempt)
-                result = await self._open(n, previous, size, now, request_id, attempt)
+                        "nothing recorded", tries.count or 1)
+                result = await self._open(n, previous, size, now, request_id, tries)
                 if result is not None:
                     return result
-            await asyncio.sleep(random.uniform(0, min(0.01 * attempt, 0.2)))
-        raise StoreError(f"could not record the alert for {n.dedup_key!r} after {MAX_ATTEMPTS} "
-                         "attempts (the incident kept changing); nothing was written, retry")
+            if time.monotonic() >= deadline:
+                raise StoreError(
+                    f"could not record the alert for {n.dedup_key!r} in {self.retry.seconds:g} s "
+                    "(its incident kept changing); nothing was written, retry")
+            await asyncio.sleep(self.retry.pause(tries.count))
 
     async def _open(self, n: Notification, previous: str | None, size: int, now: datetime,
-                    request_id: str, attempt: int) -> ReceiveResult | None:
+                    request_id: str, tries: _Tries) -> ReceiveResult | None:
         assert n.dedup_key is not None
         mapping = map_notification(self.config, n, now)
         route = decide_route(self.config, mapping.service, mapping.severity, mapping.labels, now)
@@ -182,8 +205,9 @@ class AlertReceiver:
         events = al.open_events(self.config, n, mapping, route, record, now,
                                 request_id=request_id,
                                 declaration_id=al.open_event_id(n.index_key, previous))
+        tries.count += 1
         try:
-            result = await self.store.append(None, events)
+            result = await execute(self.store, None, lambda _: events)
         except DuplicateEventId:
             return None  # another post opened it first: attach to that one
         self.index.note(n.index_key, result.incident_id)
@@ -196,20 +220,33 @@ class AlertReceiver:
         return ReceiveResult(result.incident_id, True, n.dedup_key, n.action,
                              0 if result.duplicate else len(result.events),
                              f"opened {result.incident_id}: {mapping.title} "
-                             f"({mapping.severity.value}, {route.route})", attempt)
+                             f"({mapping.severity.value}, {route.route})", tries.count)
 
-    async def _attach(self, n: Notification, state: IncidentState, size: int, now: datetime,
-                      request_id: str, attempt: int) -> ReceiveResult | None:
+    async def _attach(self, n: Notification, incident_id: str, size: int, now: datetime,
+                      request_id: str, tries: _Tries) -> ReceiveResult | None:
+        """Record the post on its open incident; None when the incident closed meanwhile (the
+        post then routes again, to a new incident)."""
         assert n.dedup_key is not None
         mapping = map_notification(self.config, n, now)
-        repeat = max((state.alerts[a.key].count for a in n.alerts if a.key in state.alerts),
-                     default=0)
-        record = al.payload_record(n, mapping, self.config, size=size, repeat=repeat)
-        events = al.receipt_events(self.config, state, n, record, now, request_id=request_id)
+        seen: list[IncidentState] = []
+
+        def receipt(state: IncidentState) -> list[NewEvent]:
+            tries.count += 1
+            seen.append(state)
+            if not state.is_open:
+                return []
+            repeat = max((state.alerts[a.key].count for a in n.alerts if a.key in state.alerts),
+                         default=0)
+            record = al.payload_record(n, mapping, self.config, size=size, repeat=repeat)
+            return al.receipt_events(self.config, state, n, record, now, request_id=request_id)
+
         try:
-            result = await self.store.append(state.id, events, expected_version=state.version)
-        except (Conflict, DuplicateEventId):
+            result = await execute(self.store, incident_id, receipt, retry=self.retry)
+        except DuplicateEventId:
             return None
+        if not result.events:
+            return None
+        state = seen[-1]  # what the receipt was decided on
         if not any(c.template == self.template.name for c in state.communications):
             await self.initial_status(state.id, now)
         route = state.alert_route
@@ -225,24 +262,22 @@ class AlertReceiver:
             parts.append(f"{kinds.count('alert_resolved')} resolved")
         if "acknowledged" in kinds:
             parts.append("acknowledged")
-        if al.ALERTS_CLEARED in kinds:
+        if AlertsCleared.kind in kinds:
             parts.append("every alert resolved")
         if "status_changed" in kinds:
             parts.append("incident closed")
         return ReceiveResult(state.id, False, n.dedup_key, n.action,
                              0 if result.duplicate else len(result.events),
-                             f"{state.id}: " + (", ".join(parts) or "recorded"), attempt)
+                             f"{state.id}: " + (", ".join(parts) or "recorded"), tries.count)
 
     async def initial_status(self, incident_id: str, now: datetime) -> None:
         """Post the initial "Investigating" status once the incident has its id (idempotent:
         whichever process does it first wins)."""
         try:
-            state = await self.store.get(incident_id)
             events = await self.store.events(incident_id)
-            new = al.initial_status_events(self.config, state, events, self.template, now)
-            if new:
-                await self.store.append(incident_id, new)
-        except (StoreError, DuplicateEventId) as e:
+            await execute(self.store, incident_id, lambda state: al.initial_status_events(
+                self.config, state, events, self.template, now), retry=self.retry)
+        except StoreError as e:
             log.warning("%s: could not post the initial status: %s", incident_id, e)
 
     # ---- auto-remediation --------------------------------------------------------------------
@@ -260,10 +295,12 @@ class AlertReceiver:
                 return
             actor = self.config.alerts.actor
             cmd = " ".join(rem.command)
-            started = NewEvent.of(al.RemediationStarted(alert=alert.key, command=cmd), actor,
+            started = NewEvent.of(RemediationStarted(alert=alert.key, command=cmd), actor,
                                   self.clock(), al.remediation_started_id(incident_id,
                                                                           alert.key))
-            result = await self.store.append(incident_id, [started])
+            # Its id is derived from the incident and the alert: one process runs it.
+            result = await execute(self.store, incident_id, lambda _: [started],
+                                   retry=self.retry)
             if result.duplicate:
                 return  # another process runs it
             run = await run_remediation(
@@ -271,13 +308,13 @@ class AlertReceiver:
                 output_bytes=self.config.alerts.remediation_output_bytes, cwd=self.base_dir,
                 env={"WARROOM_ALERT_KEY": alert.key, "WARROOM_INCIDENT": incident_id,
                      "WARROOM_SERVICE": state.service or ""})
-            finished = al.RemediationFinished(
+            finished = RemediationFinished(
                 alert=alert.key, command=cmd, exit_code=run.exit_code, timed_out=run.timed_out,
                 output=run.output, output_truncated=run.truncated,
                 seconds=round(run.seconds, 3), error=run.error)
-            await self.store.append(incident_id, [NewEvent.of(
-                finished, actor, self.clock(),
-                al.idempotent_id(f"{incident_id}:remediation-done:{alert.key}"))])
+            done = NewEvent.of(finished, actor, self.clock(),
+                               al.idempotent_id(f"{incident_id}:remediation-done:{alert.key}"))
+            await execute(self.store, incident_id, lambda _: [done], retry=self.retry)
             if not run.ok:
                 why = ("timed out" if run.timed_out else run.error
                        or f"exit {run.exit_code}")
@@ -288,20 +325,13 @@ class AlertReceiver:
             log.exception("%s: auto-remediation failed", incident_id)
 
     async def _fallback(self, incident_id: str, why: str) -> None:
-        for _ in range(20):
-            try:
-                state = await self.store.get(incident_id)
-                events = al.remediation_fallback(state, self.clock(), self.config.alerts.actor,
-                                                 why)
-                if not events:
-                    return
-                await self.store.append(incident_id, events, expected_version=state.version)
-                return
-            except Conflict:
-                continue
-            except StoreError as e:
-                log.warning("%s: could not release the remediation hold: %s", incident_id, e)
-                return
+        """Apply the rest of the decision tree, decided on the state it is appended to (nothing
+        when the hold is gone: a person acted, or another process did this)."""
+        try:
+            await execute(self.store, incident_id, lambda state: al.remediation_fallback(
+                state, self.clock(), self.config.alerts.actor, why), retry=self.retry)
+        except StoreError as e:
+            log.warning("%s: could not release the remediation hold: %s", incident_id, e)
 
     async def drain(self) -> None:
         """Wait for the remediations in flight (a one-shot ingest finishes them)."""

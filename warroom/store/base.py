@@ -7,6 +7,7 @@ none of them knows which database is behind it.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 
 from warroom.domain.incident.events import Event, NewEvent
 from warroom.domain.incident.state import IncidentState
+from warroom.store.errors import StoreError
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,18 @@ class Presence:
     incident_id: str | None
 
 
+def name_events(events: Sequence[NewEvent]) -> None:
+    """Give every event without an id a fresh random one, on the event itself.
+
+    The domain draws no random ids (its commands are pure), so the store names what it is
+    asked to append. The name stays on the NewEvent: appending the same batch again, after an
+    answer that never came, presents the same ids and is recognised as the same write.
+    """
+    for e in events:
+        if e.event_id is None:
+            e.name(str(uuid.uuid4()))
+
+
 class Store(ABC):
     """An append-only incident event log shared by every process of the room."""
 
@@ -92,6 +106,7 @@ class Store(ABC):
         incident_id None declares a new incident (the first event must be a declaration) and the
         store allocates its id. expected_version: refuse with Conflict unless the incident is at
         exactly that version. A retried batch (same event ids) returns duplicate=True.
+        Events without an id are named first (`name_events`).
         """
 
     @abstractmethod
@@ -138,6 +153,14 @@ class Store(ABC):
         self._ensure_watching()
         return self._signal.generation
 
+    @property
+    def fault(self) -> StoreError | None:
+        """Why this room can no longer be trusted (its files were replaced under it), or None.
+
+        Once set it stays: every write is refused with it and `subscribe` raises it.
+        """
+        return self._signal.fault
+
     @abstractmethod
     async def heartbeat(self, presence: Presence) -> None:
         """Announce (or refresh) a writing terminal in the room."""
@@ -169,9 +192,14 @@ class Store(ABC):
 
     async def subscribe(self, since: int | None = None) -> AsyncIterator[list[Event]]:
         """Every committed event after `since` (default: from now on), in commit order, in
-        batches, forever. Every process sees the same order, its own writes included."""
+        batches, forever. Every process sees the same order, its own writes included.
+
+        Raises the store's `fault` (a StoreError) when the room can no longer be trusted: a
+        screen shows it rather than go on showing a room that is not there any more."""
         cursor = await self.last_seq() if since is None else since
         while True:
+            if self._signal.fault is not None:
+                raise self._signal.fault
             seen = self.generation()
             batch = await self.events_since(cursor, limit=1000)
             if batch:
@@ -187,6 +215,14 @@ class ChangeSignal:
     def __init__(self) -> None:
         self._generation = 0
         self._event = asyncio.Event()
+        self.fault: StoreError | None = None
+
+    def fail(self, error: StoreError) -> None:
+        """The room is not to be trusted any more: keep the first reason and wake every waiter
+        once (a subscriber then raises it)."""
+        if self.fault is None:
+            self.fault = error
+            self.bump()
 
     @property
     def generation(self) -> int:

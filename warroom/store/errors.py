@@ -11,7 +11,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from warroom.domain.common.timefmt import format_duration
-from warroom.domain.incident.events import describe
+from warroom.domain.incident.kinds import describe
 
 if TYPE_CHECKING:
     from warroom.domain.incident.events import Event
@@ -29,6 +29,7 @@ class ExitCode(IntEnum):
     NETWORK_FS = 8
     DB_LOCKED = 9  # locked for longer than the lock timeout
     SCHEMA = 10  # written by a newer warroom, or needs an upgrade a reader cannot do
+    DISK_FULL = 11  # the database's disk (or its configured size limit) is full
 
 
 class StoreError(Exception):
@@ -61,6 +62,13 @@ class PermissionDenied(StoreError):
 
 class SchemaMismatch(StoreError):
     exit_code = ExitCode.SCHEMA
+
+
+class DiskFull(StoreError):
+    """SQLite's "database or disk is full" (PostgreSQL's disk_full): the transaction was
+    rolled back, so the message says that nothing was written."""
+
+    exit_code = ExitCode.DISK_FULL
 
 
 class InvalidLocation(StoreError):

@@ -9,7 +9,14 @@ Each caller says how to meet a concurrent change with a `Retry` policy:
 - a script, the engine or the alert receiver uses `Retry.until(seconds)`: a concurrent change
   means deciding again on the fresh state (the command's own checks then see what the other
   process did), with jittered backoff, until the deadline. An unversioned write under contention
-  therefore ends in success or in the command's own refusal, never in a bare conflict.
+  therefore ends in success or in the command's own refusal, never in a bare conflict: past the
+  deadline it is refused as DatabaseLocked (exit 9, "busy for too long"), since its writer saw
+  no version that could have been overtaken.
+
+A decide that returns no events (nothing to do on this state) writes nothing: the result has
+no events and the state's version. DuplicateEventId is never retried: it means an event id the
+caller derived (`idempotent_id`) is already used by a different batch, which such a caller reads
+as "someone else did this first" (the alert receiver's race to open an incident).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from dataclasses import dataclass
 from warroom.domain.incident.events import NewEvent
 from warroom.domain.incident.state import IncidentState
 from warroom.store.base import AppendResult, Store
-from warroom.store.errors import Conflict
+from warroom.store.errors import Conflict, DatabaseLocked
 
 Decide = Callable[[IncidentState], Sequence[NewEvent]]
 Declare = Callable[[None], Sequence[NewEvent]]
@@ -81,10 +88,17 @@ async def execute(
             changes = await store.events(incident_id, after_version=expected_version)
             raise Conflict(incident_id, expected_version, state.version, changes[-50:])
         events = list(decide(state))  # type: ignore[arg-type]
+        if not events:
+            return AppendResult(incident_id, state.version, [])
         try:
             return await store.append(incident_id, events, expected_version=state.version)
-        except Conflict:
-            if expected_version is not None or time.monotonic() >= deadline:
+        except Conflict as conflict:
+            if expected_version is not None:
                 raise
+            if time.monotonic() >= deadline:
+                raise DatabaseLocked(
+                    f"{incident_id} kept changing under other writers for "
+                    f"{retry.seconds:g} s; nothing was written, try again"
+                ) from conflict
         await asyncio.sleep(retry.pause(attempt))
         attempt += 1

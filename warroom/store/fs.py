@@ -1,4 +1,4 @@
-"""Where the database lives, and whether SQLite can be trusted there.
+"""Whether SQLite can be trusted where the database lives.
 
 WAL needs shared memory that every process on the host sees; network filesystems do not give
 that, so a database on one is refused before it is opened.
@@ -6,7 +6,6 @@ that, so a database on one is refused before it is opened.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 NETWORK_FILESYSTEMS = frozenset({
@@ -63,11 +62,3 @@ def network_filesystem(path: Path, mounts_file: str = "/proc/mounts") -> str | N
         return found[1]
     return None
 
-
-def default_db_path() -> Path:
-    """$WARROOM_DB, else the user's data directory (XDG)."""
-    env = os.environ.get("WARROOM_DB")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(base) / "warroom" / "warroom.db"

@@ -1,7 +1,7 @@
 """Load a recorded incident history (such as sample_data/history.jsonl) into an empty room.
 
 The file holds one event per line in the store's event shape: {"incident_id", "version",
-"event_id", "kind", "actor", "at", "data"}. Each incident goes in with one `append` (its events
+"event_id", "kind", "actor", "at", "data"}. Each incident goes in with one declaration (its events
 keep their ids, times and versions) and the store numbers incidents itself, so the ids can only
 come out as in the file when the room is empty and the incidents come in order: anything else is
 refused before a single event is written.
@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from warroom.domain.common.errors import InvalidInput
-from warroom.domain.incident.events import Event, EventKind, NewEvent
-from warroom.domain.incident.state import FoldError, IncidentState, apply
+from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.fold import FoldError, apply
+from warroom.domain.incident.kinds.lifecycle import Declared
+from warroom.domain.incident.state import IncidentState
 from warroom.store.base import Store
+from warroom.store.execute import execute
 
 HISTORY_FILE = "history.jsonl"
 _FIELDS = ("incident_id", "version", "event_id", "kind", "actor", "at", "data")
@@ -104,7 +107,7 @@ def _incidents(events: Iterable[Mapping[str, Any]]) -> list[tuple[str, list[NewE
         batch = groups[-1][1]
         if version != len(batch) + 1:
             raise ImportRefused(f"{where}: expected version {len(batch) + 1}")
-        if (version == 1) != (e["kind"] == EventKind.DECLARED):
+        if (version == 1) != (e["kind"] == Declared.kind):
             raise ImportRefused(f"{where}: an incident's history starts with a declaration, and "
                                 "only the first event may be one")
         at = _time(e["at"], where)
@@ -139,7 +142,7 @@ async def import_history(store: Store, events: Iterable[Mapping[str, Any]]) -> i
             "be imported into an empty room (its incident ids must stay as in the file)"
         )
     for incident_id, batch in groups:
-        result = await store.append(None, batch)
+        result = await execute(store, None, lambda _, b=batch: b)
         if result.incident_id != incident_id:
             raise ImportRefused(
                 f"the store numbered {incident_id} as {result.incident_id}: someone declared an "

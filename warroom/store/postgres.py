@@ -1,6 +1,7 @@
 """The event log on PostgreSQL, for a room whose responders sit on their own machines.
 
-Same semantics as the SQLite store (warroom/store/sqlite.py), with what a server changes:
+Same semantics as the SQLite store (warroom/store/sqlite.py), from the same statements, reads
+and append transaction (warroom/store/sql.py, append_plan.py), with what a server changes:
 
 Gap-free commit order. A PostgreSQL sequence hands out numbers at INSERT time, not at COMMIT
 time: a transaction holding seq 7 can commit after one holding seq 8, and a reader that read
@@ -47,24 +48,22 @@ import socket
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
 import asyncpg.exceptions as pgx
 
-from warroom.domain.incident.events import Event, EventKind, NewEvent
-from warroom.domain.incident.state import FOLD_VERSION, FoldError, IncidentState, apply
-from warroom.store import clock
-from warroom.store.base import AppendResult, ChangeSignal, IncidentSummary, Presence, Store
+from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.fold import FOLD_VERSION, FoldError
+from warroom.store import clock, sql
+from warroom.store.base import AppendResult, ChangeSignal, Presence
 from warroom.store.errors import (
-    Conflict,
     DatabaseCorrupt,
     DatabaseLocked,
     DatabaseMissing,
-    DuplicateEventId,
+    DiskFull,
     InvalidLocation,
-    NotFound,
     PermissionDenied,
     ReadOnly,
     SchemaMismatch,
@@ -77,29 +76,6 @@ T = TypeVar("T")
 CHANNEL = "warroom_events"
 DEFAULT_POLL_INTERVAL = 1.0  # the backup poll; NOTIFY wakes readers at once
 URL_SCHEMES = ("postgresql://", "postgres://")
-
-_EVENT_COLUMNS = "seq, event_id, incident_id, incident_version, kind, actor, at, recorded_at, body"
-_SUMMARY_COLUMNS = (
-    "id, number, title, severity, status, phase, service, version, declared_at, started_at, "
-    "detected_at, acknowledged_at, first_resolved_at, resolved_at, last_event_at"
-)
-_UPSERT = (
-    f"INSERT INTO {SCHEMA}.incidents (id, number, title, severity, status, phase, service, "
-    "version, declared_at, started_at, detected_at, acknowledged_at, first_resolved_at, "
-    "resolved_at, last_event_at, state) "
-    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) "
-    "ON CONFLICT (id) DO UPDATE SET number = EXCLUDED.number, title = EXCLUDED.title, "
-    "severity = EXCLUDED.severity, status = EXCLUDED.status, phase = EXCLUDED.phase, "
-    "service = EXCLUDED.service, version = EXCLUDED.version, "
-    "declared_at = EXCLUDED.declared_at, started_at = EXCLUDED.started_at, "
-    "detected_at = EXCLUDED.detected_at, acknowledged_at = EXCLUDED.acknowledged_at, "
-    "first_resolved_at = EXCLUDED.first_resolved_at, resolved_at = EXCLUDED.resolved_at, "
-    "last_event_at = EXCLUDED.last_event_at, state = EXCLUDED.state"
-)
-_INSERT_EVENT = (
-    f"INSERT INTO {SCHEMA}.events (seq, event_id, incident_id, incident_version, kind, actor, "
-    "at, recorded_at, body) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
-)
 
 # Errors after which the connection is gone and a new one may succeed.
 _LOST = (
@@ -126,14 +102,6 @@ def enc(text: str) -> str:
 
 def dec(text: str) -> str:
     return json.loads(text[1:]) if text.startswith(_MARK) else text
-
-
-def _enc_opt(text: str | None) -> str | None:
-    return None if text is None else enc(text)
-
-
-def _dec_opt(text: str | None) -> str | None:
-    return None if text is None else dec(text)
 
 
 # ---- locations ---------------------------------------------------------------------------------
@@ -163,61 +131,31 @@ def _database_name(url: str) -> str:
     return urllib.parse.unquote(path) or "(the user's default database)"
 
 
-def _utc(dt: datetime) -> datetime:
-    return dt.astimezone(UTC)
+# ---- the dialect -------------------------------------------------------------------------------
+
+# timestamptz in and out; text through enc/dec; seq from the locked log head; the server's clock.
+DIALECT = sql.Dialect(
+    schema=f"{SCHEMA}.", numbered=True, text=enc, untext=dec, time=sql.unchanged,
+    untime=sql.unchanged, last_seq=f"SELECT last_seq FROM {SCHEMA}.log_head WHERE id = 1",
+    lock=" FOR UPDATE", clock="SELECT clock_timestamp()",
+    after_append=(f"UPDATE {SCHEMA}.log_head SET last_seq = ? WHERE id = 1",
+                  f"SELECT pg_notify('{CHANNEL}', ?::bigint::text)"),
+    bytewise='"C"',
+)
+STATEMENTS = sql.Statements(DIALECT)
 
 
-# ---- rows ---------------------------------------------------------------------------------------
-
-
-def _event(row: Sequence[Any]) -> Event:
-    return Event(
-        seq=row[0], event_id=dec(row[1]), incident_id=dec(row[2]), version=row[3],
-        kind=dec(row[4]), actor=dec(row[5]), at=row[6], recorded_at=row[7],
-        data=json.loads(row[8]),
-    )
-
-
-def _summary(row: Sequence[Any]) -> IncidentSummary:
-    return IncidentSummary(
-        id=dec(row[0]), number=row[1], title=dec(row[2]), severity=row[3], status=row[4],
-        phase=row[5], service=_dec_opt(row[6]), version=row[7], declared_at=row[8],
-        started_at=row[9], detected_at=row[10], acknowledged_at=row[11],
-        first_resolved_at=row[12], resolved_at=row[13], last_event_at=row[14],
-    )
-
-
-def _state_row(state: IncidentState) -> tuple[Any, ...]:
-    return (
-        enc(state.id), state.number, enc(state.title), state.severity.value,
-        state.status.value, state.phase.value, _enc_opt(state.service), state.version,
-        state.declared_at, state.started_at, state.detected_at, state.acknowledged_at,
-        state.first_resolved_at, state.resolved_at, state.last_event_at,
-        state.model_dump_json(),
-    )
+async def _run_statement(conn: asyncpg.Connection, statement: sql.Statement) -> list[Any]:
+    if statement.many:
+        await conn.executemany(statement.sql, statement.params)
+        return []
+    return list(await conn.fetch(statement.sql, *statement.params))
 
 
 async def rebuild_projection(conn: asyncpg.Connection) -> int:
     """Recompute every incident's cached state from the log (inside the caller's transaction)."""
-    await conn.execute(f"DELETE FROM {SCHEMA}.incidents")
-    state: IncidentState | None = None
-    count = 0
-    async for row in conn.cursor(
-        f"SELECT {_EVENT_COLUMNS} FROM {SCHEMA}.events ORDER BY incident_id, incident_version"
-    ):
-        event = _event(row)
-        if state is not None and event.incident_id != state.id:
-            await conn.execute(_UPSERT, *_state_row(state))
-            count += 1
-            state = None
-        state = apply(state, event)
-    if state is not None:
-        await conn.execute(_UPSERT, *_state_row(state))
-        count += 1
-    await conn.execute(
-        f"INSERT INTO {SCHEMA}.meta (key, value) VALUES ('fold_version', $1) "
-        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", FOLD_VERSION)
-    return count
+    return await sql.drive_async(sql.rebuild_steps(STATEMENTS),
+                                 lambda statement: _run_statement(conn, statement))
 
 
 class _Link:
@@ -256,7 +194,9 @@ def _is_lost(e: BaseException, conn: asyncpg.Connection | None) -> bool:
     return isinstance(e, pgx.InterfaceError | OSError) and (conn is None or conn.is_closed())
 
 
-class PostgresStore(Store):
+class PostgresStore(sql.SqlStore[_Link]):
+    statements = STATEMENTS
+
     def __init__(self, url: str, *, readonly: bool, lock_timeout: float,
                  poll_interval: float) -> None:
         self.url = url
@@ -281,14 +221,8 @@ class PostgresStore(Store):
     async def open(cls, url: str, *, readonly: bool = False, create: bool = True,
                    lock_timeout: float = 10.0,
                    poll_interval: float = DEFAULT_POLL_INTERVAL) -> PostgresStore:
-        store = cls(url, readonly=readonly, lock_timeout=lock_timeout,
-                    poll_interval=poll_interval)
-        try:
-            await store._open(create)
-        except BaseException:
-            await store.close()
-            raise
-        return store
+        return await cls(url, readonly=readonly, lock_timeout=lock_timeout,
+                         poll_interval=poll_interval)._opened(create)
 
     async def _open(self, create: bool) -> None:
         if self._writer is not None:
@@ -420,6 +354,8 @@ class PostgresStore(Store):
         if isinstance(e, pgx.LockNotAvailableError):
             return DatabaseLocked(
                 f"database {loc} stayed locked by another process for too long{nothing}")
+        if isinstance(e, pgx.DiskFullError):
+            return DiskFull(f"the disk of the server of {loc} is full: nothing was written")
         if isinstance(e, pgx.TooManyConnectionsError):
             return DatabaseLocked(f"the server of {loc} is busy: {e}{nothing}")
         if isinstance(e, pgx.UndefinedTableError | pgx.InvalidSchemaNameError
@@ -462,194 +398,57 @@ class PostgresStore(Store):
 
     # ---- writing ----------------------------------------------------------------------------
 
-    def _require_writer(self) -> _Link:
-        if self.readonly or self._writer is None:
-            raise ReadOnly("this store is open read-only (spectator): nothing was written")
-        return self._writer
-
-    async def append(self, incident_id: str | None, events: Sequence[NewEvent],
-                     expected_version: int | None = None) -> AppendResult:
-        link = self._require_writer()
-        if not events:
-            raise ValueError("nothing to append")
-        batch = list(events)
-
+    async def _append(self, writer: _Link, incident_id: str | None, events: list[NewEvent],
+                      expected: int | None) -> AppendResult:
         async def attempt(conn: asyncpg.Connection) -> AppendResult:
             try:
-                return await self._append_tx(conn, incident_id, batch, expected_version)
+                return await self._append_tx(conn, incident_id, events, expected)
             except pgx.UniqueViolationError:
                 # Only a writer that bypassed the log-head lock can get here: the check for
                 # existing ids ran under the lock. Decide again on what is committed now, as
                 # SQLite does: the same events are a duplicate, others a conflict or a reuse.
-                return await self._append_tx(conn, incident_id, batch, expected_version)
+                return await self._append_tx(conn, incident_id, events, expected)
 
         # Once queued, the transaction runs to its end whatever happens to the caller; the
         # shield keeps the answer of a committed write from being lost to a cancellation.
-        task = asyncio.ensure_future(self._run(link, attempt, writing=True))
-        result = await asyncio.shield(task)
-        self._signal.bump()
-        return result
-
-    async def _existing(self, conn: asyncpg.Connection, ids: list[str]) -> list[Event]:
-        rows = await conn.fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM {SCHEMA}.events WHERE event_id = ANY($1::text[]) "
-            "ORDER BY seq", [enc(i) for i in ids])
-        return [_event(r) for r in rows]
-
-    async def _changes_since(self, conn: asyncpg.Connection, incident_id: str,
-                             version: int) -> list[Event]:
-        rows = await conn.fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM {SCHEMA}.events WHERE incident_id = $1 "
-            "AND incident_version > $2 ORDER BY incident_version DESC LIMIT 50",
-            enc(incident_id), version)
-        return [_event(r) for r in reversed(rows)]
+        task = asyncio.ensure_future(self._run(writer, attempt, writing=True))
+        return await asyncio.shield(task)
 
     async def _append_tx(self, conn: asyncpg.Connection, incident_id: str | None,
                          events: list[NewEvent], expected: int | None) -> AppendResult:
+        steps = sql.append_steps(STATEMENTS, self.location, incident_id, events, expected)
         async with conn.transaction():
-            head = await conn.fetchval(
-                f"SELECT last_seq FROM {SCHEMA}.log_head WHERE id = 1 FOR UPDATE")
-            if head is None:
-                raise DatabaseCorrupt(f"{self.location} has no log head: damaged")
-            now = await conn.fetchval("SELECT clock_timestamp()")
-            existing = await self._existing(conn, [e.event_id for e in events])
-            if existing:
-                if len(existing) == len(events) and (
-                    incident_id is None or all(e.incident_id == incident_id for e in existing)
-                ):
-                    return AppendResult(existing[0].incident_id, existing[-1].version,
-                                        existing, True)
-                raise DuplicateEventId(
-                    f"event id {existing[0].event_id} is already used by another event")
-            state: IncidentState | None
-            if incident_id is None:
-                if events[0].kind != EventKind.DECLARED:
-                    raise ValueError("a new incident must start with a declaration")
-                if expected not in (None, 0):
-                    raise ValueError("a new incident has no version to expect")
-                number = await conn.fetchval(
-                    f"SELECT COALESCE(MAX(number), 0) + 1 FROM {SCHEMA}.incidents")
-                incident_id, version, state = f"INC-{number}", 0, None
-            else:
-                row = await conn.fetchrow(
-                    f"SELECT version, state FROM {SCHEMA}.incidents WHERE id = $1",
-                    enc(incident_id))
-                if row is None:
-                    raise NotFound(f"no incident {incident_id}")
-                version = row[0]
-                if expected is not None and expected != version:
-                    raise Conflict(incident_id, expected, version,
-                                   await self._changes_since(conn, incident_id, expected))
-                state = IncidentState.model_validate_json(row[1])
-            committed: list[Event] = []
-            rows: list[tuple[Any, ...]] = []
-            for i, new in enumerate(events):
-                if new.kind == EventKind.DECLARED and (i > 0 or state is not None):
-                    raise ValueError(f"{incident_id} is already declared")
-                at = _utc(new.at) if new.at is not None else now
-                event = Event(
-                    seq=head + 1 + i, event_id=new.event_id, incident_id=incident_id,
-                    version=version + 1 + i, kind=new.kind, actor=new.actor, at=at,
-                    recorded_at=now, data=new.data,
-                )
-                state = apply(state, event)
-                committed.append(event)
-                rows.append((
-                    event.seq, enc(new.event_id), enc(incident_id), event.version,
-                    enc(new.kind), enc(new.actor), at, now,
-                    json.dumps(new.data, separators=(",", ":"), ensure_ascii=False),
-                ))
-            assert state is not None
-            await conn.executemany(_INSERT_EVENT, rows)
-            await conn.execute(_UPSERT, *_state_row(state))
-            last = head + len(events)
-            await conn.execute(f"UPDATE {SCHEMA}.log_head SET last_seq = $1 WHERE id = 1", last)
-            await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, str(last))
-        return AppendResult(incident_id, state.version, committed, False)
+            return await sql.drive_async(steps, lambda st: self._step(conn, st))
 
-    def _to_server(self, dt: datetime) -> datetime:
+    async def _step(self, conn: asyncpg.Connection, statement: sql.Statement) -> list[Any]:
+        """One statement of the append transaction (a seam for the tests)."""
+        return await _run_statement(conn, statement)
+
+    def _to_store_clock(self, dt: datetime) -> datetime:
         """A time read from this machine's clock, on the server's clock (see presence)."""
         return dt + self._offset if clock.offset_matters(self._offset) else dt  # type: ignore[operator]
 
-    def _to_local(self, dt: datetime) -> datetime:
+    def _to_local_clock(self, dt: datetime) -> datetime:
         return dt - self._offset if clock.offset_matters(self._offset) else dt  # type: ignore[operator]
 
     async def heartbeat(self, presence: Presence) -> None:
         link = self._require_writer()
         p = presence
-
-        async def run(conn: asyncpg.Connection) -> None:
-            await conn.execute(
-                f"INSERT INTO {SCHEMA}.presence (session, person, host, pid, started_at, "
-                "seen_at, incident_id) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (session) DO "
-                "UPDATE SET person = EXCLUDED.person, host = EXCLUDED.host, pid = EXCLUDED.pid, "
-                "started_at = EXCLUDED.started_at, seen_at = EXCLUDED.seen_at, "
-                "incident_id = EXCLUDED.incident_id",
-                enc(p.session), enc(p.person), enc(p.host), p.pid,
-                self._to_server(p.started_at), self._to_server(p.seen_at),
-                _enc_opt(p.incident_id))
-
-        await self._run(link, run, writing=True)
+        row = DIALECT.presence_row(Presence(
+            p.session, p.person, p.host, p.pid, self._to_store_clock(p.started_at),
+            self._to_store_clock(p.seen_at), p.incident_id))
+        await self._run(link, lambda c: c.execute(STATEMENTS.heartbeat, *row), writing=True)
 
     async def leave(self, session: str) -> None:
         link = self._require_writer()
-        await self._run(link, lambda c: c.execute(
-            f"DELETE FROM {SCHEMA}.presence WHERE session = $1", enc(session)), writing=True)
+        await self._run(link, lambda c: c.execute(STATEMENTS.leave, enc(session)), writing=True)
 
     # ---- reading ----------------------------------------------------------------------------
 
-    async def _fetch(self, sql: str, *args: Any) -> list[Any]:
+    async def _fetch(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
         if self._closed:
             raise StoreError("store is closed")
-        return await self._run(self._reader, lambda c: c.fetch(sql, *args), writing=False)
-
-    async def get(self, incident_id: str) -> IncidentState:
-        rows = await self._fetch(f"SELECT state FROM {SCHEMA}.incidents WHERE id = $1",
-                                 enc(incident_id))
-        if not rows:
-            raise NotFound(f"no incident {incident_id}")
-        return IncidentState.model_validate_json(rows[0][0])
-
-    async def summaries(self, *, open_only: bool = False,
-                        limit: int | None = None) -> list[IncidentSummary]:
-        where = "WHERE status != 'Resolved'" if open_only else ""
-        lim = f"LIMIT {int(limit)}" if limit else ""
-        rows = await self._fetch(
-            f"SELECT {_SUMMARY_COLUMNS} FROM {SCHEMA}.incidents {where} ORDER BY number DESC "
-            f"{lim}")
-        return [_summary(r) for r in rows]
-
-    async def events(self, incident_id: str, *, after_version: int = 0,
-                     limit: int | None = None) -> list[Event]:
-        lim = f"LIMIT {int(limit)}" if limit else ""
-        rows = await self._fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM {SCHEMA}.events WHERE incident_id = $1 "
-            f"AND incident_version > $2 ORDER BY incident_version {lim}",
-            enc(incident_id), after_version)
-        if not rows and after_version == 0:
-            raise NotFound(f"no incident {incident_id}")
-        return [_event(r) for r in rows]
-
-    async def events_since(self, seq: int, *, limit: int = 1000) -> list[Event]:
-        rows = await self._fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM {SCHEMA}.events WHERE seq > $1 ORDER BY seq LIMIT $2",
-            seq, limit)
-        return [_event(r) for r in rows]
-
-    async def last_seq(self) -> int:
-        rows = await self._fetch(f"SELECT last_seq FROM {SCHEMA}.log_head WHERE id = 1")
-        return int(rows[0][0]) if rows else 0
-
-    async def present(self, since: datetime) -> list[Presence]:
-        rows = await self._fetch(
-            f"SELECT session, person, host, pid, started_at, seen_at, incident_id "
-            f"FROM {SCHEMA}.presence WHERE seen_at >= $1 "
-            'ORDER BY person COLLATE "C", started_at', self._to_server(since))
-        return [
-            Presence(dec(r[0]), dec(r[1]), dec(r[2]), r[3], self._to_local(r[4]),
-                     self._to_local(r[5]), _dec_opt(r[6]))
-            for r in rows
-        ]
+        return await self._run(self._reader, lambda c: c.fetch(query, *params), writing=False)
 
     async def clock_offset(self) -> timedelta:
         """Server clock minus this machine's clock, measured now (half a round trip of error).

@@ -5,12 +5,15 @@ Every write is one call that runs a whole transaction on the connection's own th
 call is shielded so the caller's cancellation does not lose the answer of a committed write.
 Readers use a separate read-only connection; a third one polls PRAGMA data_version to learn of
 other processes' commits (see ../shared/ARCHITECTURE.md for the measurements behind this).
+
+The statements, the reads and the append transaction are shared with PostgreSQL
+(warroom/store/sql.py, append_plan.py); this module holds what only SQLite does: the dialect,
+connections, the transaction on the connection's thread, the schema, the data_version poll.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sqlite3
 import urllib.parse
@@ -21,32 +24,35 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from warroom.domain.incident.events import Event, EventKind, NewEvent
-from warroom.domain.incident.state import FOLD_VERSION, FoldError, IncidentState, apply
-from warroom.store.base import AppendResult, ChangeSignal, IncidentSummary, Presence, Store
+from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.fold import FOLD_VERSION
+from warroom.store import sql
+from warroom.store.base import AppendResult, ChangeSignal, Presence
 from warroom.store.errors import (
-    Conflict,
     DatabaseCorrupt,
     DatabaseLocked,
     DatabaseMissing,
-    DuplicateEventId,
+    DiskFull,
     NetworkFilesystem,
-    NotFound,
     PermissionDenied,
     ReadOnly,
     SchemaMismatch,
     StoreError,
 )
+from warroom.store.files import RoomFiles, RoomFilesReplaced
 from warroom.store.fs import network_filesystem
-from warroom.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from warroom.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION, not_a_room
 
 T = TypeVar("T")
 
-_EVENT_COLUMNS = "seq, event_id, incident_id, incident_version, kind, actor, at, recorded_at, body"
-_SUMMARY_COLUMNS = (
-    "id, number, title, severity, status, phase, service, version, declared_at, started_at, "
-    "detected_at, acknowledged_at, first_resolved_at, resolved_at, last_event_at"
+# Times are fixed-width UTC text (text order is time order); the write lock is BEGIN IMMEDIATE's
+# and the clock this host's; `seq` is AUTOINCREMENT's, given explicitly under that lock.
+DIALECT = sql.Dialect(
+    schema="", numbered=False, text=sql.unchanged, untext=sql.unchanged, time=sql.utc_text,
+    untime=datetime.fromisoformat, last_seq="SELECT COALESCE(MAX(seq), 0) FROM events", lock="",
+    clock=None, after_append=(), bytewise="BINARY",
 )
+STATEMENTS = sql.Statements(DIALECT)
 
 _READ_ACTIONS = {
     sqlite3.SQLITE_SELECT,
@@ -69,36 +75,14 @@ def _reader_authorizer(action: int, arg1: str | None, arg2: str | None, db: str 
     return sqlite3.SQLITE_DENY
 
 
-def ts(dt: datetime) -> str:
-    """Fixed-width UTC text, so that text order is time order inside SQL."""
-    return dt.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _dt(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-def _event(row: Sequence[Any]) -> Event:
-    return Event(
-        seq=row[0],
-        event_id=row[1],
-        incident_id=row[2],
-        version=row[3],
-        kind=row[4],
-        actor=row[5],
-        at=datetime.fromisoformat(row[6]),
-        recorded_at=datetime.fromisoformat(row[7]),
-        data=json.loads(row[8]),
-    )
-
-
-def _summary(row: Sequence[Any]) -> IncidentSummary:
-    return IncidentSummary(
-        id=row[0], number=row[1], title=row[2], severity=row[3], status=row[4], phase=row[5],
-        service=row[6], version=row[7], declared_at=_dt(row[8]), started_at=_dt(row[9]),
-        detected_at=_dt(row[10]), acknowledged_at=_dt(row[11]), first_resolved_at=_dt(row[12]),
-        resolved_at=_dt(row[13]), last_event_at=_dt(row[14]),
-    )  # type: ignore[arg-type]
+def _disk_full(path: Path) -> bool:
+    """SQLite says "disk I/O error", not "full", when it cannot even make its -shm/-wal files
+    on a full disk: tell that apart from a damaged file by asking the filesystem."""
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 1024 * 1024
 
 
 def _translate(e: sqlite3.Error, path: Path) -> StoreError:
@@ -115,109 +99,22 @@ def _translate(e: sqlite3.Error, path: Path) -> StoreError:
         if not path.exists():
             return DatabaseMissing(f"no database at {path}")
         return PermissionDenied(f"cannot open {path}: permission denied ({e})")
+    if "database or disk is full" in msg or ("disk i/o" in msg and _disk_full(path)):
+        return DiskFull(f"the disk of {path} is full: nothing was written (free some space "
+                        "and run it again)")
     if "disk i/o" in msg:
         return DatabaseCorrupt(f"cannot read {path}: disk I/O error ({e})")
     return StoreError(f"database {path}: {e}")
 
 
-def _state_row(state: IncidentState) -> tuple[Any, ...]:
-    return (
-        state.id, state.number, state.title, state.severity.value, state.status.value,
-        state.phase.value, state.service, state.version, ts(state.declared_at),
-        ts(state.started_at), ts(state.detected_at),
-        ts(state.acknowledged_at) if state.acknowledged_at else None,
-        ts(state.first_resolved_at) if state.first_resolved_at else None,
-        ts(state.resolved_at) if state.resolved_at else None,
-        ts(state.last_event_at), state.model_dump_json(),
-    )
-
-
-_UPSERT = (
-    "INSERT OR REPLACE INTO incidents (id, number, title, severity, status, phase, service, "
-    "version, declared_at, started_at, detected_at, acknowledged_at, first_resolved_at, "
-    "resolved_at, last_event_at, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
-
-
 # ---- functions that run on a connection's own thread, each a whole transaction ---------------
 
 
-def _changes_since(conn: sqlite3.Connection, incident_id: str, version: int) -> list[Event]:
-    rows = conn.execute(
-        f"SELECT {_EVENT_COLUMNS} FROM events WHERE incident_id = ? AND incident_version > ? "
-        "ORDER BY incident_version DESC LIMIT 50",
-        (incident_id, version),
-    ).fetchall()
-    return [_event(r) for r in reversed(rows)]
-
-
-def _existing(conn: sqlite3.Connection, ids: list[str]) -> list[Event]:
-    found: list[Event] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE event_id IN ({marks})", chunk
-        ).fetchall()
-        found.extend(_event(r) for r in rows)
-    found.sort(key=lambda e: e.seq)
-    return found
-
-
-def _append_in_tx(conn: sqlite3.Connection, incident_id: str | None, events: Sequence[NewEvent],
-                  expected: int | None, now: datetime) -> AppendResult:
-    existing = _existing(conn, [e.event_id for e in events])
-    if existing:
-        if len(existing) == len(events) and (
-            incident_id is None or all(e.incident_id == incident_id for e in existing)
-        ):
-            return AppendResult(existing[0].incident_id, existing[-1].version, existing, True)
-        raise DuplicateEventId(
-            f"event id {existing[0].event_id} is already used by another event"
-        )
-    state: IncidentState | None
-    if incident_id is None:
-        if events[0].kind != EventKind.DECLARED:
-            raise ValueError("a new incident must start with a declaration")
-        if expected not in (None, 0):
-            raise ValueError("a new incident has no version to expect")
-        (number,) = conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM incidents").fetchone()
-        incident_id, version, state = f"INC-{number}", 0, None
-    else:
-        row = conn.execute(
-            "SELECT version, state FROM incidents WHERE id = ?", (incident_id,)
-        ).fetchone()
-        if row is None:
-            raise NotFound(f"no incident {incident_id}")
-        version = row[0]
-        if expected is not None and expected != version:
-            raise Conflict(incident_id, expected, version, _changes_since(conn, incident_id,
-                                                                        expected))
-        state = IncidentState.model_validate_json(row[1])
-    committed: list[Event] = []
-    recorded = ts(now)
-    for i, new in enumerate(events):
-        if new.kind == EventKind.DECLARED and (i > 0 or state is not None):
-            raise ValueError(f"{incident_id} is already declared")
-        at = new.at or now
-        body = json.dumps(new.data, separators=(",", ":"), ensure_ascii=False)
-        cur = conn.execute(
-            "INSERT INTO events (event_id, incident_id, incident_version, kind, actor, at, "
-            "recorded_at, body) VALUES (?,?,?,?,?,?,?,?)",
-            (new.event_id, incident_id, version + 1 + i, new.kind, new.actor, ts(at), recorded,
-             body),
-        )
-        event = Event(
-            seq=cur.lastrowid or 0, event_id=new.event_id, incident_id=incident_id,
-            version=version + 1 + i, kind=new.kind, actor=new.actor,
-            at=datetime.fromisoformat(ts(at)), recorded_at=datetime.fromisoformat(recorded),
-            data=new.data,
-        )
-        state = apply(state, event)
-        committed.append(event)
-    assert state is not None
-    conn.execute(_UPSERT, _state_row(state))
-    return AppendResult(incident_id, state.version, committed, False)
+def _run(conn: sqlite3.Connection, statement: sql.Statement) -> list[Any]:
+    if statement.many:
+        conn.executemany(statement.sql, statement.params)
+        return []
+    return conn.execute(statement.sql, statement.params).fetchall()
 
 
 def _transaction(conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], T]) -> T:
@@ -233,38 +130,33 @@ def _transaction(conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], 
         raise
 
 
-def _append_tx(conn: sqlite3.Connection, incident_id: str | None, events: Sequence[NewEvent],
-               expected: int | None) -> AppendResult:
-    return _transaction(
-        conn, lambda c: _append_in_tx(c, incident_id, events, expected, datetime.now(UTC))
-    )
+def _append_tx(conn: sqlite3.Connection, location: str, incident_id: str | None,
+               events: Sequence[NewEvent], expected: int | None) -> AppendResult:
+    def body(c: sqlite3.Connection) -> AppendResult:
+        steps = sql.append_steps(STATEMENTS, location, incident_id, events, expected,
+                                 now=datetime.now(UTC))  # read under the lock
+        return sql.drive(steps, lambda statement: _run(c, statement))
+
+    return _transaction(conn, body)
+
+
+def _execute(conn: sqlite3.Connection, statement: str, params: Sequence[Any]) -> None:
+    """One statement in autocommit mode: its own transaction."""
+    conn.execute(statement, params)
 
 
 def rebuild_projection(conn: sqlite3.Connection) -> int:
     """Recompute every incident's cached state from the log (inside the caller's transaction)."""
-    conn.execute("DELETE FROM incidents")
-    state: IncidentState | None = None
-    count = 0
-    cur = conn.execute(
-        f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY incident_id, incident_version"
-    )
-    for row in cur:
-        event = _event(row)
-        if state is not None and event.incident_id != state.id:
-            conn.execute(_UPSERT, _state_row(state))
-            count += 1
-            state = None
-        state = apply(state, event)
-    if state is not None:
-        conn.execute(_UPSERT, _state_row(state))
-        count += 1
-    conn.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES ('fold_version', ?)", (FOLD_VERSION,)
-    )
-    return count
+    return sql.drive(sql.rebuild_steps(STATEMENTS), lambda statement: _run(conn, statement))
 
 
-def _prepare_writer(conn: sqlite3.Connection) -> None:
+def _prepare_writer(conn: sqlite3.Connection, path: Path) -> None:
+    foreign = not_a_room(conn)
+    if foreign:
+        raise DatabaseCorrupt(
+            f"{path} is another program's SQLite database, not a warroom database ({foreign}); "
+            "it was left untouched. Give --db a new file or a warroom room"
+        )
     mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
     if str(mode).lower() != "wal":
         raise StoreError(f"SQLite refused WAL mode (got {mode}); the room needs WAL")
@@ -332,7 +224,9 @@ async def _in_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: An
     return await asyncio.shield(task)
 
 
-class SQLiteStore(Store):
+class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
+    statements = STATEMENTS
+
     def __init__(self, path: Path, *, readonly: bool, lock_timeout: float,
                  poll_interval: float) -> None:
         self.path = path
@@ -347,6 +241,7 @@ class SQLiteStore(Store):
         self._poll_task: asyncio.Task[None] | None = None
         self._signal = ChangeSignal()
         self._closed = False
+        self._files: RoomFiles | None = None  # the files as opened (warroom/store/files.py)
 
     # ---- opening ----------------------------------------------------------------------------
 
@@ -354,13 +249,8 @@ class SQLiteStore(Store):
     async def open(cls, path: str | Path, *, readonly: bool = False, create: bool = True,
                    lock_timeout: float = 10.0, poll_interval: float = 0.05) -> SQLiteStore:
         p = Path(path).expanduser().absolute()
-        store = cls(p, readonly=readonly, lock_timeout=lock_timeout, poll_interval=poll_interval)
-        try:
-            await store._open(create)
-        except BaseException:
-            await store.close()
-            raise
-        return store
+        return await cls(p, readonly=readonly, lock_timeout=lock_timeout,
+                         poll_interval=poll_interval)._opened(create)
 
     async def _open(self, create: bool) -> None:
         fs = network_filesystem(self.path)
@@ -378,15 +268,17 @@ class SQLiteStore(Store):
                     "the room opens it first, or run `warroom init`)"
                 )
             self._reader = await self._connect_reader()
+            self._files = RoomFiles.record(self.path)
             return
         self._check_writable(create)
         try:
             self._writer = await _connect(
                 str(self.path), timeout=self.lock_timeout, isolation_level=None
             )
-            await _in_thread(self._writer, _prepare_writer)
+            await _in_thread(self._writer, _prepare_writer, self.path)
         except sqlite3.Error as e:
             raise _translate(e, self.path) from None
+        self._files = RoomFiles.record(self.path)
         self._reader = await self._connect_reader()
 
     def _check_writable(self, create: bool) -> None:
@@ -475,103 +367,50 @@ class SQLiteStore(Store):
 
     # ---- writing ----------------------------------------------------------------------------
 
-    def _require_writer(self) -> aiosqlite.Connection:
-        if self.readonly or self._writer is None:
-            raise ReadOnly("this store is open read-only (spectator): nothing was written")
-        return self._writer
-
-    async def append(self, incident_id: str | None, events: Sequence[NewEvent],
-                     expected_version: int | None = None) -> AppendResult:
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Every write: fn(connection, *args) as one call on the writer's thread, between two
+        checks that the room's files are still the ones opened. Before: refuse, nothing is
+        written. After the commit: it may sit in an unlinked file, so it is not acknowledged."""
         writer = self._require_writer()
-        if not events:
-            raise ValueError("nothing to append")
+        if self._signal.fault is not None:
+            raise self._signal.fault
+        files = self._files
+
+        def guarded(conn: sqlite3.Connection) -> T:
+            if files is not None:
+                files.check(conn)
+            result = fn(conn, *args)
+            if files is not None:
+                files.check(conn, committed=True)
+            return result
+
         try:
-            result = await _in_thread(writer, _append_tx, incident_id, list(events),
-                                      expected_version)
-        except (StoreError, FoldError, ValueError):
+            return await _in_thread(writer, guarded)
+        except RoomFilesReplaced as e:
+            self._signal.fail(e)
             raise
         except sqlite3.Error as e:
             raise _translate(e, self.path) from None
-        self._signal.bump()
-        return result
+
+    async def _append(self, writer: aiosqlite.Connection, incident_id: str | None,
+                      events: list[NewEvent], expected: int | None) -> AppendResult:
+        return await self._write(_append_tx, self.location, incident_id, events, expected)
 
     async def heartbeat(self, presence: Presence) -> None:
-        writer = self._require_writer()
-        try:
-            await writer.execute(
-                "INSERT OR REPLACE INTO presence (session, person, host, pid, started_at, "
-                "seen_at, incident_id) VALUES (?,?,?,?,?,?,?)",
-                (presence.session, presence.person, presence.host, presence.pid,
-                 ts(presence.started_at), ts(presence.seen_at), presence.incident_id),
-            )
-        except sqlite3.Error as e:
-            raise _translate(e, self.path) from None
+        await self._write(_execute, STATEMENTS.heartbeat, DIALECT.presence_row(presence))
 
     async def leave(self, session: str) -> None:
-        writer = self._require_writer()
-        try:
-            await writer.execute("DELETE FROM presence WHERE session = ?", (session,))
-        except sqlite3.Error as e:
-            raise _translate(e, self.path) from None
+        await self._write(_execute, STATEMENTS.leave, (session,))
 
     # ---- reading ----------------------------------------------------------------------------
 
-    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    async def _fetch(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
         if self._reader is None:
             raise StoreError("store is closed")
         try:
-            return list(await self._reader.execute_fetchall(sql, params))
+            return list(await self._reader.execute_fetchall(query, params))
         except sqlite3.Error as e:
             raise _translate(e, self.path) from None
-
-    async def get(self, incident_id: str) -> IncidentState:
-        rows = await self._fetch("SELECT state FROM incidents WHERE id = ?", (incident_id,))
-        if not rows:
-            raise NotFound(f"no incident {incident_id}")
-        return IncidentState.model_validate_json(rows[0][0])
-
-    async def summaries(self, *, open_only: bool = False,
-                        limit: int | None = None) -> list[IncidentSummary]:
-        where = "WHERE status != 'Resolved'" if open_only else ""
-        lim = f"LIMIT {int(limit)}" if limit else ""
-        rows = await self._fetch(
-            f"SELECT {_SUMMARY_COLUMNS} FROM incidents {where} ORDER BY number DESC {lim}"
-        )
-        return [_summary(r) for r in rows]
-
-    async def events(self, incident_id: str, *, after_version: int = 0,
-                     limit: int | None = None) -> list[Event]:
-        lim = f"LIMIT {int(limit)}" if limit else ""
-        rows = await self._fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE incident_id = ? AND incident_version > ? "
-            f"ORDER BY incident_version {lim}",
-            (incident_id, after_version),
-        )
-        if not rows and after_version == 0:
-            raise NotFound(f"no incident {incident_id}")
-        return [_event(r) for r in rows]
-
-    async def events_since(self, seq: int, *, limit: int = 1000) -> list[Event]:
-        rows = await self._fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            (seq, limit),
-        )
-        return [_event(r) for r in rows]
-
-    async def last_seq(self) -> int:
-        rows = await self._fetch("SELECT COALESCE(MAX(seq), 0) FROM events")
-        return int(rows[0][0])
-
-    async def present(self, since: datetime) -> list[Presence]:
-        rows = await self._fetch(
-            "SELECT session, person, host, pid, started_at, seen_at, incident_id FROM presence "
-            "WHERE seen_at >= ? ORDER BY person, started_at",
-            (ts(since),),
-        )
-        return [
-            Presence(r[0], r[1], r[2], r[3], _dt(r[4]), _dt(r[5]), r[6])  # type: ignore[arg-type]
-            for r in rows
-        ]
 
     async def clock_offset(self) -> None:
         """None: every process of an SQLite room runs on this host, on this host's clock."""
@@ -591,6 +430,8 @@ class SQLiteStore(Store):
         """Re-armed poll of PRAGMA data_version: it moves when another connection commits."""
         last: int | None = None
         while not self._closed:
+            if await self._files_replaced():
+                return  # nothing this room says can be trusted any more: the feed ends
             try:
                 if self.snapshot:
                     if Path(f"{self.path}-wal").exists():
@@ -621,6 +462,29 @@ class SQLiteStore(Store):
                         pass
             await asyncio.sleep(self.poll_interval)
 
+    async def _files_replaced(self) -> bool:
+        """A few stat calls per tick: a deleted or swapped room file is noticed within one
+        poll interval by every process, writer or spectator, and its screens are told. A
+        writer first saves what it committed, when it can (warroom/store/files.py)."""
+        files = self._files
+        if self._signal.fault is not None:
+            return True
+        if files is None or files.changed() is None:
+            return False
+        try:
+            if self._writer is not None:
+                await _in_thread(self._writer, files.check)
+            else:
+                files.check()
+        except RoomFilesReplaced as e:
+            self._signal.fail(e)
+        except Exception:  # the writer went meanwhile (closed by a write that saw it first)
+            try:
+                files.check()
+            except RoomFilesReplaced as e:
+                self._signal.fail(e)
+        return self._signal.fault is not None
+
     async def _leave_snapshot(self) -> None:
         try:
             live = await self._connect_ro(immutable=False)
@@ -628,5 +492,6 @@ class SQLiteStore(Store):
             return
         old, self._reader = self._reader, live
         self.snapshot = False
+        self._files = RoomFiles.record(self.path)
         if old is not None:
             await old.close()

@@ -67,6 +67,25 @@ def _v2_projection_and_presence(conn: sqlite3.Connection) -> None:
     # The projection is filled by the store's rebuild right after migrating (fold_version).
 
 
+def not_a_room(conn: sqlite3.Connection) -> str | None:
+    """Why this SQLite database is another program's, in words; None for a room or an empty file.
+
+    Read before anything is written (even before WAL mode is set, which rewrites the header):
+    a writer pointed at someone else's database must leave it byte for byte as it was, not add
+    warroom's tables to it. A room always has its schema version and its event log, both
+    written in the first migration's transaction.
+    """
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    names = sorted(row[0] for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"))
+    if version == 0 and names:
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        return f"it holds {shown} and no warroom schema version"
+    if version > 0 and not {"events", "meta"} <= set(names):
+        return f"it has schema version {version} but no warroom event log"
+    return None
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_event_log,
     _v2_projection_and_presence,

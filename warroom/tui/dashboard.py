@@ -30,9 +30,10 @@ from warroom.config_file import LoadedConfig
 from warroom.domain.common.errors import DomainError
 from warroom.domain.config.model import Config
 from warroom.domain.incident import commands
-from warroom.domain.incident.events import describe
+from warroom.domain.incident.fold import apply
+from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.severity import Severity, suggest_severity
-from warroom.domain.incident.state import IncidentState, apply
+from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
 from warroom.domain.metrics.report import MetricsReport, metrics_report
 from warroom.domain.oncall.load import PersonMonthLoad
@@ -65,7 +66,13 @@ from warroom.tui.screens import (
     InfoScreen,
     TextPrompt,
 )
-from warroom.tui.session import ClockChecked, EventsArrived, PresenceChanged, RoomSession
+from warroom.tui.session import (
+    ClockChecked,
+    EventsArrived,
+    FeedStopped,
+    PresenceChanged,
+    RoomSession,
+)
 from warroom.tui.widgets.keybar import KeyBar
 from warroom.tui.widgets.panes import (
     EPOCH,
@@ -302,6 +309,13 @@ class DashboardScreen(Screen[None]):
                 await self.follow(target)
                 return
         self._title_timeline()
+
+    def on_feed_stopped(self, message: FeedStopped) -> None:
+        """The room's files were replaced (store.fault): say so until someone acts; the screen
+        stays up with what it last showed."""
+        self.last_error = message.error
+        self.notify(message.error, title="The room stopped", severity="error", markup=False,
+                    timeout=24 * 3600)
 
     def on_presence_changed(self, message: PresenceChanged) -> None:
         self.present = tuple(message.people)

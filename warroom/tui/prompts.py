@@ -120,8 +120,8 @@ def payloads_text(views: list[PayloadView]) -> Text:
         body.append("No alert payloads on this incident (declared by hand).", style="dim")
     for v in views:
         body.append(f"{v.at:%Y-%m-%d %H:%M:%S}Z  {v.format} {v.version} {v.action}  "
-                    f"{v.firing} firing, {v.resolved} resolved  ({v.size} bytes)\n",
-                    style="bold")
+                    f"{v.firing} firing, {v.resolved} resolved  ({v.size} bytes)"
+                    f"{'  · ' + v.received() if v.repeats > 1 else ''}\n", style="bold")
         for line in v.mapping_lines():
             body.append(f"  {safe(line)}\n", style="cyan")
         body.append(printable(v.text, single_line=False) + "\n\n")

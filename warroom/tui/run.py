@@ -1,12 +1,87 @@
 """Starting the dashboard from the CLI: open the store first (so a bad database is one clear
-line on the terminal, not a broken screen), then run the app on the same event loop."""
+line on the terminal, not a broken screen), then run the app on the same event loop.
+
+A dashboard that crashes anyway (a bug) must not bury the terminal under Textual's 300-line
+traceback and exit 0 as if all was well: the traceback goes to a file of its own, the terminal
+gets one line saying where, and the exit status is 1.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import os
+import sys
+import tempfile
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from warroom.cli.context import Context
 from warroom.store import Store
+
+CRASH_FILE_MODE = 0o600  # a traceback shows local variables: a token, a webhook URL...
+
+
+def _write_report(text: str, now: datetime, folder: Path) -> Path:
+    name = f"crash-{now:%Y%m%dT%H%M%SZ}-{os.getpid()}.txt"
+    for where in (folder, Path(tempfile.gettempdir())):
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            path = where / name
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CRASH_FILE_MODE)
+            with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
+                f.write(text)
+            return path
+        except OSError:
+            continue
+    raise OSError("no folder to write the crash report in")
+
+
+def report_crash(error: BaseException | None, rendered: str, folder: Path) -> int:
+    """Write the traceback to a file in `folder` (else the temporary directory) and say
+    where, in one line on stderr; exit status 1."""
+    from warroom import __version__
+    from warroom.domain.common.text import printable
+
+    now = datetime.now(UTC)
+    head = (f"warroom {__version__}: the dashboard crashed at {now.isoformat()}\n"
+            f"command: {' '.join(sys.argv)}\n\n")
+    body = "".join(traceback.format_exception(error)) if error is not None else ""
+    if rendered.strip():  # what Textual would have printed (its own view of the error)
+        body += "\nas the dashboard reported it:\n" + rendered
+    what = f"{type(error).__name__}: {error}" if error is not None else "an unknown error"
+    what = printable(what)[:200]
+    try:
+        path: Path | str = _write_report(head + body, now, folder)
+    except OSError:
+        path = "nowhere (no writable folder)"
+    sys.stderr.write(f"warroom: the dashboard crashed ({what}); the traceback is in {path}\n")
+    return 1
+
+
+async def run_app(app: Any, *, crash_dir: Path | None = None, **run_options: Any) -> int:
+    """Run a Textual app to its end: its result, or 1 and one line if it crashed (the report
+    goes to `crash_dir`, by default the state directory: $XDG_STATE_HOME/warroom)."""
+    from rich.console import Console
+
+    from warroom.settings import Settings
+
+    folder = crash_dir or Settings.from_env().state_dir()
+
+    rendered = io.StringIO()
+    # Textual prints an unhandled exception's traceback on its error console once the screen
+    # is restored: catch it in memory (it goes into the report) instead of on the terminal.
+    app.error_console = Console(file=rendered, markup=False, highlight=False, width=120,
+                                color_system=None)
+    try:
+        result = await app.run_async(**run_options)
+    except Exception as e:  # a crash outside the app's own handling
+        return report_crash(e, rendered.getvalue(), folder)
+    if app.return_code:  # Textual sets 1 when an exception ended the app
+        return report_crash(getattr(app, "_exception", None), rendered.getvalue(), folder)
+    return int(result or 0)
 
 
 async def _run(store: Store, ctx: Context, follow: str | None) -> int:
@@ -15,10 +90,9 @@ async def _run(store: Store, ctx: Context, follow: str | None) -> int:
     app = WarroomApp(store, actor=ctx.actor, local_tz=ctx.local_tz, follow=follow,
                      loaded_config=ctx.loaded_config)
     try:
-        result = await app.run_async()
+        return await run_app(app, crash_dir=ctx.settings.state_dir())
     finally:
         await store.close()
-    return int(result or 0)
 
 
 def run_dashboard(ctx: Context, *, follow: str | None = None, spectator: bool | None = None,

@@ -47,6 +47,14 @@ class EventsArrived(Message):
         super().__init__()
 
 
+class FeedStopped(Message):
+    """The feed cannot go on (the room's files were replaced under this process)."""
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+        super().__init__()
+
+
 class PresenceChanged(Message):
     def __init__(self, people: list[str]) -> None:
         self.people = people
@@ -123,11 +131,14 @@ class RoomSession:
     # ---- the change feed --------------------------------------------------------------------
 
     async def _feed(self) -> None:
-        async for batch in self.store.subscribe(self.cursor):
-            fresh = [e for e in batch if e.seq > self.cursor]
-            if fresh:
-                self.cursor = fresh[-1].seq
-                self._tell(EventsArrived(fresh))
+        try:
+            async for batch in self.store.subscribe(self.cursor):
+                fresh = [e for e in batch if e.seq > self.cursor]
+                if fresh:
+                    self.cursor = fresh[-1].seq
+                    self._tell(EventsArrived(fresh))
+        except StoreError as e:  # the room's files were replaced (store.fault): say so, stay up
+            self._tell(FeedStopped(str(e)))
 
     # ---- presence ---------------------------------------------------------------------------
 

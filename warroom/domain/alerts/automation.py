@@ -4,50 +4,43 @@ Pure. The receiver (warroom/ingest/receiver.py) reads the state, calls `open_eve
 incident) or `receipt_events` (a notification for an incident already open) and appends the
 result at the version it read. Every notification is kept as an `alert_received` event with its
 payload (bounded) and how it was mapped, so the dashboard can show exactly what arrived
-(`alert_payloads`). When every alert of an incident has resolved, an `alerts_cleared` event says
-so and `suggest_monitoring(state)` turns true; the incident is closed by a machine only when the
-service's `auto_resolve` is on, or when an auto-remediation fixed it within its window.
+(`alert_payloads`). A payload is kept once per distinct content: the same payload again (a
+sender's repeat notification) is recorded as a reference to the first, with no alert events for
+alerts already firing, and the payload view counts the repeats. When every alert of an
+incident has resolved, an `alerts_cleared` event says so and `suggest_monitoring(state)` turns
+true; the incident is closed by a machine only when the service's `auto_resolve` is on, or when
+an auto-remediation fixed it within its window.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from warroom.domain.alerts.formats import ACKNOWLEDGE, AlertItem, Notification
 from warroom.domain.alerts.routing import Mapping, Route
+from warroom.domain.common.jsonable import to_json
+from warroom.domain.common.redact import redact_text, redact_value
 from warroom.domain.comms.messages import MessageTemplate, render_message
 from warroom.domain.config.model import Config
 from warroom.domain.incident import commands
 from warroom.domain.incident.checklist import CHECKLIST, Anchor
-from warroom.domain.incident.events import (
-    Acknowledged,
-    AlertAttached,
-    AlertResolved,
-    CommunicationSent,
-    Event,
-    NewEvent,
-    RoleAssigned,
-    StatusChanged,
-    idempotent_id,
-    iso,
-)
-from warroom.domain.incident.kinds import (  # noqa: F401  (the kinds live with the fold's)
-    ALERT_DECISION,
-    ALERT_RECEIVED,
-    ALERTS_CLEARED,
+from warroom.domain.incident.events import Event, NewEvent, idempotent_id, iso
+from warroom.domain.incident.kinds.alerts import (
     MAX_KEYS_LISTED,
-    REMEDIATION_FINISHED,
-    REMEDIATION_STARTED,
+    AlertAttached,
     AlertDecision,
     AlertReceived,
+    AlertResolved,
     AlertsCleared,
-    RemediationFinished,
-    RemediationStarted,
 )
+from warroom.domain.incident.kinds.lifecycle import Acknowledged, StatusChanged
+from warroom.domain.incident.kinds.people import RoleAssigned
+from warroom.domain.incident.kinds.records import CommunicationSent
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
@@ -82,6 +75,14 @@ class PayloadView:
     text: str  # the payload as indented JSON, or the kept part of it, or why it was not kept
     kept: str
     size: int
+    repeats: int = 1  # times this exact payload arrived, the first included
+    last_at: datetime | None = None  # when it last arrived, if more than once
+
+    def received(self) -> str:
+        """"received 3 times, last at 14:40:12Z", or "" for a payload that came once."""
+        if self.repeats <= 1 or self.last_at is None:
+            return ""
+        return f"received {self.repeats} times, last at {self.last_at:%Y-%m-%d %H:%M:%S}Z"
 
     def mapping_lines(self) -> list[str]:
         """How it was mapped, in words: "service: payments (label service='payments')"."""
@@ -101,19 +102,32 @@ class PayloadView:
 
 
 def alert_payloads(events: Sequence[Event]) -> list[PayloadView]:
-    """Every notification kept on an incident's timeline, oldest first, with its mapping.
+    """Every distinct payload kept on an incident's timeline, oldest first, with its mapping
+    and how many times it arrived (repeats are counted on the first, not listed again).
 
     Text is untrusted (it came from the sender): show it through `printable`, never as markup.
     """
     out: list[PayloadView] = []
+    where: dict[str, int] = {}  # event id -> its view's index
     for e in events:
-        if e.kind != ALERT_RECEIVED:
+        if e.kind != AlertReceived.kind:
             continue
         d = e.data
+        first = where.get(str(d.get("same_as") or ""))
+        if first is not None:
+            out[first] = replace(out[first], repeats=out[first].repeats + 1, last_at=e.at)
+            where[e.event_id] = first
+            continue
+        where[e.event_id] = len(out)
+        # Redacted again on display: a room written before payloads were redacted on the way
+        # in still holds routing keys, and this view is every spectator's.
         if d.get("payload") is not None:
-            text = json.dumps(d["payload"], indent=2, ensure_ascii=False, sort_keys=True)
+            text = json.dumps(redact_value(d["payload"]), indent=2, ensure_ascii=False,
+                              sort_keys=True)
         elif d.get("payload_text") is not None:
-            text = str(d["payload_text"]) + "\n… (truncated)"
+            text = redact_text(str(d["payload_text"])) + "\n… (truncated)"
+        elif d.get("same_as"):
+            text = f"(the same payload as event {d['same_as']}, kept there)"
         else:
             text = f"(payload not kept: {d.get('kept', 'unknown')})"
         out.append(PayloadView(
@@ -130,10 +144,17 @@ def alert_payloads(events: Sequence[Event]) -> list[PayloadView]:
 # ---- deciding ------------------------------------------------------------------------------
 
 
+def payload_hash(raw: Any) -> str:
+    """The identity of a payload's content: the same JSON, whatever its key order or spacing."""
+    blob = json.dumps(raw, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def payload_record(n: Notification, mapping: Mapping, config: Config, *, size: int,
                    repeat: int) -> AlertReceived:
     """The notification as kept: its payload in full when it fits, else cut, and not at all
-    beyond the per-alert number of repeats worth keeping (their count is still recorded)."""
+    beyond the per-alert number of repeats worth keeping (their count is still recorded).
+    An incident that already keeps this exact payload refers to it instead (`kept_once`)."""
     settings = config.alerts
     payload: Any = None
     text: str | None = None
@@ -149,7 +170,7 @@ def payload_record(n: Notification, mapping: Mapping, config: Config, *, size: i
             kept = f"truncated to {settings.payload_bytes} bytes (alerts.payload_bytes)"
     firing = sum(1 for a in n.alerts if a.firing)
     resolved = sum(1 for a in n.alerts if a.status == "resolved")
-    m = mapping.to_json()
+    m = to_json(mapping)
     if n.truncated_alerts:
         m["truncated_alerts"] = n.truncated_alerts
     return AlertReceived(
@@ -157,8 +178,20 @@ def payload_record(n: Notification, mapping: Mapping, config: Config, *, size: i
         firing=firing, resolved=resolved,
         alerts=[{"key": a.key, "status": a.status} for a in n.alerts[:MAX_KEYS_LISTED]],
         mapping=m, payload=payload, payload_text=text, payload_size=size, kept=kept,
-        client=n.client,
+        client=n.client, content_hash=payload_hash(n.raw),
     )
+
+
+def kept_once(state: IncidentState, record: AlertReceived) -> AlertReceived:
+    """The record of a payload this incident already keeps: a reference to the event that
+    keeps it, without the payload or its list of alerts again."""
+    first = state.payloads.get(record.content_hash or "")
+    if first is None:
+        return record
+    return record.model_copy(update={
+        "payload": None, "payload_text": None, "alerts": [], "same_as": first,
+        "kept": f"repeat: the same payload as event {first}, kept once",
+    })
 
 
 def _attach(a: AlertItem, source: str, repeat: int | None) -> AlertAttached:
@@ -212,6 +245,7 @@ def open_events(config: Config, n: Notification, mapping: Mapping, route: Route,
               f"{mapping.severity.value} ({mapping.severity_reason}); detected "
               f"{iso(mapping.detected_at)} ({mapping.detected_reason})"),
     ), actor, now, ids()))
+    out.extend(_time_notes(mapping.time_notes, actor, now, ids))
     out.extend(_oncall_events(config, mapping.service, now, actor, ids))
     auto_resolve = (svc.alerts.auto_resolve if svc and svc.alerts.auto_resolve is not None
                     else config.alerts.auto_resolve)
@@ -233,6 +267,14 @@ def open_events(config: Config, n: Notification, mapping: Mapping, route: Route,
     out.append(NewEvent.of(AlertDecision(step="clocks", text=clocks_text(mapping, route)),
                            actor, now, ids()))
     return out
+
+
+def _time_notes(notes: tuple[str, ...], actor: str, now: datetime, ids: _Ids
+                ) -> list[NewEvent]:
+    """A sender's time outside the room's window was replaced: the timeline says which."""
+    if not notes:
+        return []
+    return [NewEvent.of(AlertDecision(step="times", text="; ".join(notes)), actor, now, ids())]
 
 
 def clocks_text(mapping: Mapping, route: Route) -> str:
@@ -274,13 +316,17 @@ def receipt_events(config: Config, state: IncidentState, n: Notification,
     auto-remediation or auto_resolve allow."""
     actor = config.alerts.actor
     ids = _Ids(request_id)
+    record = kept_once(state, record)
     out = [NewEvent.of(record, actor, now, ids())]
+    out.extend(_time_notes(tuple(record.mapping.get("time_notes", ())), actor, now, ids))
     firing = {k for k, a in state.alerts.items() if a.firing}
     had_firing = bool(firing)
     for a in n.alerts:
         known = state.alerts.get(a.key)
         if a.status == "acknowledged":
             continue
+        if a.firing and record.same_as is not None and a.key in firing:
+            continue  # the same payload again: counted once, on its record
         if a.firing:
             out.append(NewEvent.of(_attach(a, n.format, known.count if known else None),
                                    actor, now, ids()))

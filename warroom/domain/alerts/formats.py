@@ -20,11 +20,12 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from warroom.domain.common.errors import InvalidInput
+from warroom.domain.common.redact import needs_redaction, redact_text, redact_value
 
 ALERTMANAGER = "alertmanager"
 PAGERDUTY = "pagerduty"
@@ -38,6 +39,10 @@ PD_DEDUP_MAX = 255
 MAX_LABELS = 200
 MAX_LABEL_VALUE = 4096
 MAX_ALERTS = 10_000
+# Nesting levels of objects and lists in a payload. Real senders nest 3 or 4 deep (a PagerDuty
+# event's custom_details a few more); far deeper documents break serialisers downstream
+# (pydantic stops at a few hundred) and are refused here, with a 4xx, instead.
+MAX_DEPTH = 64
 MAX_KEY = 4096
 
 
@@ -113,12 +118,14 @@ def decode_json(body: bytes) -> Any:
     if not text.strip():
         raise PayloadError("body is empty: expected a JSON object")
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as e:
         raise PayloadError(
             f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
     except RecursionError:
         raise PayloadError("malformed JSON: nested too deeply") from None
+    # Depth and lone surrogates are refused by check_structure, whatever the source.
+    return data
 
 
 def detect_format(data: Any) -> str:
@@ -135,14 +142,90 @@ def detect_format(data: Any) -> str:
         "PagerDuty event (routing_key, event_action; or service_key, event_type)")
 
 
-def parse_notification(data: Any, fmt: str = "auto") -> Notification:
+def parse_notification(data: Any, fmt: str = "auto", *,
+                       secrets: tuple[str, ...] = ()) -> Notification:
+    """The entry point for a decoded payload: its shape checked, parsed, and every credential
+    in it (routing keys, authorization headers, `secrets`) redacted before anyone keeps it."""
+    check_structure(data)
     if fmt == "auto":
         fmt = detect_format(data)
     if fmt == ALERTMANAGER:
-        return parse_alertmanager(data)
+        return redact_notification(parse_alertmanager(data), secrets)
     if fmt == PAGERDUTY:
-        return parse_pagerduty(data)
+        return redact_notification(parse_pagerduty(data), secrets)
     raise PayloadError(f"unknown format {fmt!r}: use auto, alertmanager or pagerduty")
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def check_structure(data: Any) -> None:
+    """Refuse a document no store or screen can keep: nested deeper than MAX_DEPTH, or holding
+    a lone UTF-16 surrogate (JSON's \\ud800 escape decodes to a string no UTF-8 encoder takes).
+    Iterative, so a deep document cannot exhaust the stack here; paths are only worked out
+    for the message, so 10,000 alerts cost a few milliseconds."""
+    stack: list[tuple[Any, int]] = [(data, 1)] if isinstance(data, dict | list) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise PayloadError(f"{_path_to(data, value)}: nested more than {MAX_DEPTH} levels "
+                               "deep")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for k, v in items:
+            if isinstance(v, str):
+                if not v.isascii() and _SURROGATES.search(v):
+                    _refuse_surrogate(data, v)
+            elif isinstance(v, dict | list):
+                stack.append((v, depth + 1))
+            if isinstance(k, str) and not k.isascii() and _SURROGATES.search(k):
+                raise PayloadError(f"{_path_to(data, value)}: a key holds a lone UTF-16 "
+                                   "surrogate, which is not text")
+    if isinstance(data, str) and _SURROGATES.search(data):
+        _refuse_surrogate(data, data)
+
+
+def _refuse_surrogate(data: Any, text: str) -> None:
+    m = _SURROGATES.search(text)
+    assert m is not None
+    raise PayloadError(f"{_path_to(data, text)}: a lone UTF-16 surrogate "
+                       f"(\\u{ord(m.group()):04x}) is not text")
+
+
+def _path_to(data: Any, target: Any) -> str:
+    """Where `target` (an object of `data`, by identity) sits, for a message: "a.b[2].c"."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        if value is target:
+            return (path or "body")[:200]
+        if isinstance(value, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in value.items()
+                         if isinstance(v, dict | list | str))
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(value)
+                         if isinstance(v, dict | list | str))
+    return "body"
+
+
+def redact_notification(n: Notification, secrets: tuple[str, ...] = ()) -> Notification:
+    """`n` with credentials redacted wherever it could be kept or shown: the payload, each
+    alert's labels, annotations, summary and link. The routing key stays in `routing_key`
+    (checked by the receiver, never stored)."""
+    if not needs_redaction(n.raw, secrets):
+        return n
+
+    def text(value: str | None) -> str | None:
+        return redact_text(value, secrets) if value else value
+
+    alerts = tuple(replace(a, labels=redact_value(a.labels, secrets),
+                           annotations=redact_value(a.annotations, secrets),
+                           summary=redact_text(a.summary, secrets), url=text(a.url),
+                           raw=redact_value(a.raw, secrets)) for a in n.alerts)
+    return replace(n, alerts=alerts, common_labels=redact_value(n.common_labels, secrets),
+                   title=redact_text(n.title, secrets), description=text(n.description),
+                   client=text(n.client), client_url=text(n.client_url),
+                   links=tuple(redact_text(x, secrets) for x in n.links),
+                   raw=redact_value(n.raw, secrets))
 
 
 # ---- field helpers -------------------------------------------------------------------------

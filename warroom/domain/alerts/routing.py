@@ -16,9 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated
+
+from pydantic import Field
 
 from warroom.domain.alerts.formats import AlertItem, Notification
+from warroom.domain.common.jsonable import UtcTime
 from warroom.domain.common.timefmt import format_duration
 from warroom.domain.config.model import Config, Remediation, Service, Team
 from warroom.domain.incident.events import iso
@@ -40,18 +43,14 @@ class Mapping:
     severity_reason: str
     title: str
     summary: str | None
-    started_at: datetime
-    detected_at: datetime
+    started_at: UtcTime
+    detected_at: UtcTime
     detected_reason: str
-    labels: dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "service": self.service, "service_reason": self.service_reason,
-            "severity": self.severity.value, "severity_reason": self.severity_reason,
-            "title": self.title, "summary": self.summary, "started_at": iso(self.started_at),
-            "detected_at": iso(self.detected_at), "detected_reason": self.detected_reason,
-        }
+    # What the mapping read; not kept with it (the payload on the timeline has them).
+    labels: Annotated[dict[str, str], Field(exclude=True)] = field(default_factory=dict)
+    # Times the sender gave outside the room's window ([times]), each replaced by the time
+    # the notification arrived: one line each, for the timeline (kept only when there are).
+    time_notes: Annotated[tuple[str, ...], Field(exclude_if=lambda notes: not notes)] = ()
 
 
 def _clip(text: str, limit: int) -> str:
@@ -129,11 +128,36 @@ def most_severe(config: Config, service: str | None, alerts: tuple[AlertItem, ..
     return best or map_severity(config, service, common)
 
 
+MAX_TIME_NOTES = 5
+
+
+def sane_start_times(config: Config, n: Notification, now: datetime
+                     ) -> tuple[list[datetime], tuple[str, ...]]:
+    """The firing alerts' start times, each outside the room's window ([times]: a sender's
+    broken clock, a typo, year 9999) replaced by `now`, the time the notification arrived;
+    and one note per time replaced (end times included), for the timeline."""
+    window = config.times.window()
+    starts: list[datetime] = []
+    notes: list[str] = []
+    for i, a in enumerate(n.alerts):
+        for name, value in (("startsAt", a.starts_at), ("endsAt", a.ends_at)):
+            if value is None or window.contains(value, now):
+                continue
+            where = "payload.timestamp" if n.format == "pagerduty" else f"alerts[{i}].{name}"
+            notes.append(f"{where} {iso(value)} is outside the room's times "
+                         f"({window.describe(now)}): replaced by the time it arrived")
+        if a.firing and a.starts_at is not None:
+            starts.append(a.starts_at if window.contains(a.starts_at, now) else now)
+    if len(notes) > MAX_TIME_NOTES:
+        notes[MAX_TIME_NOTES:] = [f"and {len(notes) - MAX_TIME_NOTES} more times like these"]
+    return starts, tuple(notes)
+
+
 def map_notification(config: Config, n: Notification, now: datetime) -> Mapping:
     labels = labels_of(n)
     service, service_reason = map_service(config, labels)
     severity, severity_reason = most_severe(config, service, n.alerts, n.common_labels)
-    starts = [a.starts_at for a in n.alerts if a.firing and a.starts_at is not None]
+    starts, time_notes = sane_start_times(config, n, now)
     lag = config.alerts.max_detection_lag
     if not starts:
         started = detected = now
@@ -149,6 +173,10 @@ def map_notification(config: Config, n: Notification, now: datetime) -> Mapping:
             detected_reason = (f"the alert started {format_duration(now - first)} before it "
                                f"arrived: detection clamped to {format_duration(lag)} before "
                                "arrival (alerts.max_detection_lag); impact start kept")
+        elif first == now and time_notes:
+            started = detected = now
+            detected_reason = "the alert's start time was outside the room's times: " \
+                              "detected when it arrived"
         else:
             started = detected = first
             detected_reason = "the alert's start time"
@@ -158,6 +186,7 @@ def map_notification(config: Config, n: Notification, now: datetime) -> Mapping:
         severity_reason=severity_reason, title=_clip(n.title or "alert", MAX_TITLE) or "alert",
         summary=_clip(summary, MAX_SUMMARY) if summary else None, started_at=started,
         detected_at=detected, detected_reason=detected_reason, labels=labels,
+        time_notes=time_notes,
     )
 
 

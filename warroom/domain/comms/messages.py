@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from warroom.domain.common.errors import InvalidInput
+from warroom.domain.common.jsonable import UtcTime
+from warroom.domain.common.timefmt import shift
 from warroom.domain.incident import commands
 from warroom.domain.incident.checklist import CHECKLIST_BY_KEY
 from warroom.domain.incident.clocks import next_customer_update_due
-from warroom.domain.incident.events import Event, EventKind, NewEvent
+from warroom.domain.incident.events import Event, NewEvent
 from warroom.domain.incident.facts import (
     IncidentFacts,
     ceil_minute,
@@ -33,6 +35,14 @@ from warroom.domain.incident.facts import (
     minute_utc,
     window,
 )
+from warroom.domain.incident.kinds.lifecycle import (
+    Acknowledged,
+    Declared,
+    SeverityChanged,
+    StatusChanged,
+)
+from warroom.domain.incident.kinds.paging import Escalated
+from warroom.domain.incident.kinds.records import Decision
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import SEVERITIES
 from warroom.domain.incident.state import IncidentState
@@ -225,28 +235,19 @@ def parse_template(name: str, text: str, source: str | None = None) -> MessageTe
 @dataclass(frozen=True)
 class RenderedMessage:
     template: str
+    subject: str  # what a status page or an e-mail uses as its title (see `subject_of`)
     text: str
     missing: tuple[str, ...]  # placeholders used that had no data (shown as markers)
-    next_update_at: datetime | None  # the time this message promises the next update
+    next_update_at: UtcTime | None  # the time this message promises the next update
     source: str
 
-    @property
-    def subject(self) -> str:
-        """The first non-blank line: what a status page or an e-mail uses as its title."""
-        for line in self.text.splitlines():
-            if line.strip():
-                return line.strip()
-        return ""
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "template": self.template,
-            "subject": self.subject,
-            "text": self.text,
-            "missing": list(self.missing),
-            "next_update_at": self.next_update_at,
-            "source": self.source,
-        }
+def subject_of(text: str) -> str:
+    """The first non-blank line."""
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
 
 
 def promised_update_at(state: IncidentState, now: datetime) -> datetime | None:
@@ -254,7 +255,7 @@ def promised_update_at(state: IncidentState, now: datetime) -> datetime | None:
     cadence = SEVERITIES[state.severity].update_every
     if not state.is_open or cadence is None:
         return None
-    return ceil_minute(now + cadence)
+    return ceil_minute(shift(now, cadence))
 
 
 def message_values(state: IncidentState, events: Sequence[Event], now: datetime,
@@ -336,6 +337,7 @@ def render_message(template: MessageTemplate, state: IncidentState, events: Sequ
     text = string.Template(template.text).substitute(filled)
     return RenderedMessage(
         template=template.name,
+        subject=subject_of(text),
         text=text,
         missing=tuple(missing),
         next_update_at=promised_update_at(state, now),
@@ -365,8 +367,7 @@ def _improvements(state: IncidentState) -> str | None:
 
 
 _KEY_KINDS = frozenset({
-    EventKind.DECLARED, EventKind.ACKNOWLEDGED, EventKind.STATUS_CHANGED,
-    EventKind.SEVERITY_CHANGED, EventKind.DECISION, EventKind.ESCALATED,
+    k.kind for k in (Declared, Acknowledged, StatusChanged, SeverityChanged, Decision, Escalated)
 })
 
 
@@ -386,13 +387,9 @@ class CommsDue:
     """One template's place in the incident's communication schedule."""
 
     template: str
-    due_at: datetime | None  # None: not due (yet, or for this severity)
-    sent_at: datetime | None
+    due_at: UtcTime | None  # None: not due (yet, or for this severity)
+    sent_at: UtcTime | None
     overdue: bool
-
-    def to_json(self) -> dict[str, object]:
-        return {"template": self.template, "due_at": self.due_at, "sent_at": self.sent_at,
-                "overdue": self.overdue}
 
 
 def comms_schedule(state: IncidentState, now: datetime) -> list[CommsDue]:
@@ -407,13 +404,14 @@ def comms_schedule(state: IncidentState, now: datetime) -> list[CommsDue]:
     initial_sent = sent("initial")
     initial_due = None
     if cadence is not None:
-        initial_due = state.detected_at + (CHECKLIST_BY_KEY["first_update"].target or cadence)
+        initial_due = shift(state.detected_at,
+                            CHECKLIST_BY_KEY["first_update"].target or cadence)
     update_due = next_update_due(state) if state.communications else None
     resolved = state.resolved_at if not state.is_open else None
     # "When fixed": due within one update period of the resolution (none for SEV-4).
-    resolution_due = resolved + cadence if resolved and cadence else None
+    resolution_due = shift(resolved, cadence) if resolved and cadence else None
     resolution_sent = sent("resolution", resolved) if resolved else None
-    rca_due = state.first_resolved_at + RCA_WITHIN if state.first_resolved_at else None
+    rca_due = shift(state.first_resolved_at, RCA_WITHIN) if state.first_resolved_at else None
     rca_sent = sent("rca")
 
     def row(template: str, due: datetime | None, done: datetime | None) -> CommsDue:

@@ -15,13 +15,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field, PlainSerializer, computed_field
+
+from warroom.domain.common.jsonable import Seconds, UtcTime, to_json, utc_iso
 from warroom.domain.common.text import printable
 from warroom.domain.common.timefmt import format_duration
 from warroom.domain.comms.markdown import fence_for, md_cell, md_escape, md_paragraph
 from warroom.domain.comms.raci import RACI, RACI_COLUMNS, RACI_LEGEND
-from warroom.domain.incident.events import Event, EventKind, iso
+from warroom.domain.incident.events import Event
 from warroom.domain.incident.facts import (
     IncidentFacts,
     TimelineItem,
@@ -30,6 +33,8 @@ from warroom.domain.incident.facts import (
     second_utc,
     window,
 )
+from warroom.domain.incident.kinds.lifecycle import Declared, SeverityChanged, StatusChanged
+from warroom.domain.incident.kinds.records import CommunicationSent
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import SEVERITIES, Severity
 from warroom.domain.incident.state import IncidentState
@@ -45,22 +50,27 @@ class Interval:
     """One response time: from one moment to another, None while the second has not come."""
 
     name: str
-    start_label: str
-    end_label: str
-    start: datetime
-    end: datetime | None
+    start_label: Annotated[str, Field(serialization_alias="from")]
+    end_label: Annotated[str, Field(serialization_alias="to")]
+    start: UtcTime
+    end: UtcTime | None
 
     @property
     def duration(self) -> timedelta | None:
         return None if self.end is None else max(self.end - self.start, timedelta(0))
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def seconds(self) -> float | None:
+        return None if self.duration is None else self.duration.total_seconds()
+
 
 @dataclass(frozen=True)
 class Change:
-    at: datetime
+    at: UtcTime
     actor: str
-    before: str | None
-    after: str
+    before: Annotated[str | None, Field(serialization_alias="from")]
+    after: Annotated[str, Field(serialization_alias="to")]
     reason: str | None
 
 
@@ -68,20 +78,36 @@ class Change:
 class Stint:
     role: Role
     person: str
-    start: datetime
-    end: datetime | None
+    start: UtcTime
+    end: UtcTime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def title(self) -> str:
+        return self.role.title
+
+
+@dataclass(frozen=True)
+class Decision:
+    id: str
+    at: UtcTime
+    actor: str
+    text: str
 
 
 @dataclass(frozen=True)
 class Item:
+    """An action item."""
+
     id: str
     text: str
     owner: str | None
-    at: datetime
+    at: UtcTime
     actor: str
-    done_at: datetime | None
+    done_at: UtcTime | None
     done_by: str | None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def state(self) -> str:
         return "done" if self.done_at else "open"
@@ -90,7 +116,7 @@ class Item:
 @dataclass(frozen=True)
 class Sent:
     id: str
-    at: datetime
+    at: UtcTime
     actor: str
     template: str
     audience: str
@@ -104,15 +130,44 @@ class Resolution:
 
     status: str  # "Resolved: The issue has been resolved" or the current status while open
     resolved: bool
-    start: datetime
-    end: datetime | None
-    duration: timedelta
+    start: UtcTime
+    end: UtcTime | None
+    duration: Annotated[Seconds, Field(serialization_alias="duration_seconds")]
     impact: str | None
     root_cause: str | None
     actions_taken: tuple[str, ...]
     next_steps: tuple[str, ...]
 
 
+def _or_none(text: str) -> str | None:
+    return text or None
+
+
+def _raci_json(raci: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, Any]:
+    return {"columns": [name for name, _ in RACI_COLUMNS],
+            "rows": [{"activity": a, "letters": list(letters)} for a, letters in raci],
+            "legend": RACI_LEGEND}
+
+
+def _timeline_json(items: tuple[TimelineItem, ...]) -> list[dict[str, Any]]:
+    """An entry as the record now reads it, with the original and the scribe's corrections:
+    a view across the event and its corrections, so written out here rather than derived."""
+    return [
+        {"seq": i.event.seq, "event_id": i.event.event_id, "at": utc_iso(i.at),
+         "actor": i.actor, "kind": i.kind, "text": i.text,
+         "original": ({"at": utc_iso(i.event.at), "text": i.original_text}
+                      if i.amended else None),
+         "corrections": [
+             {"at": utc_iso(c.at), "actor": c.actor, "text": c.text,
+              "new_at": utc_iso(c.new_at) if c.new_at else None, "reason": c.reason}
+             for c in i.corrections
+         ]}
+        for i in items
+    ]
+
+
+# Times in the JSON are ISO 8601 UTC (UtcTime), durations in seconds; the fields are in the
+# order of the JSON export.
 @dataclass(frozen=True)
 class Postmortem:
     incident_id: str
@@ -122,33 +177,35 @@ class Postmortem:
     severity: Severity
     peak_severity: Severity
     status: str
-    is_open: bool
-    as_of: datetime | None  # set only while open: the durations are measured to it
-    declared_at: datetime
+    is_open: Annotated[bool, Field(serialization_alias="open")]
+    as_of: UtcTime | None  # set only while open: the durations are measured to it
+    declared_at: UtcTime
     declared_by: str
-    started_at: datetime
-    detected_at: datetime
-    acknowledged_at: datetime | None
+    started_at: UtcTime
+    detected_at: UtcTime
+    acknowledged_at: UtcTime | None
     acknowledged_by: str | None
-    identified_at: datetime | None
-    fix_deployed_at: datetime | None
-    first_resolved_at: datetime | None
-    resolved_at: datetime | None
+    identified_at: UtcTime | None
+    fix_deployed_at: UtcTime | None
+    first_resolved_at: UtcTime | None
+    resolved_at: UtcTime | None
     impact: str | None
-    impact_source: str
+    impact_source: Annotated[str, PlainSerializer(_or_none, return_type=str | None)]
     root_cause: str | None
-    root_cause_source: str
-    response_times: tuple[Interval, ...]
+    root_cause_source: Annotated[str, PlainSerializer(_or_none, return_type=str | None)]
     resolution: Resolution
+    response_times: tuple[Interval, ...]
     severity_history: tuple[Change, ...]
     status_history: tuple[Change, ...]
-    timeline: tuple[TimelineItem, ...]
     roles: tuple[Stint, ...]
-    decisions: tuple[Item, ...]
+    decisions: tuple[Decision, ...]
     action_items: tuple[Item, ...]
     communications: tuple[Sent, ...]
+    timeline: Annotated[tuple[TimelineItem, ...],
+                        PlainSerializer(_timeline_json, return_type=list[dict[str, Any]])]
     lessons: tuple[str, ...]
-    raci: tuple[tuple[str, tuple[str, ...]], ...] = field(default=RACI)
+    raci: Annotated[tuple[tuple[str, tuple[str, ...]], ...],
+                    PlainSerializer(_raci_json, return_type=dict[str, Any])] = field(default=RACI)
 
 
 def build_postmortem(state: IncidentState, events: Sequence[Event],
@@ -192,8 +249,8 @@ def build_postmortem(state: IncidentState, events: Sequence[Event],
                      state.started_at, resolved_at),
         ),
         resolution=_resolution(state, f),
-        severity_history=_changes(f, EventKind.SEVERITY_CHANGED, "severity"),
-        status_history=_changes(f, EventKind.STATUS_CHANGED, "status"),
+        severity_history=_changes(f, SeverityChanged.kind, "severity"),
+        status_history=_changes(f, StatusChanged.kind, "status"),
         timeline=f.items,
         roles=tuple(
             Stint(s.role, s.person, s.start, s.end)
@@ -201,7 +258,7 @@ def build_postmortem(state: IncidentState, events: Sequence[Event],
                             key=lambda s: (s.start, list(Role).index(s.role)))
         ),
         decisions=tuple(
-            Item(d.id, d.text, None, d.at, d.actor, None, None) for d in state.decisions
+            Decision(d.id, d.at, d.actor, d.text) for d in state.decisions
         ),
         action_items=tuple(
             Item(a.id, a.text, a.owner, a.at, a.actor, a.done_at, a.done_by)
@@ -211,7 +268,7 @@ def build_postmortem(state: IncidentState, events: Sequence[Event],
             Sent(i.event.event_id, i.at, i.actor, str(i.data.get("template", "")),
                  str(i.data.get("audience", "")), i.data.get("channel"),
                  str(i.data.get("text") or ""))
-            for i in f.items if i.kind == EventKind.COMMUNICATION_SENT
+            for i in f.items if i.kind == CommunicationSent.kind
         ),
         lessons=f.lessons,
     )
@@ -238,7 +295,7 @@ def _resolution(state: IncidentState, f: IncidentFacts) -> Resolution:
 def _changes(f: IncidentFacts, kind: str, what: str) -> tuple[Change, ...]:
     out: list[Change] = []
     for i in f.items:
-        if i.kind == EventKind.DECLARED:
+        if i.kind == Declared.kind:
             initial = i.data.get("severity") if what == "severity" else "Investigating"
             out.append(Change(i.at, i.actor, None, str(initial), "declared"))
         elif i.kind == kind:
@@ -403,100 +460,10 @@ def _printable_block(text: str) -> str:
 
 # -- JSON -------------------------------------------------------------------------------------
 
-def _j(dt: datetime | None) -> str | None:
-    return None if dt is None else iso(dt)
-
-
-def _secs(td: timedelta | None) -> float | None:
-    return None if td is None else td.total_seconds()
-
-
 def postmortem_json(pm: Postmortem) -> dict[str, Any]:
     """The same facts as the Markdown, with text verbatim and times in ISO 8601 UTC."""
-    r = pm.resolution
-    return {
-        "incident_id": pm.incident_id,
-        "title": pm.title,
-        "service": pm.service,
-        "summary": pm.summary,
-        "severity": pm.severity.value,
-        "peak_severity": pm.peak_severity.value,
-        "status": pm.status,
-        "open": pm.is_open,
-        "as_of": _j(pm.as_of),
-        "declared_at": _j(pm.declared_at),
-        "declared_by": pm.declared_by,
-        "started_at": _j(pm.started_at),
-        "detected_at": _j(pm.detected_at),
-        "acknowledged_at": _j(pm.acknowledged_at),
-        "acknowledged_by": pm.acknowledged_by,
-        "identified_at": _j(pm.identified_at),
-        "fix_deployed_at": _j(pm.fix_deployed_at),
-        "first_resolved_at": _j(pm.first_resolved_at),
-        "resolved_at": _j(pm.resolved_at),
-        "impact": pm.impact,
-        "impact_source": pm.impact_source or None,
-        "root_cause": pm.root_cause,
-        "root_cause_source": pm.root_cause_source or None,
-        "resolution": {
-            "status": r.status,
-            "resolved": r.resolved,
-            "start": _j(r.start),
-            "end": _j(r.end),
-            "duration_seconds": _secs(r.duration),
-            "impact": r.impact,
-            "root_cause": r.root_cause,
-            "actions_taken": list(r.actions_taken),
-            "next_steps": list(r.next_steps),
-        },
-        "response_times": [
-            {"name": i.name, "from": i.start_label, "to": i.end_label, "start": _j(i.start),
-             "end": _j(i.end), "seconds": _secs(i.duration)}
-            for i in pm.response_times
-        ],
-        "severity_history": [_change_json(c) for c in pm.severity_history],
-        "status_history": [_change_json(c) for c in pm.status_history],
-        "roles": [
-            {"role": s.role.value, "title": s.role.title, "person": s.person,
-             "start": _j(s.start), "end": _j(s.end)}
-            for s in pm.roles
-        ],
-        "decisions": [{"id": d.id, "at": _j(d.at), "actor": d.actor, "text": d.text}
-                      for d in pm.decisions],
-        "action_items": [
-            {"id": a.id, "text": a.text, "owner": a.owner, "state": a.state, "at": _j(a.at),
-             "actor": a.actor, "done_at": _j(a.done_at), "done_by": a.done_by}
-            for a in pm.action_items
-        ],
-        "communications": [
-            {"id": c.id, "at": _j(c.at), "actor": c.actor, "template": c.template,
-             "audience": c.audience, "channel": c.channel, "text": c.text}
-            for c in pm.communications
-        ],
-        "timeline": [
-            {"seq": i.event.seq, "event_id": i.event.event_id, "at": _j(i.at),
-             "actor": i.actor, "kind": i.kind, "text": i.text,
-             "original": ({"at": _j(i.event.at), "text": i.original_text}
-                          if i.amended else None),
-             "corrections": [
-                 {"at": _j(c.at), "actor": c.actor, "text": c.text, "new_at": _j(c.new_at),
-                  "reason": c.reason}
-                 for c in i.corrections
-             ]}
-            for i in pm.timeline
-        ],
-        "lessons": list(pm.lessons),
-        "raci": {
-            "columns": [name for name, _ in RACI_COLUMNS],
-            "rows": [{"activity": a, "letters": list(letters)} for a, letters in pm.raci],
-            "legend": RACI_LEGEND,
-        },
-    }
-
-
-def _change_json(c: Change) -> dict[str, Any]:
-    return {"at": _j(c.at), "actor": c.actor, "from": c.before, "to": c.after,
-            "reason": c.reason}
+    result: dict[str, Any] = to_json(pm)
+    return result
 
 
 def render_postmortem(state: IncidentState, events: Sequence[Event], now: datetime) -> str:

@@ -7,17 +7,26 @@ with Purpose / Dependencies / Impact bullets; "## Key Metrics"; "## Common Issue
 
 The parser never refuses a file: a runbook that is half written is still worth reading at 3 am.
 It reports what does not fit as warnings with line numbers, and the dashboard shows the raw
-Markdown either way. Only ATX headings (#) count, and never inside a fenced code block, where
-"# rollback" is a shell comment.
+Markdown either way.
+
+The Markdown itself is read by markdown-it-py (CommonMark), so headings, lists and code blocks
+are what any renderer would show: "# rollback" inside a fenced block is a shell comment, not a
+heading. Only top-level ATX headings (#) start sections. What is left to this module is the
+seed's own convention: section names, "Name: value" overview items and **Field** labels, read
+from the source lines the tokens point at, so values keep their Markdown as written.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*#*[ \t]*$")
+from markdown_it import MarkdownIt
+
+# CommonMark: no extensions whose syntax a runbook's headings, lists or code could trip over.
+_MARKDOWN = MarkdownIt("commonmark")
+
 _FIELD = re.compile(
     r"^\s*(?:[-*+]\s+)?(?:\*\*|__)?\s*(?P<name>symptoms?|diagnosis|resolution)\s*"
     r"(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(?P<rest>.*)$",
@@ -27,7 +36,6 @@ _OVERVIEW_ITEM = re.compile(
     r"^\s*[-*+]\s+(?:\*\*|__)?(?P<name>[A-Za-z][A-Za-z /]*?)(?:\*\*|__)?\s*:\s*(?:\*\*|__)?"
     r"\s*(?P<rest>.*)$"
 )
-_BULLET = re.compile(r"^(\s*)[-*+]\s+(.*)$")
 
 # The seed's sections, and the names people actually give them.
 SECTION_NAMES: dict[str, tuple[str, ...]] = {
@@ -51,8 +59,8 @@ class Section:
     title: str
     level: int
     line: int  # 1-based line of the heading
-    body: str  # text up to the next heading of any level, code blocks included
     key: str | None  # "overview", "metrics", "issues", "emergency" or None
+    body: str  # text up to the next heading of any level, code blocks included
 
 
 @dataclass(frozen=True)
@@ -71,10 +79,9 @@ class Procedure:
     body: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Runbook:
     source: str
-    markdown: str
     title: str | None
     sections: tuple[Section, ...]
     overview: dict[str, str] = field(default_factory=dict)  # purpose, dependencies, impact...
@@ -82,6 +89,7 @@ class Runbook:
     issues: tuple[Issue, ...] = ()
     procedures: tuple[Procedure, ...] = ()
     warnings: tuple[str, ...] = ()
+    markdown: str  # the file as read (newlines normalised): what the dashboard shows
 
     @property
     def ok(self) -> bool:
@@ -89,28 +97,6 @@ class Runbook:
 
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "title": self.title,
-            "sections": [
-                {"title": s.title, "level": s.level, "line": s.line, "key": s.key,
-                 "body": s.body}
-                for s in self.sections
-            ],
-            "overview": dict(self.overview),
-            "metrics": list(self.metrics),
-            "issues": [
-                {"title": i.title, "line": i.line, "symptoms": i.symptoms,
-                 "diagnosis": i.diagnosis, "resolution": i.resolution}
-                for i in self.issues
-            ],
-            "procedures": [{"title": p.title, "line": p.line, "body": p.body}
-                           for p in self.procedures],
-            "warnings": list(self.warnings),
-            "markdown": self.markdown,
-        }
 
 
 def _key(title: str) -> str | None:
@@ -121,43 +107,84 @@ def _key(title: str) -> str | None:
     return None
 
 
-def _headings(lines: list[str]) -> tuple[list[tuple[int, int, str]], list[str]]:
-    """(line index, level, title) of every heading outside code blocks, and fence warnings."""
-    out: list[tuple[int, int, str]] = []
-    warnings: list[str] = []
-    fence: str | None = None
-    fence_line = 0
-    for i, raw in enumerate(lines):
-        m = _FENCE.match(raw)
-        if fence is None:
-            if m is not None and not (m.group(1)[0] == "`" and "`" in m.group(2)):
-                fence, fence_line = m.group(1), i
-                continue
-            h = _HEADING.match(raw)
-            if h is not None:
-                out.append((i, len(h.group(1)), (h.group(2) or "").strip()))
-        elif m is not None and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) \
-                and not m.group(2).strip():
-            fence = None
-    if fence is not None:
-        warnings.append(
-            f"line {fence_line + 1}: code block opened here is never closed; the rest of the "
-            "file is read as code"
-        )
-    return out, warnings
+@dataclass
+class _Item:
+    line: int  # 0-based line of the bullet
+    depth: int  # 0: a top-level list; 1: a list inside another list's item; ...
+    parts: list[str] = field(default_factory=list)  # its own paragraphs, not nested lists'
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.parts)
+
+
+@dataclass
+class _Parsed:
+    headings: list[tuple[int, int, str]] = field(default_factory=list)  # (line, level, title)
+    items: list[_Item] = field(default_factory=list)  # every bullet item, in document order
+    prose: set[int] = field(default_factory=set)  # lines of paragraphs, where labels count
+    warnings: list[str] = field(default_factory=list)
+
+
+def _closes(line: str, markup: str) -> bool:
+    """Whether a fence's last line is its closing fence (and not just where the file ends)."""
+    stripped = line.strip()
+    return len(stripped) >= len(markup) and set(stripped) == {markup[0]}
+
+
+def _parse(text: str, lines: list[str]) -> _Parsed:
+    """One pass over markdown-it's tokens: the top-level ATX headings, every bullet item with
+    its depth, the paragraph lines, and a fence left open to the end of the file."""
+    out = _Parsed()
+    tokens = _MARKDOWN.parse(text)
+    line_count = len(lines) - 1 if lines[-1] == "" else len(lines)
+    lists = 0  # lists open around the current token
+    open_items: list[tuple[int, _Item | None]] = []  # (token level, bullet item or None)
+    for n, tok in enumerate(tokens):
+        start, end = tok.map or (0, 0)
+        if tok.type == "heading_open" and tok.level == 0 and tok.markup.startswith("#"):
+            out.headings.append((start, int(tok.tag[1:]), tokens[n + 1].content.strip()))
+        elif tok.type in ("bullet_list_open", "ordered_list_open"):
+            lists += 1
+        elif tok.type in ("bullet_list_close", "ordered_list_close"):
+            lists -= 1
+        elif tok.type == "list_item_open":
+            item = _Item(start, lists - 1) if tok.markup in "-*+" else None
+            open_items.append((tok.level, item))
+            if item is not None:
+                out.items.append(item)
+        elif tok.type == "list_item_close":
+            open_items.pop()
+        elif tok.type == "paragraph_open":
+            out.prose.update(range(start, end))
+            if open_items and open_items[-1][1] is not None \
+                    and tok.level == open_items[-1][0] + 1:
+                content = tokens[n + 1].content
+                open_items[-1][1].parts.append(" ".join(x.strip() for x in content.split("\n")))
+        elif tok.type == "fence" and end >= line_count \
+                and not (end - 1 > start and _closes(lines[end - 1], tok.markup)):
+            out.warnings.append(f"line {start + 1}: code block opened here is never closed; "
+                                "the rest of the file is read as code")
+    return out
 
 
 def parse_runbook(text: str, source: str = "runbook") -> Runbook:
     """Find the seed's sections in a runbook; never raises on content, warns instead."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
-    heads, warnings = _headings(lines)
+    parsed = _parse(text, lines)
+    heads, warnings = parsed.headings, parsed.warnings
     sections: list[Section] = []
+    end_of: dict[int, int] = {}  # a section's heading line (1-based) -> its end (0-based, excl.)
     for n, (i, level, title) in enumerate(heads):
         end = heads[n + 1][0] if n + 1 < len(heads) else len(lines)
         body = "\n".join(lines[i + 1:end]).strip("\n")
         key = _key(title) if level == 2 else None
-        sections.append(Section(title, level, i + 1, body, key))
+        sections.append(Section(title, level, i + 1, key, body))
+        end_of[i + 1] = end
+
+    def items(s: Section) -> list[_Item]:
+        return [it for it in parsed.items if s.line <= it.line < end_of[s.line]]
 
     h1 = [s for s in sections if s.level == 1]
     title = h1[0].title if h1 else None
@@ -184,13 +211,15 @@ def parse_runbook(text: str, source: str = "runbook") -> Runbook:
 
     overview: dict[str, str] = {}
     if "overview" in seen:
-        overview = _overview(seen["overview"], warnings)
+        overview = _overview(seen["overview"], items(seen["overview"]), warnings)
     metrics: tuple[str, ...] = ()
     if "metrics" in seen:
-        metrics = _bullets(seen["metrics"].body)
+        metrics = tuple("  " * it.depth + it.text for it in items(seen["metrics"]))
         if not metrics:
             warnings.append(f"line {seen['metrics'].line}: 'Key Metrics' lists no metrics")
-    issues = _issues(sections, seen.get("issues"), warnings)
+    issues = _issues(sections, seen.get("issues"), warnings,
+                     lambda s: [(lines[i], i in parsed.prose)
+                                for i in range(s.line, end_of[s.line])])
     procedures = _children(sections, seen.get("emergency"))
     if "emergency" in seen and not procedures and not seen["emergency"].body.strip():
         warnings.append(f"line {seen['emergency'].line}: 'Emergency Procedures' is empty")
@@ -207,30 +236,10 @@ def parse_runbook(text: str, source: str = "runbook") -> Runbook:
     )
 
 
-def _items(body: str) -> list[tuple[int, str]]:
-    """Bullet items as (depth, text), continuation lines joined, code blocks skipped."""
-    out: list[tuple[int, str]] = []
-    in_code = False
-    for raw in body.split("\n"):
-        if _FENCE.match(raw):
-            in_code = not in_code
-            continue
-        if in_code or not raw.strip():
-            continue
-        m = _BULLET.match(raw)
-        if m is not None:
-            depth = len(m.group(1).replace("\t", "    ")) // 2
-            out.append((depth, m.group(2).strip()))
-        elif out and raw[:1] in (" ", "\t"):
-            depth, text = out[-1]
-            out[-1] = (depth, f"{text} {raw.strip()}")
-    return out
-
-
-def _overview(section: Section, warnings: list[str]) -> dict[str, str]:
+def _overview(section: Section, items: list[_Item], warnings: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
-    for depth, text in _items(section.body):
-        m = _OVERVIEW_ITEM.match("- " + text) if depth == 0 else None
+    for item in items:
+        m = _OVERVIEW_ITEM.match("- " + item.text) if item.depth == 0 else None
         if m is not None:
             name = m.group("name").strip().lower()
             out.setdefault(name, m.group("rest").strip())
@@ -239,11 +248,6 @@ def _overview(section: Section, warnings: list[str]) -> dict[str, str]:
             warnings.append(f"line {section.line}: 'Service Overview' has no "
                             f"'{name.capitalize()}:' item")
     return out
-
-
-def _bullets(body: str) -> tuple[str, ...]:
-    """Bullet items, nested ones indented by two spaces per level."""
-    return tuple("  " * depth + text for depth, text in _items(body))
 
 
 def _children(sections: list[Section], parent: Section | None) -> list[Section]:
@@ -260,8 +264,10 @@ def _children(sections: list[Section], parent: Section | None) -> list[Section]:
     return out
 
 
-def _issues(sections: list[Section], parent: Section | None,
-            warnings: list[str]) -> list[Issue]:
+def _issues(sections: list[Section], parent: Section | None, warnings: list[str],
+            body: Callable[[Section], list[tuple[str, bool]]]) -> list[Issue]:
+    """Each ### issue's **Symptoms**, **Diagnosis** and **Resolution**: a label counts on a
+    line of a paragraph (never inside code); its value runs, as written, to the next label."""
     if parent is None:
         return []
     children = _children(sections, parent)
@@ -271,8 +277,8 @@ def _issues(sections: list[Section], parent: Section | None,
     for s in children:
         fields: dict[str, list[str]] = {}
         current: str | None = None
-        for raw in s.body.split("\n"):
-            m = _FIELD.match(raw)
+        for raw, in_paragraph in body(s):
+            m = _FIELD.match(raw) if in_paragraph else None
             if m is not None:
                 name = m.group("name").lower()
                 current = "symptoms" if name.startswith("symptom") else name

@@ -81,13 +81,6 @@ class StakeholderAction:
     required: bool
     condition: str | None
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "audience": self.audience, "label": self.label, "severity": self.severity.value,
-            "what": self.what, "how": self.how, "when": self.when,
-            "required": self.required, "condition": self.condition,
-        }
-
 
 def stakeholders_for(severity: Severity) -> list[StakeholderAction]:
     """The plan's column for a severity, in the seed's row order."""

@@ -7,6 +7,7 @@ print one line per problem with its key path.
 
 from __future__ import annotations
 
+import re
 import shlex
 import urllib.parse
 from datetime import datetime, time, timedelta, tzinfo
@@ -28,15 +29,23 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 WEEKDAY_TITLES = tuple(d.title() for d in WEEKDAYS)
 
 
+MAX_PROBLEM = 300
+
+
 class ConfigError(InvalidInput):
     """The configuration cannot be used. One problem per line, each with its key path."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
-        self.problems = problems
+        # A problem quotes what it got; a megabyte of it would bury the key path.
+        self.problems = [p if len(p) <= MAX_PROBLEM else p[: MAX_PROBLEM - 1] + "…"
+                         for p in problems]
         n = len(problems)
-        head = f"{source}: {n} problem{'s' if n != 1 else ''} in the configuration"
-        super().__init__(head + "".join(f"\n  {p}" for p in problems))
+        if n == 1:  # one line, as every other refusal
+            super().__init__(f"{source}: {self.problems[0]}")
+            return
+        head = f"{source}: {n} problems in the configuration"
+        super().__init__(head + "".join(f"\n  {p}" for p in self.problems))
 
 
 def _problems(problems: list[Problem]) -> PydanticCustomError:
@@ -75,14 +84,18 @@ def duration_text(td: timedelta) -> str:
     return out
 
 
+_DURATION_SHAPE = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*(?:ms|d|h|m|s)\s*)+$", re.IGNORECASE)
+
+
 def _duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, str):
         try:
             return parse_duration(value)
-        except InvalidInput:
-            pass
+        except InvalidInput as e:
+            if len(value) <= 64 and _DURATION_SHAPE.match(value):  # readable, but too long
+                raise PydanticCustomError("duration", "{problem}", {"problem": str(e)}) from None
     raise PydanticCustomError(
         "duration", "expected a duration such as \"30s\", \"5m\" or \"2h\", got {got}",
         {"got": repr(value)},

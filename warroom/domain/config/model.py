@@ -14,7 +14,7 @@ optional sub-model with defaults, so existing files stay valid.
 from __future__ import annotations
 
 import difflib
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from warroom.domain.common.timefmt import AHEAD, EARLIEST, TimeWindow, as_utc_datetime
 from warroom.domain.config.fields import (
     HANDLE_CHARS,
     WEEKDAY_TITLES,
@@ -409,6 +410,33 @@ class AlertSettings(_Model):
     payloads_per_alert: int = Field(default=10, ge=1, le=1000)
     remediation_output_bytes: int = Field(default=4096, ge=0, le=1024 * 1024)
     actor: str = "alerts"
+    # `warroom serve`'s edges (README "Limits"). Tokens travel in headers: beyond loopback,
+    # HTTPS (a PEM certificate chain and its key; relative paths are read from the
+    # configuration file's folder), or plain HTTP only when allow_plain_http says so.
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    allow_plain_http: bool = False
+    # A client must send its request's headers (and finish a TLS handshake) within
+    # header_timeout of connecting, or of its previous answer; its body within body_timeout.
+    header_timeout: Duration = timedelta(seconds=5)
+    body_timeout: Duration = timedelta(seconds=10)
+    # Open connections at most (and always some way below the process's descriptor limit).
+    max_connections: int = Field(default=512, ge=4, le=65536)
+
+    @model_validator(mode="after")
+    def _serve_edges(self) -> AlertSettings:
+        problems: list[Problem] = []
+        if bool(self.tls_cert) != bool(self.tls_key):
+            missing = "tls_key" if self.tls_cert else "tls_cert"
+            problems.append(((missing,), "tls_cert and tls_key go together: set both, or "
+                                         "neither"))
+        for name in ("header_timeout", "body_timeout"):
+            value: timedelta = getattr(self, name)
+            if not timedelta(milliseconds=100) <= value <= timedelta(minutes=5):
+                problems.append(((name,), f"expected 100ms to 5m, got {duration_text(value)}"))
+        if problems:
+            raise _problems(problems)
+        return self
 
 
 class Defaults(_Model):
@@ -423,6 +451,36 @@ class Content(_Model):
 
     templates: str | None = None
     runbooks: str | None = None
+
+
+def _instant(value: Any) -> Any:
+    from datetime import date
+
+    if isinstance(value, date):  # TOML's bare day (2000-01-01) or a date-time
+        return as_utc_datetime(value)
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_instant),
+                    PlainSerializer(lambda d: d.isoformat(), when_used="json")]
+
+
+class Times(_Model):
+    """Which times a person (`--at`, `--now`, `--since`...) or an alert sender (`startsAt`,
+    PagerDuty `timestamp`) may give: from `earliest` to `ahead` after the room's clock. The CLI
+    refuses a time outside it; an alert's is replaced by the time it arrived."""
+
+    earliest: Instant = EARLIEST
+    ahead: Duration = AHEAD
+
+    @model_validator(mode="after")
+    def _aware(self) -> Times:
+        if self.earliest.tzinfo is None:
+            self.earliest = self.earliest.replace(tzinfo=UTC)
+        return self
+
+    def window(self) -> TimeWindow:
+        return TimeWindow(self.earliest, self.ahead)
 
 
 # ---- the dashboard's keys ---------------------------------------------------------------------
@@ -447,6 +505,7 @@ class Config(_Model):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     metrics: MetricTargets = Field(default_factory=MetricTargets)
     content: Content = Field(default_factory=Content)
+    times: Times = Field(default_factory=Times)
     # binding id -> key(s): the dashboard's keys, remapped (README "Remapping keys").
     keys: dict[str, KeyList] = Field(default_factory=dict)
 

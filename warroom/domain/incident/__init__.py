@@ -1,2 +1,2 @@
-"""The incident itself: events and their kinds, the fold, commands, status, severity, roles,
-checklist, clocks and facts."""
+"""The incident itself: events and their kinds (one class each, in kinds/), the fold, the
+timeline's rows, commands, status, severity, roles, checklist, clocks and facts."""

@@ -22,11 +22,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Annotated
 
-from warroom.domain.common.timefmt import format_duration
+from pydantic import Field, computed_field
+
+from warroom.domain.common.jsonable import Seconds, UtcTime
+from warroom.domain.common.timefmt import format_duration, shift
 from warroom.domain.incident.checklist import CHECKLIST, CHECKLIST_BY_KEY, Anchor, ChecklistItem
+from warroom.domain.incident.kinds.records import CUSTOMER_AUDIENCES
 from warroom.domain.incident.severity import SEVERITIES
-from warroom.domain.incident.state import CUSTOMER_AUDIENCES, IncidentState
+from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
 
 
@@ -45,15 +50,18 @@ class ClockState(StrEnum):
 class Clock:
     key: str
     label: str
-    target_text: str
+    target_text: Annotated[str, Field(serialization_alias="target")]
     owner: str
     state: ClockState
-    anchor_at: datetime | None
-    due_at: datetime | None
-    done_at: datetime | None
-    remaining: timedelta | None = None  # RUNNING
-    overdue_by: timedelta | None = None  # OVERDUE, DONE_LATE (how late it was)
-    took: timedelta | None = None  # DONE/DONE_LATE: from the anchor to done
+    anchor_at: UtcTime | None
+    due_at: UtcTime | None
+    done_at: UtcTime | None
+    remaining: Annotated[Seconds | None,  # RUNNING
+                         Field(serialization_alias="remaining_s")] = None
+    overdue_by: Annotated[Seconds | None,  # OVERDUE, DONE_LATE (how late it was)
+                          Field(serialization_alias="overdue_s")] = None
+    took: Annotated[timedelta | None,  # DONE/DONE_LATE: from the anchor to done
+                    Field(exclude=True)] = None
 
     @property
     def overdue(self) -> bool:
@@ -80,17 +88,11 @@ class Clock:
             return "done" if self.done_at else self.target_text
         return s.value
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "key": self.key, "label": self.label, "target": self.target_text,
-            "owner": self.owner, "state": self.state.value, "text": self.text(),
-            "anchor_at": self.anchor_at, "due_at": self.due_at, "done_at": self.done_at,
-            "remaining_s": _secs(self.remaining), "overdue_s": _secs(self.overdue_by),
-        }
-
-
-def _secs(td: timedelta | None) -> float | None:
-    return None if td is None else td.total_seconds()
+    @computed_field(alias="text")  # type: ignore[prop-decorator]
+    @property
+    def shown(self) -> str:
+        """text(), in the JSON."""
+        return self.text()
 
 
 def _anchor(state: IncidentState, item: ChecklistItem) -> datetime | None:
@@ -112,7 +114,7 @@ def item_clock(state: IncidentState, item: ChecklistItem, now: datetime) -> Cloc
         if done is not None:  # done before its anchor (e.g. verified without Monitoring)
             return Clock(**base, state=ClockState.DONE, due_at=None)
         return Clock(**base, state=ClockState.WAITING, due_at=None)
-    due = anchor + item.target
+    due = shift(anchor, item.target)
     if done is not None:
         if done <= due:
             return Clock(**base, state=ClockState.DONE, due_at=due, took=max(done - anchor,
@@ -144,8 +146,8 @@ def next_customer_update_due(state: IncidentState) -> datetime | None:
     last = last_customer_update(state)
     if last is None:
         first = CHECKLIST_BY_KEY["first_update"].target or every
-        return state.detected_at + first
-    return last + every
+        return shift(state.detected_at, first)
+    return shift(last, every)
 
 
 def update_clock(state: IncidentState, now: datetime) -> Clock:

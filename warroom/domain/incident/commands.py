@@ -11,23 +11,26 @@ from datetime import datetime
 
 from warroom.domain.common.errors import InvalidInput, TransitionRefused
 from warroom.domain.incident.checklist import CHECKLIST_BY_KEY
-from warroom.domain.incident.events import (
+from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.kinds.alerts import AlertAttached
+from warroom.domain.incident.kinds.lifecycle import (
     Acknowledged,
+    ChecklistDone,
+    Declared,
+    PhaseChanged,
+    Retitled,
+    SeverityChanged,
+    StatusChanged,
+)
+from warroom.domain.incident.kinds.paging import Escalated
+from warroom.domain.incident.kinds.people import RoleAssigned, RoleReleased
+from warroom.domain.incident.kinds.records import (
     ActionDone,
     ActionItem,
     Amended,
-    ChecklistDone,
     CommunicationSent,
     Decision,
-    Declared,
-    NewEvent,
     Note,
-    PhaseChanged,
-    Retitled,
-    RoleAssigned,
-    RoleReleased,
-    SeverityChanged,
-    StatusChanged,
 )
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Assessment, Severity, suggest_severity
@@ -207,3 +210,26 @@ def retitle(state: IncidentState, title: str, actor: str,
     if title == state.title:
         raise TransitionRefused("the title is unchanged")
     return [NewEvent.of(Retitled(title=title), _actor(actor), at)]
+
+
+def attach_alert(state: IncidentState, source: str, key: str, actor: str,
+                 at: datetime | None = None, summary: str = "") -> list[NewEvent]:
+    """Attach an alert by hand: a responder (or a script) linking a monitor's alert to the
+    incident. Notifications the receiver takes are decided in warroom/domain/alerts."""
+    body = AlertAttached(source=_text(source, "alert source", 200),
+                         key=_text(key, "alert key", 500), summary=summary)
+    return [NewEvent.of(body, _actor(actor), at)]
+
+
+def record_escalation(state: IncidentState, level: int, targets: list[str], actor: str,
+                      at: datetime | None = None, reason: str = "manual") -> list[NewEvent]:
+    """Record a level that was paged outside the engine (another paging tool, a phone call), so
+    the escalation pane and the metrics count it. The engine's own levels come from
+    warroom/domain/oncall/escalation."""
+    if state.status == Status.RESOLVED:
+        raise TransitionRefused(f"{state.id} is resolved: there is nobody left to escalate to")
+    if level < 1:
+        raise InvalidInput(f"escalation level {level}: levels start at 1")
+    body = Escalated(level=level, targets=[_text(t, "target", 200) for t in targets],
+                     reason=_text(reason, "reason", 200))
+    return [NewEvent.of(body, _actor(actor), at)]

@@ -24,21 +24,20 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from warroom.domain.incident.events import Amended, Event, EventKind, describe, parse_body
+from warroom.domain.common.timefmt import shift
+from warroom.domain.incident.events import Event
+from warroom.domain.incident.kinds import describe, kind_for, parse_body
+from warroom.domain.incident.kinds.lifecycle import StatusChanged
+from warroom.domain.incident.kinds.records import (
+    ActionDone,
+    ActionItem,
+    Amended,
+    CommunicationSent,
+    Decision,
+    Note,
+)
 from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
-
-# Which field of an event a scribe's text correction replaces.
-_TEXT_FIELD: dict[str, str] = {
-    EventKind.NOTE: "text",
-    EventKind.DECISION: "text",
-    EventKind.ACTION_ITEM: "text",
-    EventKind.ACKNOWLEDGED: "note",
-    EventKind.STATUS_CHANGED: "reason",
-    EventKind.SEVERITY_CHANGED: "reason",
-    EventKind.ALERT_ATTACHED: "summary",
-    EventKind.COMMUNICATION_SENT: "text",
-}
 
 # Note prefixes that feed a fact, lower case, longest first so "next steps:" wins over "next:".
 NOTE_PREFIXES: dict[str, tuple[str, ...]] = {
@@ -103,11 +102,10 @@ class TimelineItem:
 def corrections_by_target(events: Sequence[Event]) -> dict[str, list[Correction]]:
     out: dict[str, list[Correction]] = {}
     for e in events:
-        if e.kind != EventKind.AMENDED:
+        if e.kind != Amended.kind:
             continue
         body = parse_body(e.kind, e.data)
-        if not isinstance(body, Amended):
-            continue
+        assert isinstance(body, Amended)
         out.setdefault(body.target, []).append(Correction(
             event_id=e.event_id, at=e.at, actor=e.actor, text=body.text,
             new_at=body.at.astimezone(UTC) if body.at else None, reason=body.reason,
@@ -127,19 +125,20 @@ def timeline(events: Sequence[Event]) -> list[TimelineItem]:
     items: list[TimelineItem] = []
     action_texts: dict[str, str] = {}
     for e in events:
-        if e.kind == EventKind.AMENDED and e.data.get("target") in ids:
+        if e.kind == Amended.kind and e.data.get("target") in ids:
             continue
         fixes = corrections.get(e.event_id, [])
         at, data = e.at, dict(e.data)
+        cls = kind_for(e.kind)
+        field = None if cls is None else cls.text_field  # what a text correction replaces
         for fix in fixes:
             if fix.new_at is not None:
                 at = fix.new_at
-            field = _TEXT_FIELD.get(e.kind)
             if fix.text is not None and field is not None:
                 data[field] = fix.text
-        if e.kind == EventKind.ACTION_ITEM:
+        if e.kind == ActionItem.kind:
             action_texts[e.event_id] = str(data.get("text", ""))
-        elif e.kind == EventKind.ACTION_DONE and "text" not in data:
+        elif e.kind == ActionDone.kind and "text" not in data:
             # "action done: <what>" reads better than the item's event id.
             data["text"] = action_texts.get(str(data.get("item")), str(data.get("item")))
         effective = replace(e, at=at, data=data)
@@ -197,7 +196,7 @@ def gather_facts(state: IncidentState, events: Sequence[Event], now: datetime) -
     for item in items:
         d, kind = item.data, item.kind
         since_update = last_comm is None or item.at > last_comm
-        if kind == EventKind.NOTE:
+        if kind == Note.kind:
             found = prefixed(str(d.get("text", "")))
             if found is None:
                 continue
@@ -218,11 +217,11 @@ def gather_facts(state: IncidentState, events: Sequence[Event], now: datetime) -
                     progress.append(value)
             elif fact == "progress" and since_update:
                 progress.append(value)
-        elif kind == EventKind.DECISION:
+        elif kind == Decision.kind:
             actions.append(str(d.get("text", "")))
             if since_update:
                 progress.append(f"Decided: {d.get('text', '')}")
-        elif kind == EventKind.STATUS_CHANGED:
+        elif kind == StatusChanged.kind:
             to, reason = d.get("to_status"), d.get("reason")
             if to == Status.IDENTIFIED and reason:
                 root_cause, root_cause_source = str(reason), "status reason"
@@ -230,7 +229,7 @@ def gather_facts(state: IncidentState, events: Sequence[Event], now: datetime) -
                 actions.append(str(reason))
             if since_update:
                 progress.append(f"Status: {to}" + (f" ({reason})" if reason else ""))
-        elif kind == EventKind.ACTION_DONE:
+        elif kind == ActionDone.kind:
             text = _action_text(state, str(d.get("item", "")))
             if text is not None:
                 actions.append(text)
@@ -267,7 +266,7 @@ def gather_facts(state: IncidentState, events: Sequence[Event], now: datetime) -
 
 
 def _last_communication_at(items: Sequence[TimelineItem]) -> datetime | None:
-    times = [i.at for i in items if i.kind == EventKind.COMMUNICATION_SENT]
+    times = [i.at for i in items if i.kind == CommunicationSent.kind]
     return max(times) if times else None
 
 
@@ -334,4 +333,4 @@ def in_words(td: timedelta) -> str:
 def ceil_minute(dt: datetime) -> datetime:
     """A promised time is rounded up, so the promise is never earlier than the cadence."""
     floor = dt.replace(second=0, microsecond=0)
-    return floor if floor == dt else floor + timedelta(minutes=1)
+    return floor if floor == dt else shift(floor, timedelta(minutes=1))

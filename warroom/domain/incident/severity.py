@@ -12,6 +12,7 @@ the levels table's value for SEV-3 and SEV-4, which have no box).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -171,6 +172,8 @@ class Suggestion:
 
 
 def _revenue(v: float) -> tuple[Severity, str]:
+    if not math.isfinite(v):
+        raise InvalidInput(f"revenue impact per minute must be a number of dollars, not {v}")
     if v < 0:
         raise InvalidInput("revenue impact per minute cannot be negative")
     if v > 10_000:
@@ -218,6 +221,8 @@ _REPUTATION = {
 
 def _recovery(h: float) -> tuple[Severity, str]:
     # >4 h, 1-4 h, <1 h, <30 min; exact boundaries fall in the more severe bucket.
+    if not math.isfinite(h):
+        raise InvalidInput(f"expected recovery time must be a number of hours, not {h}")
     if h < 0:
         raise InvalidInput("expected recovery time cannot be negative")
     if h > 4:

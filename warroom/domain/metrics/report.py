@@ -18,11 +18,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
-from typing import Any, NamedTuple, Protocol
+from typing import Annotated, Any, NamedTuple, Protocol
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, computed_field, field_validator
 
 from warroom.domain.common.errors import InvalidInput
+from warroom.domain.common.jsonable import UtcTime
 from warroom.domain.common.timefmt import format_duration, parse_duration
 from warroom.domain.incident.severity import Severity
 from warroom.domain.metrics.definitions import DEFINITIONS as DEFINITIONS
@@ -150,13 +151,6 @@ class Trend:
     words: str  # "better", "worse", "unchanged" or "no comparison"
     text: str  # "↓ 15%", "↑ new", "→ 0%" or ""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "previous": self.previous, "change_pct": self.change_pct,
-            "direction": self.direction, "arrow": self.arrow, "good": self.good,
-            "words": self.words, "text": self.text,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class MonthValue:
@@ -168,7 +162,7 @@ class MonthValue:
 class MetricLine:
     """One metric over one set of incidents: everything a row of the metrics pane shows."""
 
-    key: str  # mttd, mtta, mttr, mttf, incidents
+    key: Annotated[str, Field(exclude=True)]  # mttd, mtta, mttr, mttf, incidents (the JSON key)
     label: str  # MTTD ... Incidents/month
     unit: str
     value: float | None  # the mean in seconds, or incidents per 30 days; None: no data
@@ -186,102 +180,126 @@ class MetricLine:
     median_text: str
     p90_text: str
     trend: Trend
-    series: tuple[MonthValue, ...] = ()  # per calendar month, oldest first (headline only)
-    sparkline: tuple[float, ...] = ()  # series values with gaps drawn flat (headline only)
+    # Per calendar month, oldest first, and the values with gaps drawn flat: the headline
+    # lines only (absent from the JSON of the others).
+    series: Annotated[tuple[MonthValue, ...], Field(exclude_if=lambda v: not v)] = ()
+    sparkline: Annotated[tuple[float, ...], Field(exclude_if=lambda v: not v)] = ()
 
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "label": self.label, "unit": self.unit, "value": self.value,
-            "median": self.median, "p90": self.p90, "samples": self.samples, "open": self.open,
-            "never_acknowledged": self.never_acknowledged, "overlapping": self.overlapping,
-            "target": self.target, "target_text": self.target_text, "met": self.met,
-            "status": self.status, "value_text": self.value_text,
-            "median_text": self.median_text, "p90_text": self.p90_text,
-            "trend": self.trend.to_json(),
-        }
-        if self.series:
-            data["series"] = [{"month": m.month, "value": m.value} for m in self.series]
-            data["sparkline"] = list(self.sparkline)
-        return data
+
+def _by_key(lines: tuple[MetricLine, ...]) -> dict[str, MetricLine]:
+    return {m.key: m for m in lines}
+
+
+# In the JSON, metric lines are an object keyed by metric: {"mttd": {...}, "mtta": ...}.
+MetricLines = Annotated[tuple[MetricLine, ...],
+                        PlainSerializer(_by_key, return_type=dict[str, MetricLine])]
 
 
 @dataclass(frozen=True, slots=True)
 class GroupMetrics:
     """The metrics of one severity or one service over the period."""
 
-    key: str  # "SEV-1", "payments", or "(none)" for incidents without a service
+    # "SEV-1", "payments", or "(none)" for incidents without a service (the JSON key)
+    key: Annotated[str, Field(exclude=True)]
     incidents: int
     unresolved: int
-    lines: tuple[MetricLine, ...]
+    lines: Annotated[MetricLines, Field(serialization_alias="metrics")]
 
     def line(self, key: str) -> MetricLine:
         return next(m for m in self.lines if m.key == key)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "incidents": self.incidents, "unresolved": self.unresolved,
-            "metrics": {m.key: m.to_json() for m in self.lines},
-        }
+
+def _groups_by_key(groups: tuple[GroupMetrics, ...]) -> dict[str, GroupMetrics]:
+    return {g.key: g for g in groups}
+
+
+Groups = Annotated[tuple[GroupMetrics, ...],
+                   PlainSerializer(_groups_by_key, return_type=dict[str, GroupMetrics])]
 
 
 @dataclass(frozen=True, slots=True)
 class MonthRow:
     month: str  # "2026-03"
-    start: datetime
-    end: datetime  # exclusive; the last month stops at the period's end
+    start: UtcTime
+    end: UtcTime  # exclusive; the last month stops at the period's end
     incidents: int
-    means: dict[str, float | None]  # mttd, mtta, mttr, mttf -> mean seconds
+    # The month's mean seconds of each duration metric.
+    mttd: float | None
+    mtta: float | None
+    mttr: float | None
+    mttf: float | None
 
-    def to_json(self) -> dict[str, Any]:
-        return {"month": self.month, "start": self.start, "end": self.end,
-                "incidents": self.incidents, **self.means}
+    @property
+    def means(self) -> dict[str, float | None]:
+        return {"mttd": self.mttd, "mtta": self.mtta, "mttr": self.mttr, "mttf": self.mttf}
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    since: UtcTime
+    until: UtcTime  # exclusive
+
+
+@dataclass(frozen=True, slots=True)
+class Period(Span):
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def days(self) -> float:
+        return (self.until - self.since).total_seconds() / 86400
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    service: str | None
+    severity: str | None
+
+
+def _target_numbers(targets: MetricTargets) -> dict[str, float]:
+    return {m.key: targets.seconds(m.key) for m in METRICS}
 
 
 @dataclass(frozen=True, slots=True)
 class MetricsReport:
     """Everything `warroom metrics` prints and the dashboard's metrics pane shows."""
 
-    now: datetime
-    since: datetime
-    until: datetime  # exclusive
-    previous_since: datetime
-    previous_until: datetime
-    service: str | None
-    severity: str | None
-    targets: MetricTargets
+    now: UtcTime
+    window: Annotated[Period, Field(serialization_alias="period")]
+    previous: Span  # the period of the same length just before, for the trend
+    filters: Filters
+    # In the JSON: each metric's target as a number (seconds, or incidents a month).
+    targets: Annotated[MetricTargets, PlainSerializer(_target_numbers,
+                                                      return_type=dict[str, float])]
     incidents: int  # detected in the period
     unresolved: int  # of those, not yet resolved
     unacknowledged: int  # of those, neither acknowledged nor resolved
     never_acknowledged: int  # of those, resolved without an acknowledgement
-    lines: tuple[MetricLine, ...]  # MTTD, MTTA, MTTR, MTTF, incidents/month
-    by_severity: tuple[GroupMetrics, ...]
-    by_service: tuple[GroupMetrics, ...]
+    lines: Annotated[MetricLines, Field(serialization_alias="metrics")]  # MTTD ... incidents
+    by_severity: Groups
+    by_service: Groups
     months: tuple[MonthRow, ...]
 
     def line(self, key: str) -> MetricLine:
         return next(m for m in self.lines if m.key == key)
 
     @property
+    def since(self) -> datetime:
+        return self.window.since
+
+    @property
+    def until(self) -> datetime:
+        return self.window.until
+
+    @property
     def period(self) -> timedelta:
         return self.until - self.since
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "now": self.now,
-            "period": {"since": self.since, "until": self.until,
-                       "days": self.period.total_seconds() / 86400},
-            "previous": {"since": self.previous_since, "until": self.previous_until},
-            "filters": {"service": self.service, "severity": self.severity},
-            "targets": {m.key: self.targets.seconds(m.key) for m in METRICS},
-            "incidents": self.incidents,
-            "unresolved": self.unresolved,
-            "unacknowledged": self.unacknowledged,
-            "never_acknowledged": self.never_acknowledged,
-            "metrics": {m.key: m.to_json() for m in self.lines},
-            "by_severity": {g.key: g.to_json() for g in self.by_severity},
-            "by_service": {g.key: g.to_json() for g in self.by_service},
-            "months": [m.to_json() for m in self.months],
-        }
+    @property
+    def service(self) -> str | None:
+        return self.filters.service
+
+    @property
+    def severity(self) -> str | None:
+        return self.filters.severity
 
 
 # ---- arithmetic --------------------------------------------------------------------------------
@@ -641,7 +659,7 @@ def metrics_report(
         month_stats.append(st)
         month_rows.append(MonthRow(
             month=start.strftime("%Y-%m"), start=start, end=end, incidents=st.count,
-            means={k: st.value(k) for k in DURATION_KEYS},
+            **{k: st.value(k) for k in DURATION_KEYS},
         ))
 
     lines = []
@@ -674,12 +692,9 @@ def metrics_report(
 
     return MetricsReport(
         now=now,
-        since=since,
-        until=until,
-        previous_since=previous_since,
-        previous_until=since,
-        service=svc,
-        severity=sev,
+        window=Period(since, until),
+        previous=Span(previous_since, since),
+        filters=Filters(svc, sev),
         targets=targets,
         incidents=current.count,
         unresolved=current.unresolved,

@@ -28,17 +28,17 @@ incident per pass: its event id is idempotent_id("{incident}:escalation:{cycle}:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+
+from pydantic import computed_field
 
 from warroom.domain.alerts.state import LadderHold
 from warroom.domain.common.errors import TransitionRefused
-from warroom.domain.common.timefmt import format_clock, format_duration
+from warroom.domain.common.jsonable import Seconds, UtcTime
+from warroom.domain.common.timefmt import format_clock, format_duration, shift
 from warroom.domain.config.model import Config, Level, Policy, Target, default_config
-from warroom.domain.incident.events import (
-    Escalated,
-    NewEvent,
-    idempotent_id,
-)
+from warroom.domain.incident.events import NewEvent, idempotent_id
+from warroom.domain.incident.kinds.paging import Escalated, EscalationHeld
 from warroom.domain.incident.severity import Severity
 from warroom.domain.incident.state import EscalationRecord, IncidentState
 from warroom.domain.incident.status import Status
@@ -49,9 +49,6 @@ Fired = dict[tuple[int, int], datetime]  # (cycle, level) -> when it fired
 
 def escalation_event_id(incident_id: str, cycle: int, level: int) -> str:
     return idempotent_id(f"{incident_id}:escalation:{cycle}:{level}")
-
-
-from warroom.domain.incident.kinds import ESCALATION_HELD, EscalationHeld  # noqa: E402,F401
 
 
 def hold_ladder(until: datetime, reason: str, actor: str, at: datetime | None = None,
@@ -106,16 +103,16 @@ def next_step(policy: Policy, severity: Severity, start: datetime, fired: Fired)
                       if levels[i - 1].applies_to(severity)]
         if candidates:
             n = candidates[0]
-            due = cycle_start + levels[n - 1].after
+            due = shift(cycle_start, levels[n - 1].after)
             if done and last_at is not None and 1 <= top <= len(levels):
                 gap = levels[n - 1].after - levels[top - 1].after
-                due = max(due, last_at + gap)
+                due = max(due, shift(last_at, gap))
             elif done and last_at is not None:
                 due = max(due, last_at)
             return Step(cycle, n, due)
         if last_at is None:
             return None  # nothing in this pass applies to the severity: nothing ever will
-        cycle_start = last_at + policy.repeat_after
+        cycle_start = shift(last_at, policy.repeat_after)
     return None
 
 
@@ -245,17 +242,17 @@ class PagedPerson:
 @dataclass(frozen=True)
 class LevelView:
     level: int
-    after: timedelta
+    after: Seconds
     targets: list[str]  # as configured: "secondary", "team_lead"
     target_labels: list[str]  # for people: "secondary", "team lead"
     applies: bool  # False: skipped for this severity
     state: str  # fired | next | frozen | pending | skipped | ended
-    fired_at: datetime | None = None
+    fired_at: UtcTime | None = None
     reason: str | None = None  # timeout | manual
     actor: str | None = None
     paged: list[PagedPerson] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
-    due_at: datetime | None = None  # the next level's due time
+    due_at: UtcTime | None = None  # the next level's due time
     would_page: list[str] = field(default_factory=list)  # who an unfired level pages now
 
 
@@ -269,20 +266,26 @@ class EscalationView:
     history: list[EscalationRecord]  # every level fired, every pass, in order
     next_level: int | None
     next_cycle: int | None
-    next_due_at: datetime | None
-    countdown: timedelta | None  # next_due_at - now (negative: due, the engine is late)
+    next_due_at: UtcTime | None
+    countdown: Seconds | None  # next_due_at - now (negative: due, the engine is late)
     frozen: bool
     acknowledged_by: str | None
-    acknowledged_at: datetime | None
+    acknowledged_at: UtcTime | None
     ended: bool
-    resolved_at: datetime | None
+    resolved_at: UtcTime | None
     exhausted: bool  # the top of the last pass fired: nothing left to climb
-    held_until: datetime | None = None  # the ladder waits for this (escalation_held)
+    held_until: UtcTime | None = None  # the ladder waits for this (escalation_held)
     hold_reason: str | None = None
 
     @property
     def current_level(self) -> int:
         return max((r.level for r in self.history if r.cycle == self.cycle), default=0)
+
+    @computed_field(alias="status_text")  # type: ignore[prop-decorator]
+    @property
+    def status_line(self) -> str:
+        """status_text(), in the JSON."""
+        return self.status_text()
 
     def status_text(self) -> str:
         """One line for the pane's header; says everything in words, not only colour."""

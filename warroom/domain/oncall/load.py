@@ -18,6 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import Annotated
+
+from pydantic import PlainSerializer, computed_field
 
 from warroom.domain.config.model import BusinessHours, Config
 from warroom.domain.incident.state import IncidentState
@@ -27,18 +30,24 @@ NIGHT_START = time(22, 0)
 NIGHT_END = time(7, 0)
 
 
+# Hours on call, written to the hundredth.
+Hours = Annotated[float, PlainSerializer(lambda h: round(h, 2), return_type=float,
+                                         when_used="json")]
+
+
 @dataclass
 class PersonMonthLoad:
     person: str
     month: str  # "2025-03"
-    primary_hours: float = 0.0
-    secondary_hours: float = 0.0
+    primary_hours: Hours = 0.0
+    secondary_hours: Hours = 0.0
     pages: int = 0
     pages_delivered: int = 0
     pages_after_hours: int = 0
     pages_night: int = 0
     incidents: list[str] = field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def incidents_handled(self) -> int:
         return len(self.incidents)
@@ -46,16 +55,6 @@ class PersonMonthLoad:
     @property
     def oncall_hours(self) -> float:
         return self.primary_hours + self.secondary_hours
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "person": self.person, "month": self.month,
-            "primary_hours": round(self.primary_hours, 2),
-            "secondary_hours": round(self.secondary_hours, 2),
-            "pages": self.pages, "pages_delivered": self.pages_delivered,
-            "pages_after_hours": self.pages_after_hours, "pages_night": self.pages_night,
-            "incidents_handled": self.incidents_handled, "incidents": list(self.incidents),
-        }
 
 
 def is_night(at: datetime, tz: tzinfo) -> bool:

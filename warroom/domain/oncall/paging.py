@@ -19,33 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from warroom.domain.common.timefmt import shift
 from warroom.domain.config.model import Config, Notify
-from warroom.domain.incident.events import (
-    Body,
-    Event,
-    EventKind,
-    NewEvent,
-    idempotent_id,
-    iso,
-)
-from warroom.domain.incident.kinds import (  # noqa: F401  (the kinds live with the fold's)
-    PAGE_CANCELLED,
-    PAGE_CLAIMED,
-    PAGE_DELIVERED,
-    PAGE_FAILED,
-    PAGE_KINDS,
+from warroom.domain.incident.events import Event, NewEvent, idempotent_id, iso
+from warroom.domain.incident.kinds import parse_body
+from warroom.domain.incident.kinds.paging import (
+    Escalated,
     PageCancelled,
     PageClaimed,
     PageDelivered,
     PageFailed,
 )
-from warroom.domain.incident.kinds import (
-    who as _who,
-)
-from warroom.domain.incident.state import (
-    EscalationRecord,
-    IncidentState,
-)
+from warroom.domain.incident.state import EscalationRecord, IncidentState
 from warroom.domain.incident.status import Status
 
 
@@ -82,19 +67,14 @@ class Page:
     def with_attempt(self, attempt: int) -> dict[str, Any]:
         return {**self.payload, "attempt": attempt}
 
-    def outcome(self, kind: str, actor: str, at: datetime | None, attempt: int,
-                detail: str = "", retry_at: datetime | None = None) -> NewEvent:
+    def outcome(self, kind: type[PageDelivered | PageFailed | PageCancelled], actor: str,
+                at: datetime | None, attempt: int, detail: str = "",
+                retry_at: datetime | None = None) -> NewEvent:
         common = dict(cycle=self.cycle, level=self.level, to=self.to, channel=self.channel,
                       attempt=attempt, detail=detail[:500])
-        body: Body
-        if kind == PAGE_DELIVERED:
-            body = PageDelivered(**common)
-        elif kind == PAGE_FAILED:
-            body = PageFailed(**common, retry_at=retry_at)
-        elif kind == PAGE_CANCELLED:
-            body = PageCancelled(**common)
-        else:
-            raise ValueError(kind)
+        if kind is PageFailed:
+            common["retry_at"] = retry_at
+        body = kind(**common)
         eid = page_event_id(self.incident_id, self.cycle, self.level, self.to, self.channel,
                             attempt)
         return NewEvent.of(body, actor, at, eid)
@@ -226,7 +206,7 @@ def stalled_pages(config: Config, state: IncidentState, now: datetime) -> list[S
                 since = last.at
             else:
                 since = last.retry_at or last.at
-            if now < since + n.stall_after:
+            if now < shift(since, n.stall_after):
                 continue
             attempt = (last_outcome.attempt + 1) if last_outcome else 1
             out.append(StalledPage(_page(config, state, rec, to, channel, notify), attempt,
@@ -250,15 +230,15 @@ class PageAlert:
 
 def page_alert(event: Event) -> PageAlert | None:
     """For the dashboard: an escalation fired, or a page could not be delivered at all."""
-    d = event.data
-    if event.kind == EventKind.ESCALATED:
-        who = ", ".join(d.get("targets") or []) or "nobody"
-        how = "escalated manually" if d.get("reason") == "manual" else "escalated"
+    if event.kind not in (Escalated.kind, PageFailed.kind):
+        return None
+    body = parse_body(event.kind, event.data)
+    if isinstance(body, Escalated):
         return PageAlert(event.incident_id, "escalated",
-                         f"{event.incident_id} {how} to L{d.get('level')}: paged {who}",
-                         int(d.get("level", 0)), tuple(d.get("targets") or ()))
-    if event.kind == PAGE_FAILED and not d.get("retry_at"):
+                         f"{event.incident_id} {body.how} to L{body.level}: paged {body.paged}",
+                         body.level, tuple(body.targets))
+    if isinstance(body, PageFailed) and not body.retry_at:
         return PageAlert(event.incident_id, "undeliverable",
-                         f"{event.incident_id}: page to {_who(d)} via {d.get('channel')} "
-                         f"could not be delivered", int(d.get("level", 0)), (str(d.get("to")),))
+                         f"{event.incident_id}: page to {body.recipient} via {body.channel} "
+                         f"could not be delivered", body.level, (body.to,))
     return None

@@ -15,7 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from typing import Annotated
 
+from pydantic import Field
+
+from warroom.domain.common.jsonable import UtcTime
 from warroom.domain.config.model import Override, Rotation, Slot
 
 
@@ -24,69 +28,59 @@ class AppliedOverride:
     slot: Slot
     person: str
     replaces: str | None
-    start: datetime
-    end: datetime
+    start: UtcTime
+    end: UtcTime
     reason: str | None = None
 
 
 @dataclass(frozen=True)
 class OnCall:
     rotation: str
-    at: datetime
+    at: UtcTime
     primary: str | None
     secondary: str | None
-    shift_start: datetime | None  # the scheduled weekly shift containing `at`
-    shift_end: datetime | None
-    week: int | None  # shift number since the first shift (None before it)
-    scheduled_primary: str | None
+    scheduled_primary: str | None  # who the weekly schedule names, before overrides
     scheduled_secondary: str | None
-    overrides_applied: tuple[AppliedOverride, ...] = ()
-    next_change: datetime | None = None  # when primary or secondary changes next
+    shift_start: UtcTime | None  # the scheduled weekly shift containing `at`
+    shift_end: UtcTime | None
+    week: int | None  # shift number since the first shift (None before it)
+    next_change: UtcTime | None = None  # when primary or secondary changes next
+    overrides_applied: Annotated[tuple[AppliedOverride, ...],
+                                 Field(serialization_alias="overrides")] = ()
 
     def holder(self, slot: Slot) -> str | None:
         return self.primary if slot == "primary" else self.secondary
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "rotation": self.rotation,
-            "at": _iso(self.at),
-            "primary": self.primary,
-            "secondary": self.secondary,
-            "scheduled_primary": self.scheduled_primary,
-            "scheduled_secondary": self.scheduled_secondary,
-            "shift_start": _iso(self.shift_start),
-            "shift_end": _iso(self.shift_end),
-            "week": self.week,
-            "next_change": _iso(self.next_change),
-            "overrides": [
-                {"slot": o.slot, "person": o.person, "replaces": o.replaces,
-                 "start": _iso(o.start), "end": _iso(o.end), "reason": o.reason}
-                for o in self.overrides_applied
-            ],
-        }
 
-
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+_FIRST = datetime.min.replace(tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
 
 
 def shift_start(rotation: Rotation, week: int) -> datetime:
-    """The start of shift `week` (0 = the first), in UTC: the same local time every week."""
+    """The start of shift `week` (0 = the first), in UTC: the same local time every week.
+    A shift beyond the calendar (an incident dated 9999 asks who is on call after it) starts
+    at the calendar's end."""
     local0 = rotation.start.astimezone(rotation.tz)
-    day = local0.date() + timedelta(weeks=week)
-    local = datetime.combine(day, rotation.handoff.time, tzinfo=rotation.tz)
-    return local.astimezone(UTC)
+    try:
+        day = local0.date() + timedelta(weeks=week)
+        local = datetime.combine(day, rotation.handoff.time, tzinfo=rotation.tz)
+        return local.astimezone(UTC)
+    except OverflowError:
+        return _LAST if week > 0 else _FIRST
 
 
 def week_at(rotation: Rotation, at: datetime) -> int:
     """The shift number containing `at` (negative before the first shift)."""
     local0 = rotation.start.astimezone(rotation.tz).date()
-    local = at.astimezone(rotation.tz).date()
+    try:
+        local = at.astimezone(rotation.tz).date()
+    except OverflowError:  # the calendar's first or last day: a day off is no matter there
+        local = at.date()
     week = (local - local0).days // 7
     # The local date can sit either side of the handoff time on the handoff day.
-    while at < shift_start(rotation, week):
+    while at < (start := shift_start(rotation, week)) and start != _FIRST:
         week -= 1
-    while at >= shift_start(rotation, week + 1):
+    while at >= (start := shift_start(rotation, week + 1)) and start != _LAST:
         week += 1
     return week
 

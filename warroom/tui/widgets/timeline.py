@@ -7,7 +7,6 @@ New entries keep the view pinned to the bottom unless the reader scrolled up to 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC
 
 from rich.segment import Segment
@@ -21,31 +20,25 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from warroom.domain.common.text import printable
-from warroom.domain.incident.events import Event, EventKind, describe, kind_label
+from warroom.domain.incident.events import Event, Tone
+from warroom.domain.incident.kinds.records import Amended
+from warroom.domain.incident.timeline import TimelineRow, timeline_rows
 
-KIND_STYLES: dict[str, str] = {
-    EventKind.DECLARED: "bold red",
-    EventKind.ACKNOWLEDGED: "bold green",
-    EventKind.STATUS_CHANGED: "bold cyan",
-    EventKind.SEVERITY_CHANGED: "bold magenta",
-    EventKind.PHASE_CHANGED: "cyan",
-    EventKind.ROLE_ASSIGNED: "blue",
-    EventKind.ROLE_RELEASED: "blue",
-    EventKind.DECISION: "bold yellow",
-    EventKind.ACTION_ITEM: "yellow",
-    EventKind.ACTION_DONE: "yellow",
-    EventKind.COMMUNICATION_SENT: "green",
-    EventKind.ESCALATED: "bold red",
-    EventKind.ALERT_ATTACHED: "red",
-    EventKind.ALERT_RESOLVED: "green",
+# The one place a kind's tone becomes a style: each kind names its tone (kinds/).
+TONE_STYLES: dict[Tone, Style] = {
+    Tone.ALARM: Style.parse("bold red"),
+    Tone.GOOD: Style.parse("bold green"),
+    Tone.CLEAR: Style.parse("green"),
+    Tone.STATUS: Style.parse("bold cyan"),
+    Tone.SEVERITY: Style.parse("bold magenta"),
+    Tone.PHASE: Style.parse("cyan"),
+    Tone.PEOPLE: Style.parse("blue"),
+    Tone.DECISION: Style.parse("bold yellow"),
+    Tone.ACTION: Style.parse("yellow"),
+    Tone.COMMS: Style.parse("green"),
+    Tone.ALERT: Style.parse("red"),
+    Tone.QUIET: Style(),
 }
-
-
-@dataclass(slots=True)
-class Row:
-    event: Event
-    amended_text: str | None = None
-    amended_at: str | None = None
 
 
 class TimelineView(ScrollView, can_focus=True):
@@ -69,8 +62,7 @@ class TimelineView(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._rows: list[Row] = []
-        self._index: dict[str, int] = {}  # event id -> row
+        self._rows: list[TimelineRow] = []
         self._cache: LRUCache[tuple[int, int, bool], Strip] = LRUCache(512)
         self._follow = True
 
@@ -80,42 +72,28 @@ class TimelineView(ScrollView, can_focus=True):
     def row_count(self) -> int:
         return len(self._rows)
 
-    def rows(self) -> list[Row]:
+    def rows(self) -> list[TimelineRow]:
         return self._rows
 
     def set_events(self, events: list[Event]) -> None:
-        self._rows = []
-        self._index = {}
+        self._rows = timeline_rows(events)
         self._cache.clear()
         self._follow = True
         self.cursor = -1
-        self._add(events)
         self._resize()
         self.scroll_end(animate=False, immediate=True, force=True)
         self.call_after_refresh(self.scroll_end, animate=False, immediate=True, force=True)
 
     def add_events(self, events: list[Event]) -> None:
         at_bottom = self._follow or self.scroll_offset.y >= self.max_scroll_y
-        self._add(events)
+        self._rows = timeline_rows(events, self._rows)
+        if any(e.kind == Amended.kind for e in events):
+            self._cache.clear()  # an earlier row may read differently now
         self._resize()
         if at_bottom:
             self.scroll_end(animate=False, immediate=True, force=True)
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True, force=True)
         self.refresh()
-
-    def _add(self, events: list[Event]) -> None:
-        for e in events:
-            if e.kind == EventKind.AMENDED:
-                target = self._index.get(e.data.get("target", ""))
-                if target is not None:
-                    row = self._rows[target]
-                    if e.data.get("text") is not None:
-                        row.amended_text = e.data["text"]
-                    if e.data.get("at"):
-                        row.amended_at = str(e.data["at"])
-                    self._cache.clear()
-            self._index[e.event_id] = len(self._rows)
-            self._rows.append(Row(e))
 
     def _resize(self) -> None:
         self.virtual_size = Size(self.size.width or 80, len(self._rows))
@@ -180,16 +158,13 @@ class TimelineView(ScrollView, can_focus=True):
             self._cache[key] = strip
         return strip.crop_extend(scroll_x, scroll_x + width, base).apply_offsets(scroll_x, index)
 
-    def _render_row(self, row: Row, width: int, base: Style, selected: bool) -> Strip:
+    def _render_row(self, row: TimelineRow, width: int, base: Style, selected: bool) -> Strip:
         e = row.event
         at = e.at.astimezone(UTC).strftime("%H:%M:%S")
-        label = kind_label(e.kind)[:8]
+        label = row.label[:8]
         actor = printable(e.actor)[:10]
-        text = row.amended_text if row.amended_text is not None else describe(e)
-        text = printable(text)
-        marks = ""
-        if row.amended_text is not None or row.amended_at is not None:
-            marks = " (edited)"
+        text = printable(row.text)
+        marks = " (edited)" if row.edited else ""
         fixed = 10 + 9 + 11
         room = max(0, width - fixed)
         body = (text + marks)
@@ -198,7 +173,7 @@ class TimelineView(ScrollView, can_focus=True):
         row_style = base + Style(reverse=True) if selected else base
         segments = [
             Segment(f"{at} ", row_style + Style(dim=True)),
-            Segment(f"{label:<8} ", row_style + Style.parse(KIND_STYLES.get(e.kind, ""))),
+            Segment(f"{label:<8} ", row_style + TONE_STYLES[row.tone]),
             Segment(f"{actor:<10} ", row_style + Style(bold=True)),
             Segment(body, row_style),
         ]

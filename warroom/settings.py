@@ -1,0 +1,82 @@
+"""Every environment variable warroom reads, in one place.
+
+The CLI reads them once, before the command runs, and hands the result down: a bad value is
+one usage error up front (exit 2), not a crash wherever the value happens to be used first.
+An empty variable counts as unset. Programs warroom starts (page commands, remediation) get
+the environment as it is, not this object.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from warroom.domain.common.errors import InvalidInput
+
+# field -> the variable it comes from
+VARIABLES: dict[str, str] = {
+    "db": "WARROOM_DB",
+    "user": "WARROOM_USER",
+    "lock_timeout": "WARROOM_LOCK_TIMEOUT",
+    "config": "WARROOM_CONFIG",
+    "token": "WARROOM_TOKEN",
+    "debug": "WARROOM_DEBUG",
+    "data_home": "XDG_DATA_HOME",
+    "state_home": "XDG_STATE_HOME",
+}
+
+# What each variable must be, said in the error when it is not.
+EXPECTED: dict[str, str] = {
+    "lock_timeout": "seconds to wait for another writer: a finite number, 0 or more",
+}
+
+
+class SettingsError(InvalidInput):
+    """An environment variable with a value warroom cannot use (exit 2, like a bad option)."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    db: str | None = None  # a path or a postgresql:// URL (kept as text: a Path folds "//")
+    user: str | None = None
+    lock_timeout: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 10.0
+    config: str | None = None
+    token: str | None = None
+    debug: bool = False  # any non-empty value: tracebacks for internal errors
+    data_home: str | None = None
+    state_home: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        raw = {field: env.get(name) or None for field, name in VARIABLES.items()}
+        values: dict[str, object] = {k: v for k, v in raw.items() if v is not None}
+        if "debug" in values:
+            values["debug"] = True
+        try:
+            return cls.model_validate(values)
+        except ValidationError as e:
+            field = str(e.errors()[0]["loc"][0])
+            what = EXPECTED.get(field, e.errors()[0]["msg"])
+            raise SettingsError(f"{VARIABLES[field]}={raw[field]!r}: expected {what}") from None
+
+    def data_dir(self) -> Path:
+        """$XDG_DATA_HOME/warroom, else ~/.local/share/warroom."""
+        base = self.data_home or os.path.join(Path.home(), ".local", "share")
+        return Path(base) / "warroom"
+
+    def state_dir(self) -> Path:
+        """$XDG_STATE_HOME/warroom, else ~/.local/state/warroom: a crashed dashboard's report."""
+        base = self.state_home or os.path.join(Path.home(), ".local", "state")
+        return Path(base) / "warroom"
+
+    def default_db_path(self) -> Path:
+        """$WARROOM_DB, else warroom.db in the data directory."""
+        if self.db:
+            return Path(self.db).expanduser()
+        return self.data_dir() / "warroom.db"
