@@ -71,7 +71,7 @@ def copy_room(src: Path, dst: Path) -> Path:
 
 def default_incident(summaries: list[Any]) -> str | None:
     """The incident the dashboard follows when told none: the app's own rule."""
-    from warroom.tui.app import sort_open
+    from warroom.tui.prompts import sort_open
 
     open_rows = sort_open([s for s in summaries if s.is_open])
     if open_rows:

@@ -34,7 +34,7 @@ def main() -> int:
 
     cli_main.build_parser()  # imports every command module, as main() does
     marks["cli_imported"] = time.monotonic()
-    from warroom.tui.app import WarroomApp  # textual, rich and the dashboard
+    import warroom.tui.app  # noqa: F401  (textual, rich and the dashboard)
     from warroom.tui.run import run_dashboard  # noqa: F401  (the dashboard handler's import)
 
     marks["tui_imported"] = time.monotonic()
@@ -74,10 +74,15 @@ def main() -> int:
 
             setattr(owner, name, wrapper)
 
-    # Class-level wrappers in this probe process only: follow() runs inside on_mount, before
-    # any instance can be reached from outside.
-    timed(WarroomApp, "follow", "follow")
-    timed(WarroomApp, "refresh_panes", "refresh_panes")
+    # Class-level wrappers in this probe process only: follow() runs inside the screen's
+    # on_mount, before any instance can be reached from outside. The panes build their text
+    # when their inputs change (what refresh_panes did before the dashboard refactor).
+    from warroom.tui.dashboard import DashboardScreen
+    from warroom.tui.widgets.panes import Pane
+
+    timed(DashboardScreen, "follow", "follow")
+    for pane in Pane.__subclasses__():
+        timed(pane, "build", "panes_build")
     timed(TimelineView, "set_events", "timeline_set_events")
 
     async def queries_alone(incident_id: str) -> dict[str, float]:
@@ -117,22 +122,23 @@ def main() -> int:
             timed(store, name, f"store_{name}")
         app = app_as_shipped(store, "bench")
         probe = ScreenProbe(app)
-        painted = probe.expect(lambda: app.state is not None and bool(app.query_one(
+        painted = probe.expect(lambda: app.dashboard.state is not None and bool(app.query_one(
             TimelineView).row_count), timeline=False)
         try:
             async with app.run_test(size=(width, height)):
                 await probe.wait(painted, 120)
                 marks["painted"] = painted.done_at or time.monotonic()
                 rss["painted"] = _rss_kib()
-                metrics = probe.expect(lambda: app.metrics_report is not None, timeline=False)
+                metrics = probe.expect(lambda: app.dashboard.metrics_report is not None,
+                                       timeline=False)
                 await probe.wait(metrics, 120)
                 marks["metrics_painted"] = metrics.done_at or time.monotonic()
                 rss["metrics_painted"] = _rss_kib()
-                state = app.state
+                state = app.dashboard.state
                 assert state is not None
                 follow_id, version = state.id, state.version
                 rows = app.query_one(TimelineView).row_count
-                summaries = len(app.summaries)
+                summaries = len(app.dashboard.summaries)
         finally:
             await store.close()
         alone = await queries_alone(follow_id)

@@ -197,7 +197,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         sustained_posts = 0
         try:
             async with app.run_test(size=(160, 48)) as pilot:
-                while app.state is None:
+                while app.dashboard.state is None:
                     await pilot.pause(0.01)
                 probe.attach()
                 timeline = app.query_one(TimelineView)

@@ -100,7 +100,7 @@ async def in_process(db: Path, main_id: str, ack_ids: list[str], samples: int,
     gcp = GcPauses()
     try:
         async with app.run_test(size=size) as pilot:
-            await wait_until(lambda: app.state is not None, 60, what="first paint")
+            await wait_until(lambda: app.dashboard.state is not None, 60, what="first paint")
             probe.attach()
             timeline = app.query_one(TimelineView)
             # The engine pages the fresh incidents as it starts: let that burst pass.
@@ -131,18 +131,18 @@ async def _samples(app: Any, pilot: Any, probe: ScreenProbe, timeline: Any, orde
 
     for n, kind in enumerate(order):
         await asyncio.sleep(rng.uniform(0.03, 0.12))
-        state = app.state
+        state = app.dashboard.state
         assert state is not None
-        error_before = app.last_error
+        error_before = app.dashboard.last_error
         if kind == "ack":
             target = next(acks)
-            await app.follow(target)
-            await wait_until(lambda t=target: app.state is not None
-                             and app.state.id == t, timeout, what="follow")
+            await app.dashboard.follow(target)
+            await wait_until(lambda t=target: app.dashboard.state is not None
+                             and app.dashboard.state.id == t, timeout, what="follow")
             await pilot.pause()
             key = "a"
-            exp = probe.expect(lambda t=target: app.state is not None
-                               and app.state.id == t and app.state.acknowledged,
+            exp = probe.expect(lambda t=target: app.dashboard.state is not None
+                               and app.dashboard.state.id == t and app.dashboard.state.acknowledged,
                                row=lambda e: e.kind == "acknowledged")
         elif kind == "note":
             text = f"kp {n:03d}"
@@ -162,8 +162,8 @@ async def _samples(app: Any, pilot: Any, probe: ScreenProbe, timeline: Any, orde
             await wait_until(lambda: isinstance(app.screen, ChoiceScreen), timeout,
                              what="status choices")
             want = Status(to)
-            exp = probe.expect(lambda w=want: app.state is not None
-                               and app.state.status == w,
+            exp = probe.expect(lambda w=want: app.dashboard.state is not None
+                               and app.dashboard.state.status == w,
                                row=lambda e, t=to: e.kind == "status_changed"
                                and e.data.get("to_status") == t)
         else:  # prompt
@@ -177,11 +177,11 @@ async def _samples(app: Any, pilot: Any, probe: ScreenProbe, timeline: Any, orde
             done_at = await probe.wait(exp, timeout)
         except TimeoutError:
             errors.append(f"{kind}: no screen update in {timeout:.0f} s "
-                          f"(last error: {app.last_error})")
+                          f"(last error: {app.dashboard.last_error})")
             await _back_to_dashboard(pilot, app)
             continue
-        if app.last_error != error_before:
-            errors.append(f"{kind}: {app.last_error}")
+        if app.dashboard.last_error != error_before:
+            errors.append(f"{kind}: {app.dashboard.last_error}")
         sample: dict[str, Any] = {"kind": kind, "ms": (done_at - t0) * 1000,
                                   "gc_full_ms": gcp.within(t0, done_at) * 1000}
         if exp.row is not None:
@@ -195,7 +195,7 @@ async def _samples(app: Any, pilot: Any, probe: ScreenProbe, timeline: Any, orde
             await wait_until(lambda: not isinstance(app.screen, TextPrompt), timeout,
                              what="prompt closed")
         if kind == "ack":
-            await app.follow(main_id)
+            await app.dashboard.follow(main_id)
             await pilot.pause()
 
 
@@ -218,7 +218,7 @@ def _split(probe: ScreenProbe, appends_before: int, t0: float, done_at: float,
 
 async def _back_to_dashboard(pilot: Any, app: Any) -> None:
     for _ in range(3):
-        if app.screen is app.screen_stack[0]:
+        if app.screen is app.dashboard:
             return
         await pilot.press("escape")
 

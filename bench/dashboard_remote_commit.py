@@ -89,7 +89,7 @@ async def dashboard(db: Path, incident_id: str, events: int, interval: float, ji
     gcp = GcPauses()
     try:
         async with app.run_test(size=size):
-            await wait_until(lambda: app.state is not None, 60, what="first paint")
+            await wait_until(lambda: app.dashboard.state is not None, 60, what="first paint")
             probe.attach()
             await wait_quiet(store, quiet=1.0, limit=30)
             with gcp.active():

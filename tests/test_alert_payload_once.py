@@ -138,7 +138,7 @@ async def test_the_dashboard_payload_view_shows_the_count(tmp_path: Path) -> Non
     await store.close()
     app = make_app(db)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         await pilot.press("l")
         await settle(pilot, lambda: app.screen.__class__.__name__ == "TextScreen")
         assert "received 2 times" in app.screen.body.plain  # type: ignore[attr-defined]

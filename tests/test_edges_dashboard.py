@@ -72,13 +72,13 @@ async def test_the_dashboard_shows_incidents_dated_year_1_and_9999(
     async with app.run_test(size=(160, 50)) as pilot:
         expected = next(t for t, n in zip(FAR, ("INC-1", "INC-2", "INC-3"), strict=True)
                         if n == follow) if follow else None
-        await settle(pilot, lambda: app.state is not None and (
-            expected is None or app.state.title == expected))
+        await settle(pilot, lambda: app.dashboard.state is not None and (
+            expected is None or app.dashboard.state.title == expected))
         for key in ("j", "j", "enter", "escape", "l", "escape", "k"):
             await pilot.press(key)
             await pilot.pause(0.05)
         await pilot.pause(0.2)
-        assert app.state is not None and app.state.title in FAR
+        assert app.dashboard.state is not None and app.dashboard.state.title in FAR
         assert app.return_code is None  # still running: nothing crashed
     assert not app.return_code  # run_test also re-raises whatever crashed the app
 

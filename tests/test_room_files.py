@@ -396,10 +396,10 @@ async def test_the_dashboard_says_the_room_stopped_and_stays_up(tmp_path: Path,
     app = make_app(db, spectator=spectator)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            await settle(pilot, lambda: app.state is not None)
+            await settle(pilot, lambda: app.dashboard.state is not None)
             os.unlink(f"{db}-wal")
-            await settle(pilot, lambda: app.last_error is not None)
-            assert "room.db-wal was" in (app.last_error or "")
+            await settle(pilot, lambda: app.dashboard.last_error is not None)
+            assert "room.db-wal was" in (app.dashboard.last_error or "")
             assert app.is_running
     finally:
         await holder.close()

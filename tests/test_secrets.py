@@ -266,7 +266,7 @@ async def _spectator_screens(db: Path) -> str:
     app = make_app(db, actor="viewer", spectator=True)
     shots: list[str] = []
     async with app.run_test(size=(160, 60)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         shots.append(app.export_screenshot())
         await pilot.press("l")
         await settle(pilot, lambda: app.screen.__class__.__name__ == "TextScreen")

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from warroom.config_file import LoadedConfig
+from warroom.domain.config.model import BINDING_IDS, ConfigError, parse_config
 from warroom.domain.incident import commands
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Severity
 from warroom.domain.incident.status import Status
 from warroom.store.sqlite import SQLiteStore
-from warroom.tui.actions import ACTIONS
+from warroom.tui.actions import ACTIONS, ActionKeys
 from warroom.tui.screens import ChoiceScreen, ConfirmScreen, InfoScreen
 
 from .tui_support import EVIL_TITLE, make_app, seeded_db, settle
@@ -31,40 +33,40 @@ async def _type(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
 async def test_opens_on_the_most_severe_open_incident(room: Path) -> None:
     app = make_app(room)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
-        assert app.state.id == "INC-1" and app.state.title == EVIL_TITLE
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        assert app.dashboard.state.id == "INC-1" and app.dashboard.state.title == EVIL_TITLE
         assert app.query_one("#timeline").row_count == 2
 
 
 async def test_a_acknowledges(room: Path) -> None:
     app = make_app(room)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         await pilot.press("a")
-        await settle(pilot, lambda: app.state.acknowledged)
-        assert app.state.acknowledged_by == "alice"
+        await settle(pilot, lambda: app.dashboard.state.acknowledged)
+        assert app.dashboard.state.acknowledged_by == "alice"
         assert app.query_one("#timeline").rows()[-1].event.kind == "acknowledged"
         await pilot.press("a")  # a second time: refused with a message, nothing written
-        await settle(pilot, lambda: app.last_error is not None)
-        assert "already acknowledged by alice" in app.last_error
-        assert app.state.version == 3
+        await settle(pilot, lambda: app.dashboard.last_error is not None)
+        assert "already acknowledged by alice" in app.dashboard.last_error
+        assert app.dashboard.state.version == 3
 
 
 async def test_s_moves_status_and_resolve_asks_first(room: Path) -> None:
     app = make_app(room)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         await pilot.press("s")
         assert isinstance(app.screen, ChoiceScreen)
         await pilot.press("d")  # Identified
-        await settle(pilot, lambda: app.state.status == Status.IDENTIFIED)
+        await settle(pilot, lambda: app.dashboard.state.status == Status.IDENTIFIED)
         await pilot.press("s", "r")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")  # not now
         await pilot.pause()
-        assert app.state.status == Status.IDENTIFIED
+        assert app.dashboard.state.status == Status.IDENTIFIED
         await pilot.press("s", "r", "y")
-        await settle(pilot, lambda: app.state.status == Status.RESOLVED)
+        await settle(pilot, lambda: app.dashboard.state.status == Status.RESOLVED)
         await pilot.press("s", "escape")
         assert not isinstance(app.screen, ChoiceScreen)
 
@@ -72,16 +74,16 @@ async def test_s_moves_status_and_resolve_asks_first(room: Path) -> None:
 async def test_v_changes_severity_and_assesses(room: Path) -> None:
     app = make_app(room)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         await pilot.press("v", "2")
-        await settle(pilot, lambda: app.state.severity == Severity.SEV2)
+        await settle(pilot, lambda: app.dashboard.state.severity == Severity.SEV2)
         await pilot.press("v", "m")
         await pilot.press("enter")  # revenue: unknown
         await _type(pilot, "100")  # all users
         for _ in range(4):
             await pilot.press("enter")
         await pilot.press("enter")
-        await settle(pilot, lambda: app.state.severity == Severity.SEV1)
+        await settle(pilot, lambda: app.dashboard.state.severity == Severity.SEV1)
         events = await app.store.events("INC-1")
         assert events[-1].data["assessment"]["decided_by"] == "user impact"
 
@@ -89,16 +91,16 @@ async def test_v_changes_severity_and_assesses(room: Path) -> None:
 async def test_r_assigns_hands_off_and_releases(room: Path) -> None:
     app = make_app(room)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         await pilot.press("r", "1", "enter")  # the prompt offers me: alice takes IC
-        await settle(pilot, lambda: app.state.holder(Role.INCIDENT_COMMANDER) == "alice")
+        await settle(pilot, lambda: app.dashboard.state.holder(Role.INCIDENT_COMMANDER) == "alice")
         await pilot.press("r", "1")
         await _type(pilot, "dave")
         await pilot.press("enter")
-        await settle(pilot, lambda: app.state.holder(Role.INCIDENT_COMMANDER) == "dave")
+        await settle(pilot, lambda: app.dashboard.state.holder(Role.INCIDENT_COMMANDER) == "dave")
         await pilot.press("r", "1", "minus", "enter")
-        await settle(pilot, lambda: app.state.holder(Role.INCIDENT_COMMANDER) is None)
-        assert [s.person for s in app.state.role_history] == ["alice", "dave"]
+        await settle(pilot, lambda: app.dashboard.state.holder(Role.INCIDENT_COMMANDER) is None)
+        assert [s.person for s in app.dashboard.state.role_history] == ["alice", "dave"]
 
 
 @pytest.mark.parametrize("key,kind,text", [
@@ -109,56 +111,57 @@ async def test_r_assigns_hands_off_and_releases(room: Path) -> None:
 async def test_note_decision_action(room: Path, key: str, kind: str, text: str) -> None:
     app = make_app(room)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         await pilot.press(key)
         await _type(pilot, text + (" @frank" if key == "t" else ""))
         await pilot.press("enter")
-        await settle(pilot, lambda: app.state.version == 3)
+        await settle(pilot, lambda: app.dashboard.state.version == 3)
         last = app.query_one("#timeline").rows()[-1].event
         assert (last.kind, last.data["text"], last.actor) == (kind, text, "alice")
         if key == "t":
             assert last.data["owner"] == "frank"
         await pilot.press(key, "x", "escape")  # Escape writes nothing
         await pilot.pause()
-        assert app.state.version == 3
+        assert app.dashboard.state.version == 3
 
 
 async def test_i_switches_incident(room: Path) -> None:
     app = make_app(room)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         await pilot.press("i", "2")
-        await settle(pilot, lambda: app.state.id == "INC-2")
+        await settle(pilot, lambda: app.dashboard.state.id == "INC-2")
         assert app.query_one("#timeline").row_count == 3
 
 
 async def test_capital_d_declares_and_follows(room: Path) -> None:
     app = make_app(room)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         await pilot.press("D")
         await _type(pilot, "Login broken")
         await pilot.press("enter", "2", "enter")
         await _type(pilot, "auth")
         await pilot.press("enter")
-        await settle(pilot, lambda: app.state.id == "INC-3")
-        assert (app.state.title, app.state.severity, app.state.service) == (
+        await settle(pilot, lambda: app.dashboard.state.id == "INC-3")
+        state = app.dashboard.state
+        assert (state.title, state.severity, state.service) == (
             "Login broken", Severity.SEV2, "auth")
 
 
 async def test_k_checklist_and_capital_e_edits_an_entry(room: Path) -> None:
     app = make_app(room)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         await pilot.press("k", "8")  # timeline documented
-        await settle(pilot, lambda: "timeline" in app.state.checklist)
+        await settle(pilot, lambda: "timeline" in app.dashboard.state.checklist)
         await pilot.press("tab", "up")  # select the note
         await pilot.press("E")
         for _ in range(40):
             await pilot.press("backspace")
         await _type(pilot, "5xx on /v2/charge only")
         await pilot.press("enter")
-        await settle(pilot, lambda: app.state.version == 4)
+        await settle(pilot, lambda: app.dashboard.state.version == 4)
         row = app.query_one("#timeline").rows()[1]
         assert row.amended_text == "5xx on /v2/charge only"
 
@@ -166,7 +169,7 @@ async def test_k_checklist_and_capital_e_edits_an_entry(room: Path) -> None:
 async def test_help_lists_every_key(room: Path) -> None:
     app = make_app(room)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         await pilot.press("question_mark")
         assert isinstance(app.screen, InfoScreen)
         text = app.screen.body.plain
@@ -179,7 +182,7 @@ async def test_help_lists_every_key(room: Path) -> None:
 async def test_palette_offers_every_action(room: Path) -> None:
     app = make_app(room)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for spec in ACTIONS:
             if spec.action != "quit":
@@ -189,7 +192,7 @@ async def test_palette_offers_every_action(room: Path) -> None:
 async def test_q_quits(room: Path) -> None:
     app = make_app(room)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         await pilot.press("q")
         await pilot.pause()
     assert app.return_value == 0
@@ -198,7 +201,7 @@ async def test_q_quits(room: Path) -> None:
 async def test_stale_screen_is_refused_with_who_did_what(room: Path) -> None:
     app = make_app(room)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         app.workers.cancel_group(app, "feed")  # this screen stops hearing of changes
         other = await SQLiteStore.open(room)
         try:
@@ -207,9 +210,9 @@ async def test_stale_screen_is_refused_with_who_did_what(room: Path) -> None:
         finally:
             await other.close()
         await pilot.press("a")
-        await settle(pilot, lambda: app.last_error is not None)
-        assert "status Investigating -> Resolved by bob" in app.last_error
-        assert "not applied" in app.last_error
+        await settle(pilot, lambda: app.dashboard.last_error is not None)
+        assert "status Investigating -> Resolved by bob" in app.dashboard.last_error
+        assert "not applied" in app.dashboard.last_error
         events = await app.store.events("INC-1")
         assert [e.kind for e in events][-1] == "status_changed"  # alice's ack was not written
 
@@ -217,10 +220,10 @@ async def test_stale_screen_is_refused_with_who_did_what(room: Path) -> None:
 async def test_spectator_has_no_mutating_keys(room: Path) -> None:
     app = make_app(room, spectator=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         mutating = [s for s in ACTIONS if s.mutating]
         for spec in mutating:
-            assert app.check_action(spec.action, ()) is False
+            assert app.dashboard.check_action(spec.action, ()) is False
         footer_keys = {b.binding.key for b in app.screen.active_bindings.values()
                        if b.enabled and b.binding.show}
         assert not footer_keys & {s.key for s in mutating}
@@ -240,24 +243,24 @@ async def test_spectator_has_no_mutating_keys(room: Path) -> None:
         assert "Spectator mode" in help_text
         assert not any(s.description in help_text for s in mutating)
         await pilot.press("escape")
-        assert app.state.version == 2 and not app.state.acknowledged
+        assert app.dashboard.state.version == 2 and not app.dashboard.state.acknowledged
         with pytest.raises(Exception, match="read-only"):
-            await app.store.append("INC-1", commands.acknowledge(app.state, "spy"))
+            await app.store.append("INC-1", commands.acknowledge(app.dashboard.state, "spy"))
 
 
 async def test_two_dashboards_on_one_room(room: Path) -> None:
     a, b = make_app(room, actor="alice"), make_app(room, actor="bob")
     async with a.run_test(size=(160, 48)) as pa, b.run_test(size=(80, 24)) as pb:
-        await settle(pa, lambda: a.state is not None)
-        await settle(pb, lambda: b.state is not None)
+        await settle(pa, lambda: a.dashboard.state is not None)
+        await settle(pb, lambda: b.dashboard.state is not None)
         await pa.press("n")
         await _type(pa, "seen from the other screen")
         await pa.press("enter")
-        await settle(pb, lambda: b.state.version == 3)  # no key pressed on b
+        await settle(pb, lambda: b.dashboard.state.version == 3)  # no key pressed on b
         assert b.query_one("#timeline").rows()[-1].event.data["text"] == (
             "seen from the other screen")
         await pb.press("a")
-        await settle(pa, lambda: a.state.acknowledged_by == "bob")
+        await settle(pa, lambda: a.dashboard.state.acknowledged_by == "bob")
 
 
 async def test_header_shows_the_clock_offset_from_the_store(room: Path) -> None:
@@ -265,14 +268,14 @@ async def test_header_shows_the_clock_offset_from_the_store(room: Path) -> None:
 
     app = make_app(room)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
 
         async def behind() -> timedelta:
             return timedelta(minutes=2)
 
         app.store.clock_offset = behind  # type: ignore[method-assign]  # as PostgreSQL would
-        app._watch_clock()
-        await settle(pilot, lambda: app.clock_note is not None)
+        app.session.watch_clock()
+        await settle(pilot, lambda: app.dashboard.clock_note is not None)
         assert "your clock is 2m behind the server" in str(app.query_one("#header").render())
 
 
@@ -297,13 +300,13 @@ async def test_two_dashboards_on_a_postgresql_room(pg_url: str) -> None:
 
     a, b = pg_app("alice"), pg_app("watcher", spectator=True)
     async with a.run_test(size=(160, 48)) as pa, b.run_test(size=(80, 24)) as pb:
-        await settle(pa, lambda: a.state is not None)
-        await settle(pb, lambda: b.state is not None)
+        await settle(pa, lambda: a.dashboard.state is not None)
+        await settle(pb, lambda: b.dashboard.state is not None)
         await pa.press("a")
-        await settle(pb, lambda: b.state.acknowledged_by == "alice", limit=20)
+        await settle(pb, lambda: b.dashboard.state.acknowledged_by == "alice", limit=20)
         await pb.press("a")  # the spectator's key does nothing
         await pb.pause()
-        assert b.state.version == a.state.version == 3
+        assert b.dashboard.state.version == a.dashboard.state.version == 3
 
 
 async def test_long_timeline_opens_on_its_newest_entry(tmp_path: Path) -> None:
@@ -318,7 +321,7 @@ async def test_long_timeline_opens_on_its_newest_entry(tmp_path: Path) -> None:
         await store.close()
     app = make_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, lambda: app.state is not None)
+        await settle(pilot, lambda: app.dashboard.state is not None)
         timeline = app.query_one("#timeline")
         await pilot.pause()
         await pilot.pause()
@@ -343,12 +346,82 @@ async def test_writing_terminals_are_in_the_room(room: Path) -> None:
 
     alice, watcher = app_for("alice"), app_for("watcher", spectator=True)
     async with alice.run_test(size=(160, 48)) as pa:
-        await settle(pa, lambda: alice.present == ["alice"])  # at once, not after a beat
+        await settle(pa, lambda: alice.session.present == ["alice"])  # at once, not after a beat
         async with watcher.run_test(size=(160, 48)) as pw:
-            await settle(pw, lambda: watcher.present == ["alice"])  # spectators are not listed
+            # spectators are not listed; the screen hears it from the session
+            await settle(pw, lambda: watcher.session.present == ["alice"])
+            await settle(pw, lambda: watcher.dashboard.present == ("alice",))
             assert "In the room: alice (1)" in str(watcher.query_one("#roster-pane").render())
     s = await SQLiteStore.open(room, readonly=True)
     try:
         assert await s.present(NOW - timedelta(minutes=1)) == []  # gone when it closed
     finally:
         await s.close()
+
+
+# ---- keys remapped in warroom.toml ([keys]) ---------------------------------------------------
+
+
+async def test_a_remapped_key_is_pressed_shown_and_listed(room: Path) -> None:
+    app = make_app(room, keys={"ack": "A", "help": "f1"})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        from warroom.tui.widgets.keybar import KeyBar
+
+        bar = str(app.query_one(KeyBar).render())
+        assert " A Ack" in bar and " a Ack" not in bar and " f1 Help" in bar
+        await pilot.press("a")  # the old key does nothing now
+        await pilot.pause()
+        assert not app.dashboard.state.acknowledged
+        await pilot.press("A")
+        await settle(pilot, lambda: app.dashboard.state.acknowledged)
+        await pilot.press("f1")
+        assert isinstance(app.screen, InfoScreen)
+        lines = app.screen.body.plain.splitlines()
+        assert "       A  Acknowledge the incident (stops escalation)" in lines
+        assert "      f1  Show every key" in lines
+        titles = [c.title for c in app.get_system_commands(app.dashboard)]
+        assert "Ack (A)" in titles
+
+
+def test_every_action_has_a_binding_id_the_config_accepts() -> None:
+    assert {spec.action for spec in ACTIONS} == set(BINDING_IDS)
+
+
+def _keys(table: dict[str, object]) -> ActionKeys:
+    return ActionKeys.load(LoadedConfig(parse_config({"keys": table}, "w.toml"), "w.toml", None))
+
+
+def test_a_keys_table_is_checked_with_key_paths() -> None:
+    with pytest.raises(ConfigError) as e:
+        parse_config({"keys": {"note": "ctlr+n"}}, "w.toml")
+    assert e.value.problems[0].startswith(
+        "keys.note: 'ctlr+n' is not a key: use one character")
+    with pytest.raises(ConfigError) as e:  # `warroom config check` says so too
+        parse_config({"keys": {"ackk": "A"}}, "w.toml")
+    assert e.value.problems[0].startswith(
+        "keys.ackk: unknown binding id 'ackk' (did you mean 'ack'?); known: ack, action_item,")
+    for table, problem in [
+        ({"note": "a"}, "keys.note: 'a' is also the key of ack: give it another key too"),
+        ({"note": "ctrl+escpae"}, "keys.note: 'ctrl+escpae' is not a key Textual knows"),
+        ({"note": "tab"}, "keys.note: 'tab' is the dashboard's own key for focusing the "
+                          "timeline"),
+        ({"note": "x", "decision": "x"}, "keys.note: 'x' is also the key of decision"),
+    ]:
+        with pytest.raises(ConfigError) as e:
+            _keys(table)
+        assert any(p.startswith(problem) for p in e.value.problems), e.value.problems
+    swapped = _keys({"ack": "n", "note": "a", "help": "?,f1"})  # a swap is no clash
+    assert (swapped.label("ack"), swapped.label("note"), swapped.label("help")) == (
+        "n", "a", "?/f1")
+
+
+def test_the_dashboard_refuses_a_clashing_keys_table_before_it_opens(tmp_path: Path) -> None:
+    from .conftest import run_cli
+
+    db = tmp_path / "room.db"
+    (tmp_path / "warroom.toml").write_text('[keys]\nnote = "a"\n')
+    r = run_cli(db)
+    assert r.code == 2, r.err
+    assert "keys.note: 'a' is also the key of ack" in r.err and "Traceback" not in r.err
+    assert not db.exists()

@@ -28,7 +28,8 @@ def _footer_current(app) -> bool:  # type: ignore[no-untyped-def]
 
 async def _ready(pilot) -> None:  # type: ignore[no-untyped-def]
     app = pilot.app
-    await settle(pilot, lambda: app.state is not None and app.metrics_report is not None)
+    await settle(pilot, lambda: app.dashboard.state is not None
+                 and app.dashboard.metrics_report is not None)
     await settle(pilot, lambda: _footer_current(app))
     await pilot.pause()
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+from warroom.domain.config.model import parse_config
 from warroom.domain.incident import commands
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Severity
@@ -49,12 +50,16 @@ def seeded_db(path: Path) -> Path:
 
 
 def make_app(path: Path, *, actor: str = "alice", spectator: bool = False, engine: bool = False,
-             clock: Callable[[], datetime] | None = None) -> WarroomApp:
+             clock: Callable[[], datetime] | None = None,
+             keys: dict[str, str] | None = None) -> WarroomApp:
+    """`keys`: a [keys] table, as warroom.toml would give it."""
     async def opener() -> SQLiteStore:
         return await SQLiteStore.open(path, readonly=spectator, poll_interval=0.01)
 
+    config = parse_config({"keys": keys}) if keys else None
     return WarroomApp(actor=actor, clock=clock or (lambda: NOW), local_tz=CET, tick=None,
-                      presence=False, open_store=opener, spectator=spectator, engine=engine)
+                      presence=False, open_store=opener, spectator=spectator, engine=engine,
+                      config=config)
 
 
 async def settle(pilot, condition: Callable[[], bool], limit: float = 10.0) -> None:  # type: ignore[no-untyped-def]

@@ -1,17 +1,26 @@
-"""Every dashboard action in one table: the footer, `?` help, the command palette and the
-spectator's refusals all read it, so a key can never be hidden in one place and live in another.
+"""Every dashboard action in one table: the bindings, the key bar, `?` help, the command palette
+and the spectator's refusals all read it, so a key can never be hidden in one place and live in
+another. Each action's binding id is its name: a `[keys]` table in warroom.toml gives it other
+keys through Textual's keymap, and everything that shows a key asks `ActionKeys` which it is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from textual.binding import Binding
+from textual.keys import Keys, format_key
+
+from warroom.config_file import LoadedConfig
+from warroom.domain.config.model import ConfigError
 
 
 @dataclass(frozen=True)
 class ActionSpec:
-    key: str
-    action: str  # the App's action_<name>
-    label: str  # short, for the footer
+    key: str  # the default key; warroom.toml's [keys] may give another
+    action: str  # the screen's action_<name>, and the binding id
+    label: str  # short, for the key bar
     description: str  # for help and the command palette
     mutating: bool  # changes the room: absent for spectators
     needs_incident: bool = True
@@ -49,6 +58,78 @@ ACTIONS: tuple[ActionSpec, ...] = (
 
 BY_ACTION: dict[str, ActionSpec] = {a.action: a for a in ACTIONS}
 
+# Keys the dashboard needs for itself: a [keys] table may not take them.
+RESERVED_KEYS: dict[str, str] = {
+    "tab": "focusing the timeline", "shift+tab": "focusing the timeline",
+    "ctrl+p": "the command palette", "ctrl+q": "quitting", "ctrl+c": "quitting",
+}
+_KEY_NAMES = frozenset(k.value for k in Keys)
 
-def key_label(key: str) -> str:
-    return {"question_mark": "?"}.get(key, key)
+
+def bindings() -> list[Binding]:
+    """The dashboard's bindings, one per action, each with its id so a keymap can move it."""
+    return [Binding(spec.key, spec.action, spec.label, show=spec.footer,
+                    key_display=key_label(spec.key), id=spec.action)
+            for spec in ACTIONS]
+
+
+def key_label(keys: str) -> str:
+    """How a key (or a comma-separated list) is shown: "?" for question_mark, "^n" for ctrl+n."""
+    return "/".join(_label(key.strip()) for key in keys.split(","))
+
+
+def _label(key: str) -> str:
+    if len(key) == 1:
+        return key
+    *modifiers, name = key.split("+")
+    name = format_key(name)
+    if "ctrl" in modifiers:
+        modifiers.remove("ctrl")
+        name = f"^{name}"
+    return "+".join([*modifiers, name])
+
+
+def _known(key: str) -> bool:
+    name = key.rsplit("+", 1)[-1]
+    return len(name) == 1 or name in _KEY_NAMES or format_key(name) != name
+
+
+@dataclass(frozen=True)
+class ActionKeys:
+    """The key of every action in this terminal: the registry's, or the one warroom.toml gives."""
+
+    keymap: Mapping[str, str]
+
+    def keys(self, action: str) -> str:
+        return self.keymap.get(action) or BY_ACTION[action].key
+
+    def label(self, action: str) -> str:
+        return key_label(self.keys(action))
+
+    @classmethod
+    def load(cls, loaded: LoadedConfig) -> ActionKeys:
+        """The [keys] table, refused (ConfigError, key path first) if a key is not one Textual
+        knows, is taken by another action or by the dashboard itself: a remapped key must never
+        silently take an action's key away."""
+        keymap = dict(loaded.config.keys)
+        problems: list[str] = []
+        owners: dict[str, list[str]] = {}
+        for spec in ACTIONS:
+            for key in (keymap.get(spec.action) or spec.key).split(","):
+                owners.setdefault(_label(key), []).append(spec.action)
+        for action, keys in keymap.items():
+            for key in keys.split(","):
+                others = [a for a in owners.get(_label(key), []) if a != action]
+                if not _known(key):
+                    problems.append(f"keys.{action}: {key!r} is not a key Textual knows (e.g. "
+                                    "\"n\", \"N\", \"?\", \"f2\", \"ctrl+n\", \"question_mark\")")
+                elif key in RESERVED_KEYS:
+                    problems.append(f"keys.{action}: {key!r} is the dashboard's own key for "
+                                    f"{RESERVED_KEYS[key]}")
+                elif others:
+                    problems.append(f"keys.{action}: {key!r} is also the key of "
+                                    f"{', '.join(others)}: give "
+                                    f"{'them' if len(others) > 1 else 'it'} another key too")
+        if problems:
+            raise ConfigError(loaded.source, problems)
+        return cls(keymap)

@@ -101,7 +101,11 @@ def run_dashboard(ctx: Context, *, follow: str | None = None, spectator: bool | 
 
     if db:
         ctx.db = db
-    ctx.loaded_config  # a broken config file stops here, before the screen opens  # noqa: B018
+    from warroom.tui.actions import ActionKeys
+
+    # A broken config file, or a [keys] table that takes a key twice, stops here, before the
+    # store or the screen opens.
+    ActionKeys.load(ctx.loaded_config)
 
     async def main() -> int:
         from warroom.store import open_store

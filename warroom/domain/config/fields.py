@@ -211,3 +211,28 @@ def _handle(value: str) -> str:
 
 
 Handle = Annotated[str, AfterValidator(_handle)]
+
+KEY_MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
+_KEY_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _key_list(value: Any) -> str:
+    """One key or several separated by commas, as Textual writes them: "n", "?", "ctrl+n",
+    "f2,ctrl+n". Only the shape is checked here; whether the terminal has such a key is the
+    dashboard's to say (it knows Textual's key names)."""
+    if not isinstance(value, str):
+        raise PydanticCustomError("key_list", "expected a key such as \"n\" or \"ctrl+n\", "
+                                  "got {got}", {"got": repr(value)})
+    keys = [k.strip() for k in value.split(",")]
+    for key in keys:
+        *modifiers, name = key.split("+") if len(key) > 1 else [key]
+        bad = [m for m in modifiers if m not in KEY_MODIFIERS]
+        if not key or not name or bad or (len(name) > 1 and not set(name) <= _KEY_NAME_CHARS):
+            raise PydanticCustomError(
+                "key_list", "{got} is not a key: use one character (\"n\", \"?\"), a key name "
+                "(\"f2\", \"question_mark\"), modifiers joined by + (\"ctrl+n\"), or several "
+                "keys separated by commas", {"got": repr(key or value)})
+    return ",".join(keys)
+
+
+KeyList = Annotated[str, BeforeValidator(_key_list)]

@@ -36,6 +36,7 @@ from warroom.domain.config.fields import (
     ConfigError,
     Duration,
     Handle,
+    KeyList,
     KeyPath,
     Problem,
     SeverityName,
@@ -482,6 +483,16 @@ class Times(_Model):
         return TimeWindow(self.earliest, self.ahead)
 
 
+# ---- the dashboard's keys ---------------------------------------------------------------------
+
+# The binding ids a [keys] table may give other keys: the dashboard's actions. Their default keys,
+# labels and help live in the dashboard's action registry (warroom/tui/actions.py), which this
+# layer cannot import; a test keeps the two lists the same.
+BINDING_IDS = ("ack", "status", "severity", "role", "note", "decision", "action_item",
+               "escalate", "switch", "declare", "checklist", "edit_entry", "comms", "runbook",
+               "postmortem", "payloads", "metrics_mode", "help", "quit")
+
+
 class Config(_Model):
     people: dict[Handle, Person] = Field(default_factory=dict)
     teams: dict[str, Team] = Field(default_factory=dict)
@@ -495,6 +506,8 @@ class Config(_Model):
     metrics: MetricTargets = Field(default_factory=MetricTargets)
     content: Content = Field(default_factory=Content)
     times: Times = Field(default_factory=Times)
+    # binding id -> key(s): the dashboard's keys, remapped (README "Remapping keys").
+    keys: dict[str, KeyList] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:
@@ -626,6 +639,11 @@ def _reference_problems(c: Config) -> list[Problem]:
         "escalation policy")
     ref(("defaults", "rotation"), c.defaults.rotation, c.rotations, "rotation")
     ref(("defaults", "team"), c.defaults.team, c.teams, "team")
+    for binding in c.keys:
+        if binding not in BINDING_IDS:
+            hint = _suggest(binding, list(BINDING_IDS))
+            problems.append((("keys", binding), f"unknown binding id {binding!r}{hint}; "
+                                                f"known: {', '.join(sorted(BINDING_IDS))}"))
     return problems
 
 

@@ -1,4 +1,4 @@
-"""The footer: every key this terminal may press now, in one line.
+"""The footer: every key this terminal may press now, in one line, as warroom.toml maps it.
 
 One Static repainted only when what is allowed changes (an incident appears, spectator mode),
 instead of Textual's Footer, which rebuilds a widget per key on every binding change and, in
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.widgets import Static
 
-from warroom.tui.actions import ACTIONS, key_label
+from warroom.tui.actions import ACTIONS
 
 
 class KeyBar(Static):
@@ -27,9 +27,11 @@ class KeyBar(Static):
     }
     """
 
-    def __init__(self, allowed: Callable[[str], bool | None], *, id: str | None = None) -> None:
+    def __init__(self, allowed: Callable[[str], bool | None], label: Callable[[str], str], *,
+                 id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
         self._allowed = allowed
+        self._label = label  # an action's key, as shown
         self._shown: tuple[tuple[str, bool | None], ...] | None = None
 
     def refresh_keys(self) -> None:
@@ -47,7 +49,7 @@ class KeyBar(Static):
             if state is False:
                 continue  # absent, not greyed: spectators never see changing keys
             style = "bold" if state else "dim"
-            t.append(f" {key_label(spec.key)} ", style=f"{style} reverse")
+            t.append(f" {self._label(spec.action)} ", style=f"{style} reverse")
             t.append(f"{spec.label} ", style="" if state else "dim")
         t.append(" ^p ", style="bold reverse")
         t.append("palette")

@@ -1,0 +1,701 @@
+"""The dashboard screen: five live panes on the followed incident, one key per action.
+
+Every change reaches the screen through the room's change feed, this terminal's own writes
+included: a key press writes through `execute`, the feed delivers the events, the screen's
+reactives change and each pane re-renders itself. A write carries the version the screen
+showed, so a change made from a stale screen is refused and the notification says who changed
+what first.
+
+Each action is a worker that awaits its dialogs in order (`push_screen_wait`), so the flow of
+a key reads top to bottom: ask, ask again if needed, write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Iterator
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TypeVar
+
+from rich.text import Text
+from textual import events, work
+from textual.app import ComposeResult, SystemCommand
+from textual.containers import Horizontal, Vertical
+from textual.reactive import var
+from textual.screen import ModalScreen, Screen
+
+from warroom.config_file import LoadedConfig
+from warroom.domain.common.errors import DomainError
+from warroom.domain.config.model import Config
+from warroom.domain.incident import commands
+from warroom.domain.incident.fold import apply
+from warroom.domain.incident.kinds import describe
+from warroom.domain.incident.severity import Severity, suggest_severity
+from warroom.domain.incident.state import IncidentState
+from warroom.domain.incident.status import Status
+from warroom.domain.metrics.report import MetricsReport, metrics_report
+from warroom.domain.oncall.load import PersonMonthLoad
+from warroom.domain.oncall.paging import page_alert
+from warroom.store.base import IncidentSummary, Store, summary_of
+from warroom.store.errors import Conflict, StoreError
+from warroom.store.execute import NEVER, Decide, execute
+from warroom.tui import render
+from warroom.tui.actions import ACTIONS, BY_ACTION, ActionKeys, bindings
+from warroom.tui.prompts import (
+    ASSESSMENT_FIELDS,
+    DECLARE_FIELDS,
+    assessment,
+    assessment_preview,
+    audience_choices,
+    checklist_choices,
+    comms_choices,
+    escalate_question,
+    incident_choices,
+    payloads_text,
+    role_choices,
+    severity_choices,
+    sort_open,
+    status_choices,
+)
+from warroom.tui.screens import (
+    ChoiceScreen,
+    ConfirmScreen,
+    FormScreen,
+    InfoScreen,
+    TextPrompt,
+)
+from warroom.tui.session import (
+    ClockChecked,
+    EventsArrived,
+    FeedStopped,
+    PresenceChanged,
+    RoomSession,
+)
+from warroom.tui.widgets.keybar import KeyBar
+from warroom.tui.widgets.panes import (
+    EPOCH,
+    EscalationPane,
+    HeaderPane,
+    MetricsPane,
+    RosterPane,
+    StatusPane,
+)
+from warroom.tui.widgets.timeline import TimelineView
+
+T = TypeVar("T")
+
+COMPACT_WIDTH = 120
+COMPACT_HEIGHT = 36
+METRICS_EVERY = timedelta(seconds=60)  # the 30-day window slides even when nothing changes
+# The summary fields metrics read: a change elsewhere (a note, a role) does not recompute them.
+METRIC_FIELDS = ("severity", "service", "status", "started_at", "detected_at",
+                 "acknowledged_at", "first_resolved_at", "resolved_at")
+
+
+def _settle_heap() -> None:
+    """Move what start-up built (10,000 summaries, a long timeline, Textual's own widgets) out
+    of the collector's reach: it lives as long as the screen does, and every full collection
+    would otherwise walk all of it again, a pause that grew into the keypress latency."""
+    gc.collect()
+    gc.freeze()
+    # Textual allocates a great deal per frame; collecting the young generation every 700
+    # allocations (the default) turned into a full collection every few key presses.
+    gc.set_threshold(10_000, 10, 10)
+
+
+class DashboardScreen(Screen[None]):
+    """What this terminal shows of the room, and every key it may press on it."""
+
+    BINDINGS = bindings()
+
+    # What the panes show; each pane binds the ones it renders (compose).
+    # The followed incident. The fold brings a state forward in place (the same object), so
+    # equality cannot tell a change: every assignment is one (always_update).
+    state: var[IncidentState | None] = var(None, init=False, always_update=True)
+    now: var[datetime] = var(EPOCH, init=False)  # the clock, as of the last tick
+    compact: var[bool] = var(False, init=False)
+    width: var[int] = var(80, init=False)
+    open_count: var[int] = var(0, init=False)
+    clock_note: var[str | None] = var(None, init=False)
+    present: var[tuple[str, ...]] = var((), init=False)
+    metrics_report: var[MetricsReport | None] = var(None, init=False)
+    metrics_mode: var[str] = var("metrics", init=False)  # or "oncall"
+    oncall_rows: var[list[PersonMonthLoad] | None] = var(None, init=False)
+    oncall_month: var[str] = var("", init=False)
+
+    def __init__(self, session: RoomSession, *, loaded: LoadedConfig, keys: ActionKeys,
+                 local_tz: tzinfo, follow: str | None = None, tick: float | None = 1.0,
+                 ) -> None:
+        super().__init__()
+        self.session = session
+        self.loaded = loaded
+        self.keys = keys
+        self.local_tz = local_tz
+        self.follow_id = follow
+        self.tick_every = tick
+        self.alarms: list[str] = []
+        self.last_error: str | None = None
+        self._summaries: dict[str, IncidentSummary] = {}
+        self._summary_list: list[IncidentSummary] | None = []
+        self._metrics_at: datetime | None = None
+        self._metrics_dirty = True
+        self.set_reactive(DashboardScreen.now, session.now())
+
+    # ---- what the screen works with ---------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        return self.session.store
+
+    @property
+    def actor(self) -> str:
+        return self.session.actor
+
+    @property
+    def spectator(self) -> bool:
+        return self.session.spectator
+
+    @property
+    def config(self) -> Config:
+        return self.session.config
+
+    # ---- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        screen = DashboardScreen
+        yield HeaderPane(actor=self.actor, local_tz=self.local_tz, spectator=self.spectator,
+                         id="header").data_bind(screen.state, screen.now, screen.open_count,
+                                                screen.clock_note, screen.width)
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                timeline = TimelineView(id="timeline")
+                timeline.border_title = "Timeline"
+                yield timeline
+            with Vertical(id="right"):
+                yield StatusPane("Status", id="status-pane").data_bind(
+                    screen.state, screen.now, screen.compact)
+                yield EscalationPane("Escalation", config=self.config,
+                                     id="escalation-pane").data_bind(
+                    screen.state, screen.now, screen.compact)
+                yield RosterPane("Roles", config=self.config, id="roster-pane").data_bind(
+                    screen.state, screen.now, screen.present, screen.compact)
+                yield MetricsPane("Metrics", id="metrics-pane").data_bind(
+                    screen.metrics_report, screen.metrics_mode, screen.oncall_rows,
+                    screen.oncall_month, screen.compact)
+        yield KeyBar(lambda action: self.check_action(action, ()), self.keys.label, id="keys")
+
+    def _fit(self) -> None:
+        size = self.app.size
+        self.compact = size.width < COMPACT_WIDTH or size.height < COMPACT_HEIGHT
+        self.width = size.width
+        self.set_class(self.compact, "-compact")
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit()
+
+    # ---- start ------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._fit()
+        self._open_room()
+
+    @work(exclusive=True, group="open")
+    async def _open_room(self) -> None:
+        """Read the room and follow an incident. A worker, not the mount handler, which would
+        hold the screen's message loop: the screen lays itself out while the reads wait, so
+        the timeline knows its height when its events come and opens on the newest entry."""
+        await self.session.open()
+        await self._load_summaries()
+        target = self.follow_id or self._default_incident()
+        if target:
+            await self.follow(target)
+        self.query_one(KeyBar).refresh_keys()
+        self.session.start(self)
+        if self.tick_every:
+            self.set_interval(self.tick_every, self._tick)
+        self._compute_metrics()
+        self.call_after_refresh(self.session.start_background)  # once this is on screen
+
+    def _default_incident(self) -> str | None:
+        open_rows = sort_open([s for s in self.summaries if s.is_open])
+        if open_rows:
+            return open_rows[0].id
+        return self.summaries[0].id if self.summaries else None
+
+    @property
+    def summaries(self) -> list[IncidentSummary]:
+        """Every incident, newest first (kept by id; sorted again only after a change)."""
+        if self._summary_list is None:
+            self._summary_list = sorted(self._summaries.values(), key=lambda s: -s.number)
+        return self._summary_list
+
+    def _summaries_changed(self) -> None:
+        self._summary_list = None
+        self.open_count = sum(1 for s in self._summaries.values() if s.is_open)
+
+    async def _load_summaries(self) -> None:
+        self._summaries = {s.id: s for s in await self.store.summaries()}
+        self._summaries_changed()
+        self._metrics_dirty = True
+
+    async def _refresh_summaries(self, incident_ids: set[str]) -> None:
+        """Re-read only the incidents a batch touched: a storm must not re-read 10,000 rows.
+        Metrics are recomputed only if something they read changed (a note changes nothing)."""
+        for incident_id in incident_ids:
+            if incident_id == self.follow_id and self.state is not None:
+                fresh = summary_of(self.state)
+            else:
+                fresh = summary_of(await self.store.get(incident_id))
+            old = self._summaries.get(incident_id)
+            self._summaries[incident_id] = fresh
+            if old is None or any(getattr(old, f) != getattr(fresh, f) for f in METRIC_FIELDS):
+                self._metrics_dirty = True
+        self._summaries_changed()
+
+    async def follow(self, incident_id: str) -> None:
+        """Show another incident: its state and its whole timeline."""
+        events = await self.store.events(incident_id)
+        # The cached state (one row) instead of folding every event again; the two reads may
+        # straddle a commit, so bring whichever is behind up to the other.
+        state: IncidentState = await self.store.get(incident_id)
+        last = events[-1].version if events else 0
+        if state.version < last:
+            for e in events[state.version:]:
+                state = apply(state, e)
+        elif state.version > last:
+            events += await self.store.events(incident_id, after_version=last)
+        self.follow_id = self.session.follow_id = incident_id
+        self.query_one(TimelineView).set_events(events)
+        self.state = state
+        self._title_timeline()
+
+    def _title_timeline(self) -> None:
+        timeline = self.query_one(TimelineView)
+        title = f"Timeline · {timeline.row_count} events" if self.state else "Timeline"
+        if timeline.border_title != title:
+            timeline.border_title = title
+
+    def watch_state(self, old: IncidentState | None, new: IncidentState | None) -> None:
+        if (old is None) != (new is None):
+            self.query_one(KeyBar).refresh_keys()  # the keys that need an incident
+
+    # ---- what the room says -----------------------------------------------------------------
+
+    async def on_events_arrived(self, message: EventsArrived) -> None:
+        batch = message.batch
+        mine = [e for e in batch if e.incident_id == self.follow_id]
+        if mine and self.state is not None:
+            state, fresh = self.state, []
+            for e in mine:
+                if e.version == state.version + 1:
+                    state = apply(state, e)
+                    fresh.append(e)
+                elif e.version > state.version + 1:
+                    await self.follow(e.incident_id)  # a gap: reload everything
+                    fresh = []
+                    break
+            if fresh:
+                self.query_one(TimelineView).add_events(fresh)
+                self.state = state
+        alerts = [a for a in (page_alert(e) for e in batch) if a is not None]
+        if alerts:
+            self._alarm([a.text for a in alerts])
+        await self._refresh_summaries({e.incident_id for e in batch})
+        if self.state is None and self.follow_id is None:
+            target = self._default_incident()
+            if target:
+                await self.follow(target)
+                return
+        self._title_timeline()
+
+    def on_feed_stopped(self, message: FeedStopped) -> None:
+        """The room's files were replaced (store.fault): say so until someone acts; the screen
+        stays up with what it last showed."""
+        self.last_error = message.error
+        self.notify(message.error, title="The room stopped", severity="error", markup=False,
+                    timeout=24 * 3600)
+
+    def on_presence_changed(self, message: PresenceChanged) -> None:
+        self.present = tuple(message.people)
+
+    def on_clock_checked(self, message: ClockChecked) -> None:
+        self.clock_note = message.note
+
+    def _alarm(self, texts: list[str]) -> None:
+        """A page went out (or could not): ring the bell and flash, in every terminal."""
+        self.alarms.extend(texts)
+        self.app.bell()
+        self.add_class("-flash")
+        self.set_timer(0.6, lambda: self.remove_class("-flash"))
+        for text in texts[-3:]:
+            self.notify(text, severity="warning", markup=False, timeout=6)
+
+    # ---- time -------------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        self.now = self.session.now()
+        stale = self._metrics_at is None or self.now - self._metrics_at > METRICS_EVERY
+        if self._metrics_dirty or stale:
+            self._compute_metrics()
+
+    @work(exclusive=True, group="metrics")
+    async def _compute_metrics(self) -> None:
+        """Off the event loop: 10,000 incidents take tens of milliseconds to summarise."""
+        self._metrics_dirty = False
+        rows, now = list(self.summaries), self.session.now()
+        self._metrics_at = now
+        first = self.metrics_report is None
+        self.metrics_report = await asyncio.to_thread(
+            metrics_report, rows, now=now, targets=self.config.metrics)
+        if first:  # start-up is over once the metrics are on screen too
+            self.call_after_refresh(_settle_heap)
+        if self.metrics_mode == "oncall":
+            await self._compute_oncall_load()
+
+    async def _compute_oncall_load(self) -> None:
+        from warroom.domain.oncall.load import oncall_load
+
+        now = self.session.now()
+        month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        recent = [s for s in self.summaries if s.detected_at >= month_start]
+        states = [await self.store.get(s.id) for s in recent]
+        rows = await asyncio.to_thread(oncall_load, self.config, states, month_start, now)
+        self.oncall_month = f"{now:%Y-%m}"
+        self.oncall_rows = sorted(rows, key=lambda r: (-r.pages, r.person))
+
+    # ---- actions: the registry decides what exists ------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        spec = BY_ACTION.get(action)
+        if spec is None:
+            return True
+        if spec.mutating and self.spectator:
+            return False
+        if spec.needs_incident and self.state is None:
+            return None
+        return True
+
+    def system_commands(self) -> Iterator[SystemCommand]:
+        """The command palette's entries: every action this terminal may run now."""
+        for spec in ACTIONS:
+            if spec.action == "quit" or self.check_action(spec.action, ()) is not True:
+                continue
+            yield SystemCommand(f"{spec.label} ({self.keys.label(spec.action)})",
+                                spec.description, getattr(self, f"action_{spec.action}"))
+
+    def notify_error(self, message: str) -> None:
+        self.last_error = message
+        self.notify(message, severity="error", markup=False, timeout=8)
+
+    async def ask(self, dialog: ModalScreen[T]) -> T:
+        """Open a dialog and wait for its answer (None or False: the person cancelled)."""
+        return await self.app.push_screen_wait(dialog)
+
+    async def write(self, decide: Decide, done: str | None = None, *,
+                    seen: IncidentState | None = None) -> None:
+        """Decide on the incident as this screen shows it (or showed it: `seen`) and write at
+        that version, through the one write path. A person's key press is never re-decided:
+        if someone changed the incident first, nothing is written and the notification says
+        who did what."""
+        state = seen or self.state
+        if state is None:
+            return
+        try:
+            await execute(self.store, state.id, decide, expected_version=state.version,
+                          retry=NEVER)
+        except Conflict as e:
+            self.notify_error(e.describe(self.session.now()))
+        except (DomainError, StoreError) as e:
+            self.notify_error(str(e))
+        else:
+            if done:
+                self.notify(done, markup=False, timeout=3)
+
+    @work(group="actions")
+    async def action_ack(self) -> None:
+        await self.write(lambda s: commands.acknowledge(s, self.actor))
+
+    @work(group="actions")
+    async def action_status(self) -> None:
+        state = self.state
+        if state is None:
+            return
+        to = await self.ask(ChoiceScreen(f"Move {state.status.value} to…",
+                                         status_choices(state)))
+        if to is None:
+            return
+        if to == Status.RESOLVED and not await self.ask(ConfirmScreen(
+                f"Resolve {self.state.id if self.state else ''}? This ends escalation and "
+                "starts the postmortem clock.")):
+            return
+        await self.write(lambda s: commands.change_status(s, to, self.actor))
+
+    @work(group="actions")
+    async def action_severity(self) -> None:
+        if self.state is None:
+            return
+        value = await self.ask(ChoiceScreen("Severity", severity_choices(self.state.severity)))
+        if isinstance(value, Severity):
+            await self.write(lambda s: commands.change_severity(s, value, self.actor))
+        elif value == "matrix":
+            await self._assess()
+
+    async def _assess(self) -> None:
+        values = await self.ask(FormScreen(
+            "Severity assessment matrix", ASSESSMENT_FIELDS, assessment_preview,
+            hint="Any subset · Enter on the last line applies the suggestion · Esc cancels"))
+        if not values:
+            return
+        try:
+            a = assessment(values)
+            sev = suggest_severity(a).severity
+        except (DomainError, ValueError) as e:
+            self.notify_error(str(e))
+            return
+        await self.write(lambda s: commands.change_severity(
+            s, sev, self.actor, reason="assessment matrix", assessment=a))
+
+    @work(group="actions")
+    async def action_role(self) -> None:
+        state = self.state
+        if state is None:
+            return
+        role = await self.ask(ChoiceScreen("Assign or hand off a role", role_choices(state)))
+        if role is None:
+            return
+        holder = state.holder(role)
+        hint = ("Enter a name to hand off · '-' to release" if holder else
+                "Enter a name · Esc cancels")
+        person = await self.ask(TextPrompt(f"{role.title}: who?", placeholder=self.actor,
+                                           value="" if holder else self.actor, hint=hint))
+        if not person:
+            return
+        if person == "-":
+            await self.write(lambda s: commands.release_role(s, role, self.actor))
+        else:
+            await self.write(lambda s: commands.assign_role(s, role, person, self.actor))
+
+    async def _note(self, kind: str, title: str, hint: str = "") -> None:
+        text = await self.ask(TextPrompt(title, hint=hint))
+        if not text:
+            return
+        owner = None
+        if kind == "action" and " @" in text:
+            text, _, owner = text.rpartition(" @")
+        await self.write(lambda s: commands.add_note(s, text, self.actor, kind=kind,
+                                                     owner=owner))
+
+    @work(group="actions")
+    async def action_note(self) -> None:
+        await self._note("note", "Add a note to the timeline")
+
+    @work(group="actions")
+    async def action_decision(self) -> None:
+        await self._note("decision", "Record a decision")
+
+    @work(group="actions")
+    async def action_action_item(self) -> None:
+        await self._note("action", "Add an action item",
+                         "text @owner · Enter to save · Esc to cancel")
+
+    @work(group="actions")
+    async def action_escalate(self) -> None:
+        state = self.state  # escalate as of the version shown when the key was pressed
+        if state is None:
+            return
+        question = escalate_question(self.config, state, self.session.now())
+        if not await self.ask(ConfirmScreen(question)):
+            return
+        engine = self.session.engine
+        if engine is None:  # a terminal without the engine: the same command, no pages sent
+            from warroom.domain.oncall.escalation import escalate_now
+
+            await self.write(lambda s: escalate_now(s, self.config, self.actor,
+                                                    self.session.now()), seen=state)
+            return
+        try:
+            await engine.escalate_now(state.id, self.actor, expected_version=state.version)
+        except Conflict as e:
+            self.notify_error(e.describe(self.session.now()))
+        except (DomainError, StoreError) as e:
+            self.notify_error(str(e))
+
+    @work(group="actions")
+    async def action_checklist(self) -> None:
+        if self.state is None:
+            return
+        key = await self.ask(ChoiceScreen("Mark a checklist item done",
+                                          checklist_choices(self.state)))
+        if key:
+            await self.write(lambda s: commands.complete_checklist(s, key, self.actor))
+
+    @work(group="actions")
+    async def action_edit_entry(self) -> None:
+        event = self.query_one(TimelineView).selected_event()
+        if event is None:
+            return
+        current = event.data.get("text") if isinstance(event.data.get("text"), str) else ""
+        text = await self.ask(TextPrompt(f"Correct #{event.seq}: {describe(event)[:60]}",
+                                         value=current or ""))
+        if text:
+            await self.write(lambda s: commands.amend(s, event.event_id, self.actor, text))
+
+    @work(group="actions")
+    async def action_switch(self) -> None:
+        rows = sort_open([s for s in self.summaries if s.is_open])
+        if not rows:
+            self.notify("no open incidents", markup=False)
+            return
+        incident_id = await self.ask(ChoiceScreen("Open incidents (most severe, then oldest)",
+                                                  incident_choices(rows, self.session.now())))
+        if incident_id:
+            self.call_later(self.follow, incident_id)  # in turn with the feed's batches
+
+    @work(group="actions")
+    async def action_declare(self) -> None:
+        values = await self.ask(FormScreen("Declare an incident", DECLARE_FIELDS))
+        if not values:
+            return
+        try:
+            sev = Severity.parse(values["severity"] or "")
+            title, service = values["title"], values["service"] or None
+            result = await execute(self.store, None, lambda _: commands.declare(
+                title, sev, self.actor, service=service, source="tui"), retry=NEVER)
+        except (DomainError, StoreError) as e:
+            self.notify_error(str(e))
+            return
+        self.call_later(self.follow, result.incident_id)
+
+    # ---- the incident's documents -----------------------------------------------------------
+
+    @work(group="actions")
+    async def action_comms(self) -> None:
+        state = self.state
+        if state is None:
+            return
+        choices, plan = comms_choices(state, self.session.now())
+        name = await self.ask(ChoiceScreen(f"Communications · {state.id}", choices, hint=plan))
+        if not name:
+            return
+        from warroom.content.templates import preview_message
+        from warroom.tui.documents import MessageScreen
+
+        state = self.state or state
+        try:
+            events = await self.store.events(state.id)
+            msg = preview_message(name, state, events, self.session.now(),
+                                  self.loaded.templates_dir)
+        except (DomainError, StoreError) as e:
+            self.notify_error(str(e))
+            return
+        notes = Text()
+        if msg.missing:
+            notes.append("Not yet in the record: " + ", ".join(msg.missing), style="yellow")
+        if self.spectator:
+            notes.append("  (spectator: you can copy, not mark sent)", style="dim")
+
+        def send(text: str) -> None:
+            if self.spectator:
+                self.notify_error("spectator mode: nothing can be marked sent from here")
+                return
+            self._mark_sent(name, text)
+
+        def copy(text: str) -> None:
+            self.app.copy_to_clipboard(text)
+            self.notify("copied to the clipboard (through the terminal)", markup=False)
+
+        self.app.push_screen(MessageScreen(f"{name} message · {state.id} · {msg.source}",
+                                           msg.text, notes, send, copy))
+
+    @work(group="actions")
+    async def _mark_sent(self, template: str, text: str) -> None:
+        from warroom.domain.comms.messages import mark_sent
+
+        audience = await self.ask(ChoiceScreen("Sent to which audience?", audience_choices()))
+        if not audience:
+            return
+        message = self.app.screen
+        if isinstance(message, ModalScreen):
+            message.dismiss(None)  # the message went out: close it
+        await self.write(lambda s: mark_sent(s, template, audience, self.actor, text=text),
+                         done=f"{template} marked sent to {audience}")
+
+    def action_runbook(self) -> None:
+        from warroom.content.runbooks import load_runbook
+        from warroom.tui.documents import MarkdownScreen
+
+        state = self.state
+        if state is None:
+            return
+        if not state.service:
+            self.notify_error(f"{state.id} has no service, so no runbook")
+            return
+        try:
+            book = load_runbook(state.service, self.loaded.runbooks_dir,
+                                self.loaded.runbook_mapping())
+        except DomainError as e:
+            self.notify_error(str(e))
+            return
+        notes = Text("\n".join(f"warning: {w}" for w in book.warnings), style="yellow") \
+            if book.warnings else None
+        self.app.push_screen(MarkdownScreen(f"Runbook · {render.safe(state.service)}",
+                                            book.markdown, notes))
+
+    @work(group="actions")
+    async def action_postmortem(self) -> None:
+        from warroom.domain.comms.postmortem import render_postmortem
+        from warroom.tui.documents import MarkdownScreen
+
+        state = self.state
+        if state is None:
+            return
+        events = await self.store.events(state.id)
+        markdown = render_postmortem(state, events, self.session.now())
+
+        def saved(path: Path) -> None:
+            self.notify(f"postmortem saved to {path}", markup=False)
+
+        self.app.push_screen(MarkdownScreen(f"Postmortem · {state.id}", markdown,
+                                            save_to=Path.cwd() / f"{state.id}-postmortem.md",
+                                            on_saved=saved))
+
+    @work(group="actions")
+    async def action_payloads(self) -> None:
+        from warroom.domain.alerts.automation import alert_payloads
+        from warroom.tui.documents import TextScreen
+
+        state = self.state
+        if state is None:
+            return
+        views = alert_payloads(await self.store.events(state.id))
+        self.app.push_screen(TextScreen(f"Alert payloads · {state.id} · {len(views)} kept",
+                                        payloads_text(views)))
+
+    # ---- the screen itself ------------------------------------------------------------------
+
+    def action_metrics_mode(self) -> None:
+        self.oncall_rows = None
+        self.metrics_mode = "oncall" if self.metrics_mode == "metrics" else "metrics"
+        self._compute_metrics()
+
+    def action_help(self) -> None:
+        t = Text()
+        for spec in ACTIONS:
+            if self.check_action(spec.action, ()) is False:
+                continue
+            t.append(f"{self.keys.label(spec.action):>8}  ", style="bold")
+            t.append(f"{spec.description}\n")
+        t.append(f"{'ctrl+p':>8}  ", style="bold")
+        t.append("Command palette: every action by name\n")
+        t.append(f"{'tab':>8}  ", style="bold")
+        t.append(f"Focus the timeline; up/down select an entry, {self.keys.label('edit_entry')}"
+                 " corrects it\n")
+        if self.spectator:
+            t.append("\nSpectator mode: read-only. Nothing you press changes the room.",
+                     style="bold")
+        self.app.push_screen(InfoScreen("Keys", t))
+
+    def action_quit(self) -> None:
+        self.app.exit(0)

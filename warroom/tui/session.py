@@ -1,0 +1,201 @@
+"""This terminal in the room: everything the dashboard keeps running while it is open.
+
+The change feed (every commit of every process, this one's own included), the terminal's
+presence on the roster, the check of this machine's clock against the store's, and the
+escalation engine that every writing terminal runs. The session starts them as the App's
+workers and reports to one listener (the dashboard screen) with messages; it knows nothing of
+what the screen shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App
+from textual.message import Message
+from textual.message_pump import MessagePump
+
+from warroom.domain.config.model import Config
+from warroom.domain.incident.events import Event
+from warroom.store.base import Presence, Store
+from warroom.store.clock import clock_offset_note
+from warroom.store.errors import StoreError
+
+if TYPE_CHECKING:  # imported when the engine starts (_engine): it brings aiohttp
+    from warroom.escalation.engine import Engine
+
+Clock = Callable[[], datetime]
+
+PRESENCE_EVERY = 5.0  # seconds between a writer's announcements
+PRESENCE_TIMEOUT = timedelta(seconds=16)  # three missed announcements: gone
+CLOCK_CHECK_EVERY = 60.0  # seconds between checks of this machine's clock against the store's
+
+
+class EventsArrived(Message):
+    """Events committed since the last batch, in commit order, never one twice."""
+
+    def __init__(self, batch: list[Event]) -> None:
+        self.batch = batch
+        super().__init__()
+
+
+class FeedStopped(Message):
+    """The feed cannot go on (the room's files were replaced under this process)."""
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+        super().__init__()
+
+
+class PresenceChanged(Message):
+    def __init__(self, people: list[str]) -> None:
+        self.people = people
+        super().__init__()
+
+
+class ClockChecked(Message):
+    def __init__(self, note: str | None) -> None:
+        self.note = note  # None: this machine's clock agrees with the store's
+        super().__init__()
+
+
+class RoomSession:
+    def __init__(self, app: App[Any], store: Store, *, actor: str, clock: Clock,
+                 config: Config, config_dir: Path | None, announce: bool,
+                 engine: bool) -> None:
+        self.app = app
+        self.store = store
+        self.actor = actor
+        self.clock = clock
+        self.config = config
+        self.config_dir = config_dir
+        self.announce = announce and not store.readonly
+        self.run_engine = engine and not store.readonly
+        self.session_id = uuid.uuid4().hex
+        self.started_at = clock()
+        self.cursor = 0
+        self.present: list[str] = []
+        self.clock_note: str | None = None
+        self.engine: Engine | None = None
+        self._engine_stop = asyncio.Event()
+        self._listener: MessagePump | None = None
+        self.follow_id: str | None = None  # what the screen shows, announced with presence
+
+    @property
+    def spectator(self) -> bool:
+        return self.store.readonly
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def open(self) -> None:
+        """Note where the log ends before the first reads: the feed starts from there, so
+        nothing committed while the screen loads is missed."""
+        self.cursor = await self.store.last_seq()
+
+    def start(self, listener: MessagePump) -> None:
+        """The change feed and presence: what the listener shows from now on."""
+        self._listener = listener
+        self.app.run_worker(self._feed, group="feed", exclusive=True)
+        if self.announce:
+            self.app.run_worker(self._announce, group="presence", exclusive=True)
+        else:
+            self.app.run_worker(self._watch_room, group="room", exclusive=True)
+
+    def start_background(self) -> None:
+        """The clock check and the escalation engine, once the screen shows the room."""
+        self.watch_clock()
+        if self.run_engine:
+            self.app.run_worker(self._engine, group="engine", exclusive=True)
+
+    def _tell(self, message: Message) -> None:
+        if self._listener is not None:
+            self._listener.post_message(message)
+
+    async def close(self) -> None:
+        self._engine_stop.set()
+        if self.announce:
+            try:
+                await self.store.leave(self.session_id)
+            except StoreError:
+                pass
+
+    # ---- the change feed --------------------------------------------------------------------
+
+    async def _feed(self) -> None:
+        try:
+            async for batch in self.store.subscribe(self.cursor):
+                fresh = [e for e in batch if e.seq > self.cursor]
+                if fresh:
+                    self.cursor = fresh[-1].seq
+                    self._tell(EventsArrived(fresh))
+        except StoreError as e:  # the room's files were replaced (store.fault): say so, stay up
+            self._tell(FeedStopped(str(e)))
+
+    # ---- presence ---------------------------------------------------------------------------
+
+    async def _announce(self) -> None:
+        """A writing terminal says it is in the room every few seconds, then looks who else is."""
+        while True:
+            try:
+                await self.store.heartbeat(Presence(
+                    self.session_id, self.actor, socket.gethostname(), os.getpid(),
+                    self.started_at, self.now(), self.follow_id))
+            except StoreError:
+                pass  # presence is best effort; the feed and writes report real trouble
+            await self._read_room()
+            await asyncio.sleep(PRESENCE_EVERY)
+
+    async def _watch_room(self) -> None:
+        """A spectator does not announce itself, but sees who is in the room."""
+        while True:
+            await self._read_room()
+            await asyncio.sleep(PRESENCE_EVERY)
+
+    async def _read_room(self) -> None:
+        try:
+            rows = await self.store.present(self.now() - PRESENCE_TIMEOUT)
+        except StoreError:
+            return
+        people = sorted({p.person for p in rows})
+        if people != self.present:
+            self.present = people
+            self._tell(PresenceChanged(people))
+
+    # ---- time -------------------------------------------------------------------------------
+
+    def watch_clock(self) -> None:
+        """(Re)start the check of this machine's clock against the store's."""
+        self.app.run_worker(self._watch_clock, group="clock", exclusive=True)
+
+    async def _watch_clock(self) -> None:
+        """Rooms on PostgreSQL record the server's time: say so when this machine disagrees."""
+        while True:
+            try:
+                note = clock_offset_note(await self.store.clock_offset())
+            except StoreError:
+                note = None
+            if note != self.clock_note:
+                self.clock_note = note
+                self._tell(ClockChecked(note))
+            await asyncio.sleep(CLOCK_CHECK_EVERY)
+
+    # ---- the escalation engine, in every terminal that can write ----------------------------
+
+    async def _engine(self) -> None:
+        # Imported in a thread: it brings aiohttp, a tenth of a second the screen need not wait.
+        engine = await asyncio.to_thread(importlib.import_module, "warroom.escalation.engine")
+        self.engine = engine.Engine(self.store, self.config, clock=self.clock, actor="engine",
+                             base_dir=self.config_dir)
+        try:
+            await self.engine.run(self._engine_stop)
+        finally:
+            await self.engine.close()
