@@ -95,6 +95,7 @@ class EscalationRecord(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
     unresolved: list[str] = Field(default_factory=list)
     deliveries: list[DeliveryRecord] = Field(default_factory=list)
+    drill: bool = False  # fired with --no-deliver: its pages are never sent
 
 
 class AlertRecord(BaseModel):

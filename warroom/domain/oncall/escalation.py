@@ -166,7 +166,7 @@ def resolve_level(config: Config, policy: Policy, level: Level, service: str | N
 
 
 def _event(config: Config, policy_name: str, policy: Policy, state: IncidentState, step: Step,
-           at: datetime, actor: str, reason: str) -> NewEvent:
+           at: datetime, actor: str, reason: str, drill: bool = False) -> NewEvent:
     level = policy.levels[step.level - 1]
     resolved = resolve_level(config, policy, level, state.service, at)
     targets: list[str] = []
@@ -180,15 +180,16 @@ def _event(config: Config, policy_name: str, policy: Policy, state: IncidentStat
     body = Escalated(
         level=step.level, targets=targets, reason=reason, policy=policy_name, cycle=step.cycle,
         labels=labels, unresolved=[r.problem for r in resolved if r.problem],
-        due_at=step.due_at,
+        due_at=step.due_at, drill=drill or None,
     )
     return NewEvent.of(body, actor, at, escalation_event_id(state.id, step.cycle, step.level))
 
 
 def due_escalations(config: Config, state: IncidentState, now: datetime,
-                    actor: str = "engine") -> list[NewEvent]:
+                    actor: str = "engine", drill: bool = False) -> list[NewEvent]:
     """The escalation events that should be recorded as of `now` (usually none or one; several
-    when levels share a delay). Each is stamped `now`, the time the pages go out."""
+    when levels share a delay). Each is stamped `now`, the time the pages go out. `drill`: an
+    engine that sends no pages marks its levels so that no other engine sends them either."""
     if state.status == Status.RESOLVED or state.acknowledged_at is not None:
         return []
     policy_name, policy = config.policy_for(state.service)
@@ -199,11 +200,13 @@ def due_escalations(config: Config, state: IncidentState, now: datetime,
         step = next_step(policy, state.severity, start, fired)
         if step is None or step.due_at > now:
             return out
-        out.append(_event(config, policy_name, policy, state, step, now, actor, "timeout"))
+        out.append(_event(config, policy_name, policy, state, step, now, actor, "timeout",
+                          drill))
         fired[(step.cycle, step.level)] = now
 
 
-def escalate_now(state: IncidentState, config: Config, actor: str, now: datetime) -> list[NewEvent]:
+def escalate_now(state: IncidentState, config: Config, actor: str, now: datetime,
+                 drill: bool = False) -> list[NewEvent]:
     """The dashboard's `e` and `warroom escalate`: fire the next level at once (one level)."""
     if state.status == Status.RESOLVED:
         raise TransitionRefused(f"{state.id} is resolved: there is nobody left to escalate to")
@@ -215,7 +218,7 @@ def escalate_now(state: IncidentState, config: Config, actor: str, now: datetime
             f"{state.id} is already at the top of escalation policy {policy_name!r}"
             + (f" (L{top} paged)" if top else "")
         )
-    return [_event(config, policy_name, policy, state, step, now, actor, "manual")]
+    return [_event(config, policy_name, policy, state, step, now, actor, "manual", drill)]
 
 
 def next_due_at(config: Config, state: IncidentState) -> datetime | None:
@@ -388,6 +391,8 @@ def _paged(config: Config, policy: Policy, rec: EscalationRecord, handle: str) -
     person = config.people.get(handle)
     channels = person.channels if person else []
     if not mine:
+        if rec.drill:
+            return PagedPerson(handle, label, "not sent (drill: --no-deliver)", False, False)
         if not channels:
             text = "in the room only (no channel configured)"
         else:
