@@ -141,11 +141,11 @@ class Engine:
                 if state is None or state.version != s.version:
                     state = await self.store.get(s.id)
                     self._states[s.id] = state
-                due = esc.next_due_at(self.config, state)
+                due = esc.next_due_at(self.config, state, now)
                 if due is not None and due <= now:
                     fired.extend(await self._fire(s.id, now))
                     state = self._states.get(s.id, state)
-                    due = esc.next_due_at(self.config, state)
+                    due = esc.next_due_at(self.config, state, now)
                 if due is not None and (next_due is None or due < next_due):
                     next_due = due
                 if self.deliver:

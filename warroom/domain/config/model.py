@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -303,8 +304,16 @@ class Level(_Model):
 
     after: Duration
     targets: list[TargetSpec] = Field(min_length=1)
-    # Only for these severities (all when absent): e.g. no CEO page for a SEV-4.
-    severities: list[SeverityName] | None = None
+    # Only for these severities (all when absent): e.g. no CEO page for a SEV-4. An empty list
+    # would be a level that never fires: refused, as is a severity named twice.
+    severities: list[SeverityName] | None = Field(default=None, min_length=1)
+
+    @field_validator("severities")
+    @classmethod
+    def _distinct(cls, v: list[Any] | None) -> list[Any] | None:
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError("a severity is listed twice")
+        return v
 
     def applies_to(self, severity: Severity) -> bool:
         return self.severities is None or severity in self.severities
@@ -337,14 +346,16 @@ class Policy(_Model):
 
 def default_policy() -> Policy:
     """The seed's ladder: primary at T+0, secondary + team lead at T+5 min, director + VP at
-    T+10, CTO + CEO at T+15."""
+    T+10, CTO + CEO at T+15, climbed whole by a SEV-1 or SEV-2; a SEV-3 stops at L2 and a
+    SEV-4 pages L1 only (nobody wakes leadership for a minor incident)."""
     return Policy.model_validate({
         "description": "the seed's escalation ladder",
         "levels": [
             {"after": "0s", "targets": ["primary"]},
-            {"after": "5m", "targets": ["secondary", "team_lead"]},
-            {"after": "10m", "targets": ["director", "vp"]},
-            {"after": "15m", "targets": ["cto", "ceo"]},
+            {"after": "5m", "targets": ["secondary", "team_lead"],
+             "severities": ["SEV-1", "SEV-2", "SEV-3"]},
+            {"after": "10m", "targets": ["director", "vp"], "severities": ["SEV-1", "SEV-2"]},
+            {"after": "15m", "targets": ["cto", "ceo"], "severities": ["SEV-1", "SEV-2"]},
         ],
     })
 

@@ -20,6 +20,12 @@ ladder's start is the hold's end (L1 fires then, L2 its delay after...). The hol
 once any level fires after it was set (a manual "escalate now", or L1 when it ran out); a later
 hold replaces an earlier one, and a hold that ends at or before its own time releases it.
 
+Lapse. A ladder nobody touched for its whole length plus LAPSE_MARGIN (a day) is stale: an
+imported history, a room whose engine never ran. Its levels are not fired by timeout any more
+(paging people now for a week-old incident is noise that teaches them to ignore pages); the pane
+says "lapsed", and "escalate now" still pages. Anything that happens on the incident (a reopen,
+a severity change, a note, a level fired) restarts the count.
+
 Repeat. With `repeat = N` the whole ladder runs again up to N times, each pass starting
 `repeat_after` after the previous pass's last level fired. Each level fires exactly once per
 incident per pass: its event id is idempotent_id("{incident}:escalation:{cycle}:{level}").
@@ -28,7 +34,7 @@ incident per pass: its event id is idempotent_id("{incident}:escalation:{cycle}:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import computed_field
 
@@ -45,6 +51,11 @@ from warroom.domain.incident.status import Status
 from warroom.domain.oncall.rotation import who_is_on_call
 
 Fired = dict[tuple[int, int], datetime]  # (cycle, level) -> when it fired
+
+# How long past its last level an untouched ladder stays live (see "Lapse" above): long enough
+# for an engine that was down for hours to catch up, short enough that last week's forgotten
+# incident never pages anyone.
+LAPSE_MARGIN = timedelta(hours=24)
 
 
 def escalation_event_id(incident_id: str, cycle: int, level: int) -> str:
@@ -81,6 +92,15 @@ def fired_steps(state: IncidentState) -> Fired:
     for r in state.escalations:
         fired.setdefault((r.cycle, r.level), r.at)
     return fired
+
+
+def lapsed_at(policy: Policy, state: IncidentState) -> datetime:
+    """When the ladder lapses if nothing happens on the incident: its last activity (or the
+    end of a hold), plus the ladder's length for this severity, plus LAPSE_MARGIN."""
+    span = max((lvl.after for lvl in policy.levels if lvl.applies_to(state.severity)),
+               default=timedelta(0))
+    anchor = max(state.last_event_at, ladder_start(state))
+    return shift(anchor, span + LAPSE_MARGIN)
 
 
 @dataclass(frozen=True)
@@ -193,6 +213,8 @@ def due_escalations(config: Config, state: IncidentState, now: datetime,
     if state.status == Status.RESOLVED or state.acknowledged_at is not None:
         return []
     policy_name, policy = config.policy_for(state.service)
+    if now >= lapsed_at(policy, state):
+        return []
     fired = fired_steps(state)
     start = ladder_start(state)
     out: list[NewEvent] = []
@@ -221,13 +243,18 @@ def escalate_now(state: IncidentState, config: Config, actor: str, now: datetime
     return [_event(config, policy_name, policy, state, step, now, actor, "manual", drill)]
 
 
-def next_due_at(config: Config, state: IncidentState) -> datetime | None:
-    """When this incident next needs the engine (None: frozen, ended or at the top)."""
+def next_due_at(config: Config, state: IncidentState,
+                now: datetime | None = None) -> datetime | None:
+    """When this incident next needs the engine (None: frozen, ended, at the top, or lapsed:
+    due only after its ladder lapses, or, given `now`, lapsed by then)."""
     if state.status == Status.RESOLVED or state.acknowledged_at is not None:
         return None
     _, policy = config.policy_for(state.service)
     step = next_step(policy, state.severity, ladder_start(state), fired_steps(state))
-    return step.due_at if step else None
+    lapse = lapsed_at(policy, state)
+    if step is None or step.due_at >= lapse or (now is not None and now >= lapse):
+        return None
+    return step.due_at
 
 
 # ---- the escalation pane -----------------------------------------------------------------------
@@ -279,6 +306,7 @@ class EscalationView:
     exhausted: bool  # the top of the last pass fired: nothing left to climb
     held_until: UtcTime | None = None  # the ladder waits for this (escalation_held)
     hold_reason: str | None = None
+    lapsed_at: UtcTime | None = None  # the ladder went stale then: nothing fires by itself
 
     @property
     def current_level(self) -> int:
@@ -300,6 +328,9 @@ class EscalationView:
             at = f" at {self.acknowledged_at:%H:%MZ}" if self.acknowledged_at else ""
             return (f"frozen: acknowledged by {self.acknowledged_by}{at}"
                     + (f" at L{self.current_level}" if self.current_level else " before L1"))
+        if self.lapsed_at is not None:
+            return (f"lapsed {self.lapsed_at:%Y-%m-%d %H:%MZ}: nothing happened for a day, "
+                    f"so nobody is paged (escalate by hand)")
         if self.exhausted:
             return f"top of the ladder: L{self.current_level} paged, nobody acknowledged"
         if self.next_level is None or self.countdown is None:
@@ -353,7 +384,9 @@ def escalation_view(policy: Policy, state: IncidentState, now: datetime, *,
             kind = "pending" if not frozen else "frozen"
         levels.append(LevelView(**common, state=kind, due_at=step.due_at if is_next and step
                                 else None, would_page=would))
-    due = step.due_at if step else None
+    lapse = lapsed_at(policy, state)
+    lapsed = not (ended or frozen) and step is not None and now >= lapse
+    due = step.due_at if step and not lapsed else None
     hold = active_hold(state)
     if hold is not None and hold.until <= state.detected_at:
         hold = None
@@ -376,6 +409,7 @@ def escalation_view(policy: Policy, state: IncidentState, now: datetime, *,
         exhausted=step is None and bool(state.escalations),
         held_until=hold.until if hold is not None and not (ended or frozen) else None,
         hold_reason=hold.reason if hold is not None and not (ended or frozen) else None,
+        lapsed_at=lapse if lapsed else None,
     )
 
 
