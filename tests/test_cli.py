@@ -215,3 +215,20 @@ def test_assess_explains_the_matrix(cli) -> None:  # type: ignore[no-untyped-def
     assert r.json()["severity"] == "SEV-1"
     assert r.json()["decided_by"]["criterion"] == "security"
     assert "decided by security" in ok(cli("assess", "--security", "active_breach")).out
+
+
+def test_show_gives_the_severity_response_time_war_room_and_mode(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("declare", "--title", "Checkout down", "--severity", "SEV-1").code == 0
+    assert cli("declare", "--title", "Typo on the footer", "--severity", "SEV-4").code == 0
+    out = cli("show", "1").out
+    assert "response:  < 15 min (acknowledge < 5 min)" in out
+    assert "war room:  mandatory (all hands war room)" in out
+    out4 = cli("show", "2").out
+    assert "response:  < 24 h" in out4
+    assert "war room:  not needed (normal team channel)" in out4
+    data = cli("show", "1", "--json").json()
+    sev = data["severity_profile"]
+    assert sev["response_time_s"] == 900 and sev["response_time"] == "< 15 min"
+    assert sev["war_room"] == "mandatory" and sev["response_mode"] == "all hands war room"
+    two = cli("show", "2", "--json").json()["severity_profile"]
+    assert two["acknowledge_within_s"] == 86400 and two["customer_comms"] == "No comms"

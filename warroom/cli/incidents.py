@@ -17,8 +17,10 @@ from warroom.cli.output import (
     safe,
     when,
 )
+from warroom.domain.common.jsonable import to_json
 from warroom.domain.incident import commands
 from warroom.domain.incident.checklist import CHECKLIST, parse_item
+from warroom.domain.incident.clocks import severity_profile
 from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import (
@@ -350,6 +352,9 @@ def _show_lines(state: IncidentState, events: list[Any], ctx: Context) -> None:
     line(f"{state.id}  {state.severity.value}  {state.status.value}  ({state.phase.value})  "
          f"version {state.version}")
     line(f"title:     {safe(state.title)}")
+    profile = severity_profile(state.severity)
+    line(f"response:  {profile.text()}")
+    line(f"war room:  {profile.war_room_text()}")
     if state.service:
         line(f"service:   {safe(state.service)}")
     if state.summary:
@@ -387,7 +392,9 @@ async def show(ctx: Context) -> int:
     if ctx.args.last:
         events = events[-ctx.args.last :]
     if ctx.json:
-        emit_json(incident_json(state, events))
+        data = incident_json(state, events)
+        data["severity_profile"] = to_json(severity_profile(state.severity))
+        emit_json(data)
     else:
         _show_lines(state, events, ctx)
     return 0
