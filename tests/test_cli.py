@@ -232,3 +232,17 @@ def test_show_gives_the_severity_response_time_war_room_and_mode(cli) -> None:  
     assert sev["war_room"] == "mandatory" and sev["response_mode"] == "all hands war room"
     two = cli("show", "2", "--json").json()["severity_profile"]
     assert two["acknowledge_within_s"] == 86400 and two["customer_comms"] == "No comms"
+
+
+def test_show_lists_backdated_entries_by_the_time_they_happened(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("declare", "--title", "Checkout down", "--severity", "SEV-1",
+               "--at", "-30m").code == 0
+    assert cli("note", "1", "rolled back", "--at", "-5m").code == 0
+    assert cli("note", "1", "first 500s seen", "--at", "-15m").code == 0
+    out = cli("show", "1").out
+    timeline = out[out.index("timeline:"):]
+    assert timeline.index("first 500s seen") < timeline.index("rolled back")
+    seen = next(ln for ln in timeline.splitlines() if "first 500s seen" in ln)
+    assert "(recorded " in seen
+    last = cli("show", "1", "--last", "1").out
+    assert "rolled back" in last and "first 500s seen" not in last

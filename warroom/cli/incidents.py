@@ -14,6 +14,7 @@ from warroom.cli.output import (
     event_line,
     incident_json,
     line,
+    row_line,
     safe,
     when,
 )
@@ -34,6 +35,7 @@ from warroom.domain.incident.severity import (
 )
 from warroom.domain.incident.state import IncidentState, parse_incident_id
 from warroom.domain.incident.status import Phase, Status, allowed_moves
+from warroom.domain.incident.timeline import timeline_rows
 from warroom.store.base import AppendResult
 from warroom.store.execute import Decide, execute
 
@@ -347,7 +349,8 @@ async def list_incidents(ctx: Context) -> int:
     return 0
 
 
-def _show_lines(state: IncidentState, events: list[Any], ctx: Context) -> None:
+def _show_lines(state: IncidentState, events: list[Any], ctx: Context,
+                last: int | None = None) -> None:
     now = ctx.now()
     line(f"{state.id}  {state.severity.value}  {state.status.value}  ({state.phase.value})  "
          f"version {state.version}")
@@ -380,8 +383,13 @@ def _show_lines(state: IncidentState, events: list[Any], ctx: Context) -> None:
             owner = f" ({safe(a.owner)})" if a.owner else ""
             line(f"  [{a.id[:8]}] {safe(a.text)}{owner}")
     line("timeline:")
-    for e in events:
-        line("  " + event_line(e))
+    rows = timeline_rows(events, by_time=True)
+    if last:
+        rows = rows[-last:]
+    for row in rows:
+        later = f"  ({row.recorded_note})" if row.recorded_note else ""
+        edited = "  (edited)" if row.edited else ""
+        line("  " + row_line(row) + later + edited)
 
 
 async def show(ctx: Context) -> int:
@@ -389,14 +397,15 @@ async def show(ctx: Context) -> int:
     async with await ctx.store(write=False) as store:
         state = await store.get(incident_id)
         events = await store.events(incident_id)
-    if ctx.args.last:
-        events = events[-ctx.args.last :]
     if ctx.json:
+        # Commit order (by seq) for scripts; each entry carries `at` and `recorded_at`.
+        if ctx.args.last:
+            events = events[-ctx.args.last :]
         data = incident_json(state, events)
         data["severity_profile"] = to_json(severity_profile(state.severity))
         emit_json(data)
     else:
-        _show_lines(state, events, ctx)
+        _show_lines(state, events, ctx, ctx.args.last)
     return 0
 
 
