@@ -137,3 +137,26 @@ def test_runbook_by_service_or_incident(cli, tmp_path: Path) -> None:  # type: i
     assert "\x1b" not in r.err and "warning: " in r.err and "no '## Common Issues' section" in r.err
     raw = ok(cli("runbook", "auth", "--runbooks", str(books), "--json")).json()
     assert raw["title"] == "[b]Auth[/b] \x1b[31mRunbook"  # type: ignore[index]
+
+
+def test_facts_set_directly_and_with_status_moves_reach_postmortem_and_comms(cli) -> None:  # type: ignore[no-untyped-def]
+    declare(cli)
+    moved = ok(cli("status", "1", "identified", "--cause", "pool exhausted after v2.5.0"))
+    assert "Root cause: pool exhausted after v2.5.0" in moved.out
+    ok(cli("fact", "1", "eta", "15:30 UTC"))
+    ok(cli("fact", "1", "lessons", "canary the pool size"))
+    ok(cli("status", "1", "resolved", "--impact", "40% of card payments failed for 47 min"))
+    md = ok(cli("export", "1", "--format", "markdown")).out
+    assert "[root cause not yet recorded]" not in md
+    assert "pool exhausted after v2.5.0" in md
+    assert "40% of card payments failed for 47 min" in md
+    assert "canary the pool size" in md
+    data = ok(cli("export", "1", "--json")).json()["postmortem"]  # type: ignore[index]
+    assert data["root_cause_source"] == "fact"  # type: ignore[index]
+    resolution = ok(cli("comms", "1", "--template", "resolution"))
+    assert "Root cause: pool exhausted after v2.5.0" in resolution.out
+    # set directly, a later fact replaces the earlier one
+    ok(cli("fact", "1", "root-cause", "a leaked connection per retry"))
+    md = ok(cli("export", "1", "--format", "markdown")).out
+    assert "a leaked connection per retry" in md
+    assert refused(cli("fact", "1", "colour", "blue")).startswith("warroom: unknown fact")

@@ -78,6 +78,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("status", metavar="STATUS",
                    help="Investigating, Identified, Monitoring or Resolved")
     p.add_argument("--reason")
+    p.add_argument("--cause", metavar="TEXT",
+                   help="with Identified: what was identified (the root cause, for the record)")
+    p.add_argument("--impact", metavar="TEXT",
+                   help="with Resolved (or any move): the impact, for the record")
+    _mutating(p)
+
+    p = cmd("fact", "set a fact for the record: impact, root-cause, eta or lessons", fact)
+    incident_arg(p)
+    p.add_argument("fact", metavar="FACT", help="impact, root-cause, eta or lessons")
+    p.add_argument("text", metavar="TEXT")
     _mutating(p)
 
     p = cmd("severity", "change (or confirm) an incident's severity", severity)
@@ -217,10 +227,24 @@ async def ack(ctx: Context) -> int:
 
 
 async def status(ctx: Context) -> int:
-    at, to = ctx.time(ctx.args.at), Status.parse(ctx.args.status)
-    return await _mutate(
-        ctx, lambda s: commands.change_status(s, to, ctx.actor, at, ctx.args.reason)
-    )
+    a = ctx.args
+    at, to = ctx.time(a.at), Status.parse(a.status)
+
+    def decide(s: IncidentState) -> list[Any]:
+        events = commands.change_status(s, to, ctx.actor, at, a.reason)
+        if a.cause:
+            events += commands.record_fact(s, "root_cause", a.cause, ctx.actor, at)
+        if a.impact:
+            events += commands.record_fact(s, "impact", a.impact, ctx.actor, at)
+        return events
+
+    return await _mutate(ctx, decide)
+
+
+async def fact(ctx: Context) -> int:
+    a = ctx.args
+    at, name = ctx.time(a.at), commands.parse_fact(a.fact)
+    return await _mutate(ctx, lambda s: commands.record_fact(s, name, a.text, ctx.actor, at))
 
 
 async def severity(ctx: Context) -> int:

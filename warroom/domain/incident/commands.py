@@ -25,11 +25,13 @@ from warroom.domain.incident.kinds.lifecycle import (
 from warroom.domain.incident.kinds.paging import Escalated
 from warroom.domain.incident.kinds.people import RoleAssigned, RoleReleased
 from warroom.domain.incident.kinds.records import (
+    FACT_TITLES,
     ActionDone,
     ActionItem,
     Amended,
     CommunicationSent,
     Decision,
+    FactRecorded,
     Note,
 )
 from warroom.domain.incident.roles import Role
@@ -232,4 +234,26 @@ def record_escalation(state: IncidentState, level: int, targets: list[str], acto
         raise InvalidInput(f"escalation level {level}: levels start at 1")
     body = Escalated(level=level, targets=[_text(t, "target", 200) for t in targets],
                      reason=_text(reason, "reason", 200))
+    return [NewEvent.of(body, _actor(actor), at)]
+
+
+_FACT_NAMES = {"impact": "impact", "root_cause": "root_cause", "rootcause": "root_cause",
+               "cause": "root_cause", "eta": "eta", "lessons": "lessons", "lesson": "lessons",
+               "lessons_learned": "lessons"}
+
+
+def parse_fact(text: str) -> str:
+    """'root-cause', 'Root cause', 'cause' -> 'root_cause'; the names the CLI and keys accept."""
+    key = text.strip().lower().replace("-", "_").replace(" ", "_")
+    if key in _FACT_NAMES:
+        return _FACT_NAMES[key]
+    raise InvalidInput(f"unknown fact {text!r}: use impact, root-cause, eta or lessons")
+
+
+def record_fact(state: IncidentState, fact: str, text: str, actor: str,
+                at: datetime | None = None) -> list[NewEvent]:
+    """State a fact for the record (see FactRecorded); `fact` as parse_fact accepts it."""
+    name = parse_fact(fact)
+    assert name in FACT_TITLES
+    body = FactRecorded(fact=name, text=_text(text, FACT_TITLES[name].lower(), MAX_TEXT).strip())
     return [NewEvent.of(body, _actor(actor), at)]

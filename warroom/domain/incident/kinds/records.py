@@ -139,3 +139,30 @@ class Amended(Kind):
             for record in (*state.decisions, *state.action_items):
                 if record.id == self.target:
                     record.text = self.text
+
+
+# The facts a person can set directly (`warroom fact`), by their name in the log, and how
+# the timeline names them.
+FACT_TITLES: dict[str, str] = {
+    "impact": "Impact",
+    "root_cause": "Root cause",
+    "eta": "ETA",
+    "lessons": "Lessons",
+}
+
+
+class FactRecorded(Kind):
+    """A fact stated for the record (impact, root cause, ETA, lessons): what messages and the
+    postmortem say, without a note's magic prefix. The latest of each fact wins; lessons add up.
+    """
+
+    kind = "fact_recorded"
+    label = "fact"
+    tone = Tone.DECISION
+    text_field = "text"
+
+    fact: str = Field(min_length=1)  # one of FACT_TITLES (kept as text: newer facts stay readable)
+    text: str = Field(min_length=1)
+
+    def describe(self) -> str:
+        return f"{FACT_TITLES.get(self.fact, self.fact)}: {self.text}"
