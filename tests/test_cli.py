@@ -246,3 +246,25 @@ def test_show_lists_backdated_entries_by_the_time_they_happened(cli) -> None:  #
     assert "(recorded " in seen
     last = cli("show", "1", "--last", "1").out
     assert "rolled back" in last and "first 500s seen" not in last
+
+
+def test_an_unknown_service_warns_with_the_nearest_names_and_can_be_fixed(cli) -> None:  # type: ignore[no-untyped-def]
+    from .escalation_support import SAMPLE
+
+    cfg = ("--config", str(SAMPLE))
+    r = cli("declare", "--title", "Card payments fail", "--severity", "2",
+            "--service", "paymnets", *cfg)
+    assert r.code == 0, r.err
+    assert "warning: service 'paymnets' is not configured" in r.err
+    assert "did you mean payments?" in r.err
+    assert "warroom service INC-1 NAME" in r.err
+    ok = cli("declare", "--title", "Checkout slow", "--severity", "3", "--service", "checkout",
+             *cfg)
+    assert ok.code == 0 and ok.err == ""
+    fixed = cli("service", "1", "payments", *cfg)
+    assert fixed.code == 0, fixed.err
+    assert "service paymnets -> payments" in fixed.out and fixed.err == ""
+    assert cli("show", "1", "--json").json()["service"] == "payments"
+    again = cli("service", "1", "paymentz", *cfg)
+    assert again.code == 0 and "did you mean payments?" in again.err
+    assert cli("service", "1", "paymentz", *cfg).code != 0  # unchanged: refused

@@ -84,6 +84,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="with Resolved (or any move): the impact, for the record")
     _mutating(p)
 
+    p = cmd("service", "change (correct) an incident's service", service)
+    incident_arg(p)
+    p.add_argument("service", metavar="NAME", help="a configured service; '' for none")
+    _mutating(p)
+
     p = cmd("fact", "set a fact for the record: impact, root-cause, eta or lessons", fact)
     incident_arg(p)
     p.add_argument("fact", metavar="FACT", help="impact, root-cause, eta or lessons")
@@ -218,7 +223,32 @@ async def declare(ctx: Context) -> int:
     )
     async with await ctx.store(write=True) as store:
         result = await execute(store, None, lambda _: events)
+    _warn_service(ctx, a.service, result.incident_id)
     return _report(ctx, result)
+
+
+def _warn_service(ctx: Context, name: str | None, incident_id: str) -> None:
+    """Say on stderr when `name` is not a configured service. A broken configuration file
+    never stops a declaration in an outage: it only loses the warning."""
+    import sys
+
+    from warroom.domain.config.fields import ConfigError
+
+    try:
+        warning = ctx.config.unknown_service(name, incident_id)
+    except ConfigError:
+        return
+    if warning:
+        sys.stderr.write(f"warroom: warning: {safe(warning)}\n")
+
+
+async def service(ctx: Context) -> int:
+    a = ctx.args
+    at = ctx.time(a.at)
+    incident_id = parse_incident_id(a.incident)
+    code = await _mutate(ctx, lambda s: commands.change_service(s, a.service, ctx.actor, at))
+    _warn_service(ctx, a.service, incident_id)
+    return code
 
 
 async def ack(ctx: Context) -> int:

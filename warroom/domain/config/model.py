@@ -526,6 +526,22 @@ class Config(_Model):
     def service(self, name: str | None) -> Service | None:
         return self.services.get(name) if name else None
 
+    def unknown_service(self, name: str | None, incident_id: str = "ID") -> str | None:
+        """A warning for a service name the room does not know, naming the nearest configured
+        ones, or None (known, none given, or a room that configures no services at all).
+        A typo silently accepted leaves the incident with no runbook, team or policy."""
+        import difflib
+
+        if not name or not self.services or name in self.services:
+            return None
+        names = sorted(self.services)
+        near = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(
+            name, names, n=3, cutoff=0.6)
+        hint = (f"did you mean {' or '.join(near)}?" if near
+                else "configured: " + ", ".join(names[:12]) + (", ..." if len(names) > 12 else ""))
+        return (f"service {name!r} is not configured ({hint}); it has no runbook, team or "
+                f"escalation policy of its own. Fix it: warroom service {incident_id} NAME")
+
     def team_for(self, service: str | None) -> tuple[str | None, Team | None]:
         svc = self.service(service)
         name = (svc.team if svc else None) or self.defaults.team

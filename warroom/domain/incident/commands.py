@@ -19,6 +19,7 @@ from warroom.domain.incident.kinds.lifecycle import (
     Declared,
     PhaseChanged,
     Retitled,
+    ServiceChanged,
     SeverityChanged,
     StatusChanged,
 )
@@ -256,4 +257,15 @@ def record_fact(state: IncidentState, fact: str, text: str, actor: str,
     name = parse_fact(fact)
     assert name in FACT_TITLES
     body = FactRecorded(fact=name, text=_text(text, FACT_TITLES[name].lower(), MAX_TEXT).strip())
+    return [NewEvent.of(body, _actor(actor), at)]
+
+
+def change_service(state: IncidentState, service: str | None, actor: str,
+                   at: datetime | None = None) -> list[NewEvent]:
+    """Correct the incident's service ("" or None: no service). Unknown names are the
+    caller's to warn about (the configuration is not the domain command's to read)."""
+    name = _text(service, "service", MAX_TITLE).strip() if service else None
+    if name == state.service:
+        raise TransitionRefused(f"{state.id} is already on service {name or '(none)'}")
+    body = ServiceChanged(service=name, previous=state.service)
     return [NewEvent.of(body, _actor(actor), at)]

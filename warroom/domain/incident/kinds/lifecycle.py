@@ -192,3 +192,21 @@ class Retitled(Kind):
 
     def apply(self, state: IncidentState, event: Event) -> None:
         state.title = self.title
+
+
+class ServiceChanged(Kind):
+    """The incident's service corrected (a typo at declaration, or the cause found elsewhere):
+    its runbook, team and escalation policy follow the new name from here on."""
+
+    kind = "service_changed"
+    label = "service"
+    tone = Tone.QUIET
+
+    service: str | None = None  # None: no service
+    previous: str | None = None
+
+    def describe(self) -> str:
+        return f"service {self.previous or '(none)'} -> {self.service or '(none)'}"
+
+    def apply(self, state: IncidentState, event: Event) -> None:
+        state.service = self.service
