@@ -268,3 +268,20 @@ def test_an_unknown_service_warns_with_the_nearest_names_and_can_be_fixed(cli) -
     again = cli("service", "1", "paymentz", *cfg)
     assert again.code == 0 and "did you mean payments?" in again.err
     assert cli("service", "1", "paymentz", *cfg).code != 0  # unchanged: refused
+
+
+def test_an_action_items_trailing_at_name_is_its_owner(cli) -> None:  # type: ignore[no-untyped-def]
+    """The CLI reads `x @bob` as the dashboard does (one parser, in the domain)."""
+    from warroom.domain.incident.commands import split_owner
+
+    assert split_owner("restart the pool @bob") == ("restart the pool", "bob")
+    assert split_owner("mail ops@example.com") == ("mail ops@example.com", None)
+    assert split_owner("ask @carol about it") == ("ask @carol about it", None)
+    assert cli("declare", "--title", "Checkout down", "--severity", "1").code == 0
+    assert cli("note", "1", "restart the pool @bob", "--kind", "action").code == 0
+    assert cli("note", "1", "page the vendor @dave", "--kind", "action",
+               "--owner", "erin").code == 0
+    assert cli("note", "1", "a plain note @frank").code == 0
+    items = cli("show", "1", "--json").json()["action_items"]
+    assert [(i["text"], i["owner"]) for i in items] == [
+        ("restart the pool", "bob"), ("page the vendor @dave", "erin")]

@@ -7,6 +7,7 @@ time the actor gives (a backdated time) or None for "now, by the store's clock".
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from warroom.domain.common.errors import InvalidInput, TransitionRefused
@@ -151,9 +152,27 @@ def release_role(state: IncidentState, role: Role, actor: str,
     return [NewEvent.of(RoleReleased(role=role, person=current), _actor(actor), at)]
 
 
+# An action item's owner written at its end: "restart the pool @bob".
+_OWNER_RE = re.compile(r"^(?P<text>.*\S)\s+@(?P<owner>[A-Za-z0-9][A-Za-z0-9._-]*)\s*$", re.DOTALL)
+
+
+def split_owner(text: str) -> tuple[str, str | None]:
+    """("restart the pool", "bob") for "restart the pool @bob"; only a trailing @name counts
+    (an address or an @mention mid-sentence is text). The dashboard and the CLI both read an
+    action item's owner this way."""
+    m = _OWNER_RE.match(text)
+    if m is None:
+        return text, None
+    return m.group("text"), m.group("owner")
+
+
 def add_note(state: IncidentState, text: str, actor: str, at: datetime | None = None,
              kind: str = "note", owner: str | None = None) -> list[NewEvent]:
+    """A note, decision or action item; an action item with no `owner` takes a trailing
+    @name of its text as its owner (split_owner)."""
     text = _text(text, kind, MAX_TEXT)
+    if kind == "action" and not owner:
+        text, owner = split_owner(text)
     if kind == "note":
         body: Note | Decision | ActionItem = Note(text=text)
     elif kind == "decision":
