@@ -285,3 +285,13 @@ def test_an_action_items_trailing_at_name_is_its_owner(cli) -> None:  # type: ig
     items = cli("show", "1", "--json").json()["action_items"]
     assert [(i["text"], i["owner"]) for i in items] == [
         ("restart the pool", "bob"), ("page the vendor @dave", "erin")]
+
+
+def test_a_severity_change_from_the_matrix_says_why(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("declare", "--title", "Checkout down", "--severity", "1").code == 0
+    r = cli("severity", "1", "--users-pct", "40")
+    assert r.code == 0, r.err
+    assert "severity SEV-1 -> SEV-2" in r.out
+    assert "user impact: 40% of users (many, >=10%)" in r.out
+    r = cli("severity", "1", "1", "--reason", "card payments are down too")
+    assert "severity SEV-2 -> SEV-1 (card payments are down too)" in r.out
