@@ -21,8 +21,9 @@ from warroom.cli.output import (
 from warroom.domain.common.jsonable import to_json
 from warroom.domain.incident import commands
 from warroom.domain.incident.checklist import CHECKLIST, parse_item
-from warroom.domain.incident.clocks import severity_profile
+from warroom.domain.incident.clocks import response_clocks, severity_profile
 from warroom.domain.incident.kinds import describe
+from warroom.domain.incident.kinds.records import meeting_text
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import (
     SEVERITIES,
@@ -87,6 +88,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = cmd("service", "change (correct) an incident's service", service)
     incident_arg(p)
     p.add_argument("service", metavar="NAME", help="a configured service; '' for none")
+    _mutating(p)
+
+    p = cmd("schedule-postmortem", "record when the postmortem meets (shown in the resolution "
+            "and RCA messages)", schedule_postmortem)
+    incident_arg(p)
+    p.add_argument("meets_at", metavar="TIME",
+                   help="ISO 8601 (2026-12-01T14:00, local time without an offset) or +2d")
     _mutating(p)
 
     p = cmd("fact", "set a fact for the record: impact, root-cause, eta or lessons", fact)
@@ -271,6 +279,15 @@ async def status(ctx: Context) -> int:
     return await _mutate(ctx, decide)
 
 
+async def schedule_postmortem(ctx: Context) -> int:
+    a = ctx.args
+    at = ctx.time(a.at)
+    meets_at = ctx.time(a.meets_at, "TIME", lookup=True)
+    assert meets_at is not None
+    return await _mutate(
+        ctx, lambda s: commands.schedule_postmortem(s, meets_at, ctx.actor, at))
+
+
 async def fact(ctx: Context) -> int:
     a = ctx.args
     at, name = ctx.time(a.at), commands.parse_fact(a.fact)
@@ -424,6 +441,8 @@ def _show_lines(state: IncidentState, events: list[Any], ctx: Context,
         line("acked:     NOT ACKNOWLEDGED")
     if state.resolved_at:
         line(f"resolved:  {when(state.resolved_at)}")
+    if state.postmortem_at:
+        line(f"postmortem: {meeting_text(state.postmortem_at)}")
     moves = ", ".join(m.value for m in allowed_moves(state.status))
     line(f"next:      {moves}")
     line("roles:")
@@ -436,6 +455,11 @@ def _show_lines(state: IncidentState, events: list[Any], ctx: Context,
         for a in open_items:
             owner = f" ({safe(a.owner)})" if a.owner else ""
             line(f"  [{a.id[:8]}] {safe(a.text)}{owner}")
+    line("checklist:")
+    for c in response_clocks(state, now):
+        mark = "x" if c.done_at else " "
+        line(f"  [{mark}] {c.label:<22} {safe(c.owner_text()):<26} {c.target_text:<22} "
+             f"{c.text()}")
     line("timeline:")
     rows = timeline_rows(events, by_time=True)
     if last:

@@ -34,7 +34,14 @@ from pydantic import Field, computed_field
 from warroom.domain.common.jsonable import Seconds, UtcTime
 from warroom.domain.common.timefmt import format_duration, shift
 from warroom.domain.comms.stakeholders import STAKEHOLDER_PLAN
-from warroom.domain.incident.checklist import CHECKLIST, CHECKLIST_BY_KEY, Anchor, ChecklistItem
+from warroom.domain.incident.checklist import (
+    CHECKLIST,
+    CHECKLIST_BY_KEY,
+    OWNER_ROLES,
+    Anchor,
+    ChecklistItem,
+    owner_role,
+)
 from warroom.domain.incident.kinds.records import CUSTOMER_AUDIENCES
 from warroom.domain.incident.severity import SEVERITIES, Severity
 from warroom.domain.incident.state import IncidentState
@@ -68,6 +75,14 @@ class Clock:
                           Field(serialization_alias="overdue_s")] = None
     took: Annotated[timedelta | None,  # DONE/DONE_LATE: from the anchor to done
                     Field(exclude=True)] = None
+    holder: str | None = None  # who holds the owner's role now (None: vacant, or a team)
+
+    def owner_text(self) -> str:
+        """'IC (carol)', 'On-call (vacant)', or a team's name ('Dev Team')."""
+        role = OWNER_ROLES.get(self.owner)
+        if role is None:
+            return self.owner
+        return f"{self.owner} ({self.holder or 'vacant'})"
 
     @property
     def overdue(self) -> bool:
@@ -175,8 +190,10 @@ def item_clock(state: IncidentState, item: ChecklistItem, now: datetime) -> Cloc
     anchor = _anchor(state, item)
     done = state.checklist.get(item.key)
     target, target_text = item_target(state.severity, item)
+    role = owner_role(item)
     base = dict(key=item.key, label=item.task, target_text=target_text, owner=item.owner,
-                anchor_at=anchor, done_at=done)
+                anchor_at=anchor, done_at=done,
+                holder=state.holder(role) if role is not None else None)
     if target is None:
         return Clock(**base, state=ClockState.NO_TARGET, due_at=None)
     if anchor is None:

@@ -35,6 +35,7 @@ from warroom.domain.incident.kinds.records import (
     Decision,
     FactRecorded,
     Note,
+    PostmortemScheduled,
 )
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Assessment, Severity, suggest_severity
@@ -288,3 +289,11 @@ def change_service(state: IncidentState, service: str | None, actor: str,
         raise TransitionRefused(f"{state.id} is already on service {name or '(none)'}")
     body = ServiceChanged(service=name, previous=state.service)
     return [NewEvent.of(body, _actor(actor), at)]
+
+
+def schedule_postmortem(state: IncidentState, meets_at: datetime, actor: str,
+                        at: datetime | None = None) -> list[NewEvent]:
+    """Record when the postmortem meets (a later call moves it)."""
+    if state.postmortem_at == meets_at:
+        raise TransitionRefused(f"{state.id}'s postmortem is already at that time")
+    return [NewEvent.of(PostmortemScheduled(meets_at=meets_at), _actor(actor), at)]

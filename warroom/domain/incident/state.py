@@ -144,6 +144,7 @@ class IncidentState(BaseModel):
     amendments: dict[str, str] = Field(default_factory=dict)  # target event id -> amending id
     escalation_hold: LadderHold | None = None  # set by escalation_held events (kinds/paging.py)
     alert_route: AlertRoute | None = None  # set by the alert receiver's events (kinds/alerts.py)
+    postmortem_at: datetime | None = None  # when the postmortem meets (postmortem_scheduled)
 
     last_event_at: datetime
     last_actor: str

@@ -3,7 +3,7 @@ corrections."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import Field
 from pydantic_core import to_jsonable_python
@@ -166,3 +166,26 @@ class FactRecorded(Kind):
 
     def describe(self) -> str:
         return f"{FACT_TITLES.get(self.fact, self.fact)}: {self.text}"
+
+
+class PostmortemScheduled(Kind):
+    """The seed's last step, "Document & Schedule Postmortem": when the review meets. The
+    resolution and RCA messages say it; a later one moves it."""
+
+    kind = "postmortem_scheduled"
+    label = "pm"
+    tone = Tone.DECISION
+
+    meets_at: datetime
+
+    def describe(self) -> str:
+        return f"postmortem scheduled for {meeting_text(self.meets_at)}"
+
+    def apply(self, state: IncidentState, event: Event) -> None:
+        state.postmortem_at = self.meets_at
+
+
+def meeting_text(at: datetime) -> str:
+    """'Tuesday 14:00 UTC (2026-12-01)': the weekday people plan by, the zone and the date."""
+    u = at.astimezone(UTC)
+    return f"{u:%A %H:%M} UTC ({u:%Y-%m-%d})"
