@@ -289,3 +289,15 @@ def test_a_ladder_long_lapsed_pages_nobody() -> None:
     rec.commit(commands.change_status(rec.state, Status.RESOLVED, "alice"))
     rec.commit(commands.change_status(rec.state, Status.INVESTIGATING, "alice"))
     assert [e.data["level"] for e in run_engine(rec, c, week)] == [1]
+
+
+def test_a_backdated_note_does_not_make_a_live_ladder_lapse() -> None:
+    """The lapse counts from the latest activity: a note backdated to last week (the time it
+    happened, not when it was written) must not hide a reopen made just now."""
+    c, rec = demo_config(), incident(Severity.SEV4)
+    week = T0 + timedelta(days=8)
+    rec.now = week
+    rec.commit(commands.change_status(rec.state, Status.RESOLVED, "alice"))
+    rec.commit(commands.change_status(rec.state, Status.INVESTIGATING, "alice"))
+    rec.commit(commands.add_note(rec.state, "first seen", "alice", at=T0))
+    assert [e.data["level"] for e in run_engine(rec, c, week)] == [1]

@@ -99,7 +99,11 @@ def lapsed_at(policy: Policy, state: IncidentState) -> datetime:
     end of a hold), plus the ladder's length for this severity, plus LAPSE_MARGIN."""
     span = max((lvl.after for lvl in policy.levels if lvl.applies_to(state.severity)),
                default=timedelta(0))
-    anchor = max(state.last_event_at, ladder_start(state))
+    # The latest activity the record shows; each list's own times, since the last event's
+    # time may be backdated (a note of what happened last week, written now).
+    anchor = max([state.last_event_at, state.declared_at, ladder_start(state),
+                  *(r.at for r in state.escalations), *(c.at for c in state.status_history),
+                  *(c.at for c in state.severity_history)])
     return shift(anchor, span + LAPSE_MARGIN)
 
 
