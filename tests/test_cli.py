@@ -295,3 +295,7 @@ def test_a_severity_change_from_the_matrix_says_why(cli) -> None:  # type: ignor
     assert "user impact: 40% of users (many, >=10%)" in r.out
     r = cli("severity", "1", "1", "--reason", "card payments are down too")
     assert "severity SEV-2 -> SEV-1 (card payments are down too)" in r.out
+    assert cli("declare", "--title", "Data loss", "--severity", "1").code == 0
+    r = cli("severity", "2", "--data-risk", "loss")  # the matrix confirms the level
+    assert "checklist: triage done" in r.out
+    assert "matrix: SEV-1 decided by data risk: data loss or corruption" in r.out, r.out

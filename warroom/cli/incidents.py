@@ -305,8 +305,14 @@ async def severity(ctx: Context) -> int:
         from warroom.domain.common.errors import InvalidInput
 
         raise InvalidInput("give a severity (SEV-1..SEV-4) or assessment options to compute one")
-    return await _mutate(ctx, lambda s: commands.change_severity(
+    code = await _mutate(ctx, lambda s: commands.change_severity(
         s, to, ctx.actor, at, ctx.args.reason, assessment))
+    if assessment is not None and not ctx.json and not ctx.args.severity:
+        # A confirmation records only "triage done": say why the matrix kept the level too.
+        s = suggest_severity(assessment)
+        line(f"matrix: {s.severity.value} decided by {s.decided_by.criterion}: "
+             f"{s.decided_by.reason}")
+    return code
 
 
 def assess(ctx: Context) -> int:
