@@ -215,3 +215,87 @@ def test_assess_explains_the_matrix(cli) -> None:  # type: ignore[no-untyped-def
     assert r.json()["severity"] == "SEV-1"
     assert r.json()["decided_by"]["criterion"] == "security"
     assert "decided by security" in ok(cli("assess", "--security", "active_breach")).out
+
+
+def test_show_gives_the_severity_response_time_war_room_and_mode(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("declare", "--title", "Checkout down", "--severity", "SEV-1").code == 0
+    assert cli("declare", "--title", "Typo on the footer", "--severity", "SEV-4").code == 0
+    out = cli("show", "1").out
+    assert "response:  < 15 min (acknowledge < 5 min)" in out
+    assert "war room:  mandatory (all hands war room)" in out
+    out4 = cli("show", "2").out
+    assert "response:  < 24 h" in out4
+    assert "war room:  not needed (normal team channel)" in out4
+    data = cli("show", "1", "--json").json()
+    sev = data["severity_profile"]
+    assert sev["response_time_s"] == 900 and sev["response_time"] == "< 15 min"
+    assert sev["war_room"] == "mandatory" and sev["response_mode"] == "all hands war room"
+    two = cli("show", "2", "--json").json()["severity_profile"]
+    assert two["acknowledge_within_s"] == 86400 and two["customer_comms"] == "No comms"
+
+
+def test_show_lists_backdated_entries_by_the_time_they_happened(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("declare", "--title", "Checkout down", "--severity", "SEV-1",
+               "--at", "-30m").code == 0
+    assert cli("note", "1", "rolled back", "--at", "-5m").code == 0
+    assert cli("note", "1", "first 500s seen", "--at", "-15m").code == 0
+    out = cli("show", "1").out
+    timeline = out[out.index("timeline:"):]
+    assert timeline.index("first 500s seen") < timeline.index("rolled back")
+    seen = next(ln for ln in timeline.splitlines() if "first 500s seen" in ln)
+    assert "(recorded " in seen
+    last = cli("show", "1", "--last", "1").out
+    assert "rolled back" in last and "first 500s seen" not in last
+
+
+def test_an_unknown_service_warns_with_the_nearest_names_and_can_be_fixed(cli) -> None:  # type: ignore[no-untyped-def]
+    from .escalation_support import SAMPLE
+
+    cfg = ("--config", str(SAMPLE))
+    r = cli("declare", "--title", "Card payments fail", "--severity", "2",
+            "--service", "paymnets", *cfg)
+    assert r.code == 0, r.err
+    assert "warning: service 'paymnets' is not configured" in r.err
+    assert "did you mean payments?" in r.err
+    assert "warroom service INC-1 NAME" in r.err
+    ok = cli("declare", "--title", "Checkout slow", "--severity", "3", "--service", "checkout",
+             *cfg)
+    assert ok.code == 0 and ok.err == ""
+    fixed = cli("service", "1", "payments", *cfg)
+    assert fixed.code == 0, fixed.err
+    assert "service paymnets -> payments" in fixed.out and fixed.err == ""
+    assert cli("show", "1", "--json").json()["service"] == "payments"
+    again = cli("service", "1", "paymentz", *cfg)
+    assert again.code == 0 and "did you mean payments?" in again.err
+    assert cli("service", "1", "paymentz", *cfg).code != 0  # unchanged: refused
+
+
+def test_an_action_items_trailing_at_name_is_its_owner(cli) -> None:  # type: ignore[no-untyped-def]
+    """The CLI reads `x @bob` as the dashboard does (one parser, in the domain)."""
+    from warroom.domain.incident.commands import split_owner
+
+    assert split_owner("restart the pool @bob") == ("restart the pool", "bob")
+    assert split_owner("mail ops@example.com") == ("mail ops@example.com", None)
+    assert split_owner("ask @carol about it") == ("ask @carol about it", None)
+    assert cli("declare", "--title", "Checkout down", "--severity", "1").code == 0
+    assert cli("note", "1", "restart the pool @bob", "--kind", "action").code == 0
+    assert cli("note", "1", "page the vendor @dave", "--kind", "action",
+               "--owner", "erin").code == 0
+    assert cli("note", "1", "a plain note @frank").code == 0
+    items = cli("show", "1", "--json").json()["action_items"]
+    assert [(i["text"], i["owner"]) for i in items] == [
+        ("restart the pool", "bob"), ("page the vendor @dave", "erin")]
+
+
+def test_a_severity_change_from_the_matrix_says_why(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("declare", "--title", "Checkout down", "--severity", "1").code == 0
+    r = cli("severity", "1", "--users-pct", "40")
+    assert r.code == 0, r.err
+    assert "severity SEV-1 -> SEV-2" in r.out
+    assert "user impact: 40% of users (many, >=10%)" in r.out
+    r = cli("severity", "1", "1", "--reason", "card payments are down too")
+    assert "severity SEV-2 -> SEV-1 (card payments are down too)" in r.out
+    assert cli("declare", "--title", "Data loss", "--severity", "1").code == 0
+    r = cli("severity", "2", "--data-risk", "loss")  # the matrix confirms the level
+    assert "checklist: triage done" in r.out
+    assert "matrix: SEV-1 decided by data risk: data loss or corruption" in r.out, r.out

@@ -137,3 +137,51 @@ def test_runbook_by_service_or_incident(cli, tmp_path: Path) -> None:  # type: i
     assert "\x1b" not in r.err and "warning: " in r.err and "no '## Common Issues' section" in r.err
     raw = ok(cli("runbook", "auth", "--runbooks", str(books), "--json")).json()
     assert raw["title"] == "[b]Auth[/b] \x1b[31mRunbook"  # type: ignore[index]
+
+
+def test_facts_set_directly_and_with_status_moves_reach_postmortem_and_comms(cli) -> None:  # type: ignore[no-untyped-def]
+    declare(cli)
+    moved = ok(cli("status", "1", "identified", "--cause", "pool exhausted after v2.5.0"))
+    assert "Root cause: pool exhausted after v2.5.0" in moved.out
+    ok(cli("fact", "1", "eta", "15:30 UTC"))
+    ok(cli("fact", "1", "lessons", "canary the pool size"))
+    ok(cli("status", "1", "resolved", "--impact", "40% of card payments failed for 47 min"))
+    md = ok(cli("export", "1", "--format", "markdown")).out
+    assert "[root cause not yet recorded]" not in md
+    assert "pool exhausted after v2.5.0" in md
+    assert "40% of card payments failed for 47 min" in md
+    assert "canary the pool size" in md
+    data = ok(cli("export", "1", "--json")).json()["postmortem"]  # type: ignore[index]
+    assert data["root_cause_source"] == "fact"  # type: ignore[index]
+    resolution = ok(cli("comms", "1", "--template", "resolution"))
+    assert "Root cause: pool exhausted after v2.5.0" in resolution.out
+    # set directly, a later fact replaces the earlier one
+    ok(cli("fact", "1", "root-cause", "a leaked connection per retry"))
+    md = ok(cli("export", "1", "--format", "markdown")).out
+    assert "a leaked connection per retry" in md
+    assert refused(cli("fact", "1", "colour", "blue")).startswith("warroom: unknown fact")
+
+
+def test_checklist_owners_and_the_postmortem_schedule(cli) -> None:  # type: ignore[no-untyped-def]
+    """The seed's Owner column with who holds it now; the postmortem's time, recorded and shown
+    in the resolution and RCA messages."""
+    declare(cli)
+    ok(cli("assign", "1", "ic", "carol"))
+    ok(cli("assign", "1", "scribe", "dave"))
+    out = ok(cli("show", "1")).out
+    checklist = out[out.index("checklist:"):out.index("timeline:")]
+    assert "Acknowledge alert" in checklist and "On-call (vacant)" in checklist
+    assert "Form response team" in checklist and "IC (carol)" in checklist
+    assert "Timeline complete" in checklist and "Scribe (dave)" in checklist
+    assert "Deploy fix" in checklist and "Dev Team" in checklist
+    clocks = ok(cli("clocks", "1")).out
+    assert "IC (carol)" in clocks
+    items = {c["key"]: c for c in ok(cli("clocks", "1", "--json")).json()["clocks"]}  # type: ignore[index]
+    assert items["assemble"]["owner"] == "IC" and items["assemble"]["holder"] == "carol"
+    ok(cli("status", "1", "resolved"))
+    r = ok(cli("schedule-postmortem", "1", "2026-12-01T14:00Z"))
+    assert "postmortem scheduled for Tuesday 14:00 UTC (2026-12-01)" in r.out
+    assert "postmortem: Tuesday 14:00 UTC (2026-12-01)" in ok(cli("show", "1")).out
+    for template in ("resolution", "rca"):
+        msg = ok(cli("comms", "1", "--template", template)).out
+        assert "Postmortem: Tuesday 14:00 UTC (2026-12-01)" in msg, template

@@ -122,3 +122,28 @@ def test_all_clocks_json_is_plain() -> None:
     assert items[0]["state"] == "overdue" and items[0]["text"] == "OVERDUE 1m"
     assert items[0]["overdue_s"] == 60.0
     assert items[-1]["key"] == "customer_update"
+
+
+def test_acknowledge_target_follows_the_response_time_of_a_minor_severity() -> None:
+    """SEV-1/SEV-2 keep the checklist's 5 minutes; a SEV-3 has its 2 hours, a SEV-4 its day."""
+    for sev, target, text in ((Severity.SEV1, 5 * M, "< 5 min"), (Severity.SEV2, 5 * M, "< 5 min"),
+                              (Severity.SEV3, 120 * M, "< 2 h"), (Severity.SEV4, 24 * 60 * M,
+                                                                 "< 24 h")):
+        rec = incident(sev)
+        ack = by_key(response_clocks(rec.state, T0 + 30 * M))["acknowledge"]
+        assert ack.due_at == T0 + target, sev
+        assert ack.target_text == text, sev
+    rec = incident(Severity.SEV3)
+    # Its triage and assembly wait for the response time too (no war room to form in 15 min).
+    assert [c.key for c in overdue_clocks(rec.state, T0 + 31 * M)] == [
+        "first_update", "customer_update"]
+    assert by_key(response_clocks(rec.state, T0))["triage"].due_at == T0 + 120 * M
+
+
+def test_no_customer_comms_means_the_first_update_is_not_required() -> None:
+    rec = incident(Severity.SEV4)
+    c = by_key(response_clocks(rec.state, T0 + 94 * M))["first_update"]
+    assert c.state == ClockState.NO_TARGET
+    assert c.text() == "not required"
+    assert "OVERDUE" not in c.text()
+    assert "first_update" not in [x.key for x in overdue_clocks(rec.state, T0 + 94 * M)]

@@ -196,7 +196,8 @@ def test_cli_finds_the_file_beside_the_database(tmp_path: Path) -> None:
     assert r.json()["rotations"] == 1
     shown = run_cli(db, "config", "show")
     assert shown.json()["config"]["escalation_policies"]["default"]["levels"][1] == {
-        "after": "5m", "targets": ["secondary", "team_lead"], "severities": None}
+        "after": "5m", "targets": ["secondary", "team_lead"],
+        "severities": ["SEV-1", "SEV-2", "SEV-3"]}
 
 
 def test_stall_after_must_exceed_the_attempt_timeout() -> None:

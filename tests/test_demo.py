@@ -34,3 +34,20 @@ def test_demo_room_is_built_once_and_reused(tmp_path: Path) -> None:
     rebuilt = run_cli(demo, "demo", "--path", str(demo), "--build-only", "--reset", "--json",
                       env=env)
     assert rebuilt.json()["built"] is True  # type: ignore[index]
+
+
+def test_opening_the_demo_pages_nobody_for_its_history(tmp_path: Path) -> None:
+    """The history's week-old open incidents are not paged when a terminal opens the demo
+    (each writing terminal runs the engine): no L1 for an 8-day-old SEV-4, no CTO and CEO."""
+    demo = tmp_path / "demo" / "demo.db"
+    env = cli_env(tmp_path / "mine.db")
+    built = run_cli(demo, "demo", "--path", str(demo), "--build-only", env=env)
+    assert built.code == 0, built.err
+    for _ in range(2):  # and not a quarter of an hour later either
+        r = run_cli(demo, "engine", "--once", "--no-deliver", "--db", str(demo), env=env)
+        assert r.code == 0, r.err
+        assert "fired" not in r.out, r.out
+    r = run_cli(demo, "engine", "--once", "--no-deliver", "--now", "+20m", "--db", str(demo),
+                env=env)
+    assert r.code == 0, r.err
+    assert "fired" not in r.out, r.out

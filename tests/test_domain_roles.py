@@ -57,3 +57,16 @@ def test_one_person_many_roles_and_assembly(rec) -> None:  # type: ignore[no-unt
 def test_blank_person_refused(rec) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidInput):
         commands.assign_role(rec.state, Role.SCRIBE, "  ", "alice")
+
+
+def test_release_by_someone_else_does_not_name_the_holder_as_the_actor(rec) -> None:  # type: ignore[no-untyped-def]
+    """alice releases frank's Scribe role: the line must not say frank released it."""
+    from warroom.domain.incident.kinds import describe
+
+    s = rec.commit(commands.assign_role(rec.state, Role.SCRIBE, "frank", "alice"))
+    rec.tick(minutes=1)
+    rec.commit(commands.release_role(s, Role.SCRIBE, "alice"))
+    event = rec.events[-1]
+    assert event.actor == "alice"
+    assert "released by frank" not in describe(event)
+    assert describe(event) == "Scribe released (was frank)"

@@ -361,3 +361,29 @@ async def test_escalate_now_refuses_a_stale_version(tmp_path: Path) -> None:
             await eng.close()
     finally:
         await store.close()
+
+
+async def test_no_deliver_holds_against_a_later_engine(store, db_path, receiver) -> None:  # type: ignore[no-untyped-def]
+    """A level fired by `engine --no-deliver` (or `escalate --no-deliver`) is a drill: no other
+    engine later "takes over" its pages and delivers them for real."""
+    cfg = paging_config(receiver.url)
+    inc = await declare(store)
+    drill = Engine(store, cfg, actor="drill", deliver=False)
+    try:
+        (fired,) = await drill.tick(T0)
+        assert fired.level == 1
+        await drill.escalate_now(inc, "carol", T0 + M)  # escalate --no-deliver: L2
+        await drill.drain()
+    finally:
+        await drill.close()
+    assert "no page sent" in describe((await store.events(inc))[-1])
+    other = await SQLiteStore.open(db_path, poll_interval=0.01)
+    live = Engine(other, cfg, actor="live")
+    try:
+        await live.tick(T0 + 30 * M)
+        await live.drain()
+    finally:
+        await live.close()
+        await other.close()
+    assert receiver.pages == []
+    assert "page_claimed" not in await kinds(store, inc)

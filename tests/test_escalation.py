@@ -251,3 +251,53 @@ def test_view_for_the_pane() -> None:
     assert l4.target_labels == ["CTO", "CEO"]
     late = escalation_view_for(c, rec.state, T0 + 6 * M)
     assert late.status_text() == "L2 due now"
+
+
+@pytest.mark.parametrize("severity,levels", [
+    (Severity.SEV1, [1, 2, 3, 4]), (Severity.SEV2, [1, 2, 3, 4]),
+    (Severity.SEV3, [1, 2]), (Severity.SEV4, [1]),
+])
+def test_default_ladder_per_severity(severity: Severity, levels: list[int]) -> None:
+    """The seed's ladder for SEV-1/SEV-2 (L1 T+0 .. L4 T+15); a SEV-3 stops at L2 and a SEV-4
+    pages L1 only: nobody wakes leadership for a minor incident."""
+    for c in (default_config(), demo_config()):
+        rec = incident(severity)
+        fired = []
+        for minute in range(0, 61):
+            fired += [(e.data["level"], rec.now - T0) for e in run_engine(rec, c, T0 + minute * M)]
+        assert fired == [(lvl, (lvl - 1) * 5 * M) for lvl in levels]
+
+
+def test_a_ladder_long_lapsed_pages_nobody() -> None:
+    """An unacknowledged incident a week old (an engine that was never run, an imported
+    history) is not paged now: its whole ladder, and a day's margin, passed long ago."""
+    c, rec = demo_config(), incident(Severity.SEV4)
+    week = T0 + timedelta(days=8)
+    assert run_engine(rec, c, week) == []
+    assert next_due_at(c, rec.state, week) is None
+    assert next_due_at(c, rec.state) == T0  # the time it was due, before it lapsed
+    assert "lapsed" in escalation_view_for(c, rec.state, week).status_text()
+    # One level fired long ago: the next is not fired a week later either.
+    c1, rec1 = demo_config(), incident(Severity.SEV1)
+    run_engine(rec1, c1, T0)
+    assert run_engine(rec1, c1, week) == []
+    # Within the margin the late engine still climbs (an engine down for an hour).
+    c2, rec2 = demo_config(), incident(Severity.SEV1)
+    assert [e.data["level"] for e in run_engine(rec2, c2, T0 + 3 * 60 * M)] == [1]
+    # A reopened incident starts counting again.
+    rec.now = week
+    rec.commit(commands.change_status(rec.state, Status.RESOLVED, "alice"))
+    rec.commit(commands.change_status(rec.state, Status.INVESTIGATING, "alice"))
+    assert [e.data["level"] for e in run_engine(rec, c, week)] == [1]
+
+
+def test_a_backdated_note_does_not_make_a_live_ladder_lapse() -> None:
+    """The lapse counts from the latest activity: a note backdated to last week (the time it
+    happened, not when it was written) must not hide a reopen made just now."""
+    c, rec = demo_config(), incident(Severity.SEV4)
+    week = T0 + timedelta(days=8)
+    rec.now = week
+    rec.commit(commands.change_status(rec.state, Status.RESOLVED, "alice"))
+    rec.commit(commands.change_status(rec.state, Status.INVESTIGATING, "alice"))
+    rec.commit(commands.add_note(rec.state, "first seen", "alice", at=T0))
+    assert [e.data["level"] for e in run_engine(rec, c, week)] == [1]

@@ -151,3 +151,24 @@ def test_every_tone_has_a_style_on_the_timeline() -> None:
     from warroom.tui.widgets.timeline import TONE_STYLES
 
     assert set(TONE_STYLES) == set(Tone)
+
+
+def test_timeline_rows_by_the_time_things_happened(rec: Recorder) -> None:
+    """A note backdated to 22:45 and recorded at 23:06 comes before one of 22:55, marked
+    as recorded later; without by_time the rows stay in commit order (the dashboard's)."""
+    from datetime import UTC, datetime
+
+    def at(h: int, m: int) -> datetime:
+        return datetime(2026, 3, 4, h, m, tzinfo=UTC)
+
+    assert rec.state is not None and rec.now < at(22, 40)  # declared earlier that day
+    rec.now = at(22, 55)
+    s = rec.commit(commands.add_note(rec.state, "rolled back", "bob"))
+    rec.now = at(23, 6)
+    s = rec.commit(commands.add_note(s, "first 500s seen", "carol", at=at(22, 45)))
+    rows = timeline_rows(rec.events, by_time=True)[-2:]
+    assert [r.text for r in rows] == ["first 500s seen", "rolled back"]
+    assert [r.recorded_later for r in rows] == [True, False]
+    assert rows[0].happened_at == at(22, 45) and rows[0].recorded_note == "recorded 23:06"
+    assert rows[1].recorded_note is None
+    assert [r.text for r in timeline_rows(rec.events)][-1] == "first 500s seen"

@@ -65,9 +65,11 @@ def test_json(room: Path, cli) -> None:  # type: ignore[no-untyped-def]
     assert m["mttr"]["value"] == pytest.approx((1800 + 3600 + 900) / 3)
     assert m["mttr"]["status"] == "not met"
     assert m["mttr"]["trend"]["previous"] == 2400
-    # P resolved 02-10 10:40 -> A starts 03-02 09:57; A 10:30 -> B 03-05 07:59; B 09:00 -> C
-    gaps = [20 * 86400 - 43 * 60, 3 * 86400 - (2 * 3600 + 31 * 60), 4 * 86400 + 15 * 3600]
-    assert m["mttf"]["value"] == pytest.approx(sum(gaps) / 3)
+    # P resolved 02-10 10:40 -> A starts 03-02 09:57; A 10:30 -> B 03-05 07:59; B 09:00 -> C;
+    # C 03-10 00:15 -> D (still open) 03-25 12:00
+    gaps = [20 * 86400 - 43 * 60, 3 * 86400 - (2 * 3600 + 31 * 60), 4 * 86400 + 15 * 3600,
+            15 * 86400 + 11 * 3600 + 45 * 60]
+    assert m["mttf"]["value"] == pytest.approx(sum(gaps) / 4)
     assert m["incidents"]["value"] == 4
     assert m["incidents"]["trend"]["text"] == "↑ 300%"
     assert list(data["by_service"]) == ["payments", "auth", "checkout"]

@@ -67,7 +67,8 @@ GAP_P2 = 10 * 86400 + 80 * 60  # P1 resolved 02-10 10:40 -> P2 starts 02-20 12:0
 GAP_A = 10 * 86400 - (3 * 3600 + 3 * 60)  # 02-20 13:00 -> 03-02 09:57
 GAP_B = 3 * 86400 - (2 * 3600 + 31 * 60)  # 03-02 10:30 -> 03-05 07:59
 GAP_D = 4 * 86400 + 15 * 3600  # 03-05 09:00 (B; C overlapped) -> 03-10 00:00
-GAP_G = 18 * 86400 + 5 * 3600 + 43 * 60  # 03-10 00:15 -> 03-28 05:58
+GAP_E = 10 * 86400 + 11 * 3600 + 35 * 60  # 03-10 00:15 -> 03-20 11:50 (E, still open)
+# F and G start while E is unresolved: they overlap it.
 
 
 @pytest.fixture
@@ -127,14 +128,14 @@ def test_mttr_leaves_out_unresolved(report) -> None:  # type: ignore[no-untyped-
 
 def test_mttf_with_gaps_and_an_overlap(report) -> None:  # type: ignore[no-untyped-def]
     m = report.line("mttf")
-    samples = sorted([GAP_A, GAP_B, GAP_D, GAP_G])
+    samples = sorted([GAP_A, GAP_B, GAP_D, GAP_E])
     assert m.value == pytest.approx(sum(samples) / 4)
-    assert m.value == pytest.approx(769635)
+    assert m.value == pytest.approx(602115)
     assert m.median == pytest.approx((samples[1] + samples[2]) / 2)
-    assert m.p90 == GAP_G
-    assert (m.samples, m.open, m.overlapping) == (4, 2, 1)
-    assert m.status == "not met"  # 214 h, target > 720 h
-    assert m.value_text == "214h"
+    assert m.p90 == GAP_E
+    assert (m.samples, m.open, m.overlapping) == (4, 0, 3)  # C overlaps B; F, G overlap E
+    assert m.status == "not met"  # 167 h, target > 720 h
+    assert m.value_text == "167h"
     assert m.target_text == "> 720h"
     assert m.trend.previous == GAP_P2  # P1 has no earlier incident: no sample
     # Down is bad news for the time between failures.
@@ -166,8 +167,10 @@ def test_by_severity(report) -> None:  # type: ignore[no-untyped-def]
     assert sev2.line("mttd").value == 30  # B 60, F 0
     assert sev2.line("mtta").value == 360 and sev2.line("mtta").open == 1
     assert sev2.line("mttr").value == 3600 and sev2.unresolved == 1
-    # SEV-2's own failures: P1 resolved 02-10 10:40 -> B starts 03-05 07:59
-    assert sev2.line("mttf").value == 23 * 86400 - (2 * 3600 + 41 * 60)
+    # SEV-2's own failures: P1 resolved 02-10 10:40 -> B starts 03-05 07:59; B resolved
+    # 09:00 -> F (still open) starts 03-25 12:00
+    assert sev2.line("mttf").value == (
+        23 * 86400 - (2 * 3600 + 41 * 60) + 20 * 86400 + 3 * 3600) / 2
     sev3 = groups["SEV-3"]
     # P2 resolved 02-20 13:00 -> C starts 03-05 08:25; C resolved 08:50 -> D starts 03-10 00:00
     assert sev3.line("mttf").value == pytest.approx(
@@ -183,8 +186,10 @@ def test_by_service(report) -> None:  # type: ignore[no-untyped-def]
     pay = report.by_service[0]
     assert pay.incidents == 3
     assert pay.line("mttr").value == (1800 + 3600) / 2
-    # P1 resolved 02-10 10:40 -> A starts 03-02 09:57; A resolved 10:30 -> B starts 03-05 07:59
-    assert pay.line("mttf").value == pytest.approx((20 * 86400 - 43 * 60 + GAP_B) / 2)
+    # P1 resolved 02-10 10:40 -> A starts 03-02 09:57; A resolved 10:30 -> B starts 03-05 07:59;
+    # B resolved 09:00 -> F (still open) starts 03-25 12:00
+    assert pay.line("mttf").value == pytest.approx(
+        (20 * 86400 - 43 * 60 + GAP_B + 20 * 86400 + 3 * 3600) / 3)
     auth = next(g for g in report.by_service if g.key == "auth")
     assert auth.line("mttr").trend.previous == 3600  # P2
 
@@ -218,8 +223,8 @@ def test_filters() -> None:
     r = metrics_report(ALL, now=NOW, since=SINCE, until=UNTIL, severity="sev2")
     assert r.incidents == 2 and r.severity == "SEV-2"
     assert [g.key for g in r.by_severity] == ["SEV-2"]
-    # MTTF over SEV-2 only: the gap from P1 to B
-    assert r.line("mttf").value == 23 * 86400 - (2 * 3600 + 41 * 60)
+    # MTTF over SEV-2 only: the gaps from P1 to B and from B to F (open)
+    assert r.line("mttf").value == (23 * 86400 - (2 * 3600 + 41 * 60) + 20 * 86400 + 3 * 3600) / 2
     with pytest.raises(InvalidInput):
         metrics_report(ALL, now=NOW, severity="SEV-9")
 
@@ -342,3 +347,27 @@ def test_docs_carry_the_definitions_verbatim() -> None:
 
     docs = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
     assert DEFINITIONS in docs.read_text(encoding="utf-8")
+
+
+def test_mttf_counts_the_gap_ended_by_an_ongoing_incident() -> None:
+    """Incidents at day 0, 10, 20 (each resolved within the hour) and day 25, still open: the
+    failure-free time before the open one ended with a failure, so three gaps count."""
+    start = d(3, 1, 0)
+    incs = [inc(f"INC-{i + 1}", "x", "SEV-3", start + timedelta(days=day), 0, 5, 30 if i < 3
+                else None) for i, day in enumerate((0, 10, 20, 25))]
+    r = metrics_report(incs, now=d(3, 31, 0), since=start, until=d(3, 31, 0))
+    m = r.line("mttf")
+    gaps = [10 * 86400 - 1800, 10 * 86400 - 1800, 5 * 86400 - 1800]
+    assert m.samples == 3
+    assert m.value == pytest.approx(sum(gaps) / 3)
+
+
+def test_mttf_an_incident_starting_during_an_unresolved_one_overlaps() -> None:
+    start = d(3, 1, 0)
+    first = inc("INC-1", "x", "SEV-3", start, 0, 5, 30)
+    ongoing = inc("INC-2", "x", "SEV-3", start + timedelta(days=10), 0, 5, None)
+    during = inc("INC-3", "x", "SEV-3", start + timedelta(days=12), 0, 5, 30)
+    r = metrics_report([first, ongoing, during], now=d(3, 31, 0), since=start, until=d(3, 31, 0))
+    m = r.line("mttf")
+    assert (m.samples, m.overlapping) == (1, 1)  # only the gap first -> ongoing
+    assert m.value == pytest.approx(10 * 86400 - 1800)

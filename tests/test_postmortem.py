@@ -255,3 +255,17 @@ def test_markup_and_escape_sequences_read_literally_in_markdown_and_json() -> No
     assert data["communications"][0]["text"] == "```\n" + NASTY
     assert any(NASTY in e["text"] for e in data["timeline"] if e["kind"] == "escalated")
     assert re.search(r"\\x1b", json.dumps(data)) is None  # JSON escapes it as \u001b
+
+
+def test_raci_names_the_people_who_held_each_role() -> None:
+    r = scripted()
+    assert r.state is not None
+    pm = build_postmortem(r.state, r.events, LATER)
+    md = postmortem_markdown(pm)
+    raci = md[md.index("## RACI"):]
+    assert ("| Activity | Incident Commander: bob | Tech Lead: carol | "
+            "Comms Lead: erin, frank | Scribe: dave | On-call: (nobody) |") in raci
+    data = postmortem_json(pm)["raci"]
+    assert data["people"] == {"Incident Commander": ["bob"], "Tech Lead": ["carol"],
+                              "Comms Lead": ["erin", "frank"], "Scribe": ["dave"],
+                              "On-call": []}

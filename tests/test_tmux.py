@@ -102,3 +102,25 @@ def test_spectator_terminal_watches_and_cannot_write(tmux: Tmux, tmp_path: Path)
     shown = run_cli(db, "show", "1", "--json").json()
     actors = [e["actor"] for e in shown["timeline"] if e["kind"] != "escalated"]  # type: ignore[index]
     assert actors == ["alice", "carol"]  # nothing from the spectator
+
+
+def test_demo_watch_is_a_spectator_on_the_demo_room(tmux: Tmux, tmp_path: Path) -> None:
+    """`warroom demo` in one terminal, `warroom demo --watch` in another: the newcomer watches
+    the same demo room, read-only."""
+    demo = tmp_path / "demo" / "demo.db"
+    env = cli_env(tmp_path / "mine.db") | {"PYTHONPATH": str(REPO)}
+    assert run_cli(demo, "demo", "--path", str(demo), "--build-only", env=env).code == 0
+    command = [sys.executable, "-m", "warroom", "demo", "--path", str(demo), "--watch"]
+    tmux.start("newcomer", 160, 48, command, env)
+    screen = tmux.wait_for("newcomer", "SPECTATOR")
+    tmux.wait_for("newcomer", "Checkout failing")
+    assert not (tmp_path / "mine.db").exists()
+    del screen
+
+
+def test_watch_without_a_room_names_the_demo(tmp_path: Path) -> None:
+    db = tmp_path / "nothing-here.db"
+    r = run_cli(db, "watch")
+    assert r.code != 0
+    assert "no database" in r.err and "warroom demo --watch" in r.err, r.err
+    assert not db.exists()

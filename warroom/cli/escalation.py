@@ -345,5 +345,5 @@ async def clocks(ctx: Context) -> int:
         return 0
     line(f"{state.id}  {state.severity.value}  {state.status.value}  as of {when(now)}")
     for c in items:
-        line(f"  {c.label:<24} {c.target_text:<22} {c.text()}")
+        line(f"  {c.label:<24} {safe(c.owner_text()):<26} {c.target_text:<22} {c.text()}")
     return 0

@@ -14,12 +14,16 @@ from warroom.cli.output import (
     event_line,
     incident_json,
     line,
+    row_line,
     safe,
     when,
 )
+from warroom.domain.common.jsonable import to_json
 from warroom.domain.incident import commands
 from warroom.domain.incident.checklist import CHECKLIST, parse_item
+from warroom.domain.incident.clocks import response_clocks, severity_profile
 from warroom.domain.incident.kinds import describe
+from warroom.domain.incident.kinds.records import meeting_text
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import (
     SEVERITIES,
@@ -32,6 +36,7 @@ from warroom.domain.incident.severity import (
 )
 from warroom.domain.incident.state import IncidentState, parse_incident_id
 from warroom.domain.incident.status import Phase, Status, allowed_moves
+from warroom.domain.incident.timeline import timeline_rows
 from warroom.store.base import AppendResult
 from warroom.store.execute import Decide, execute
 
@@ -74,6 +79,28 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("status", metavar="STATUS",
                    help="Investigating, Identified, Monitoring or Resolved")
     p.add_argument("--reason")
+    p.add_argument("--cause", metavar="TEXT",
+                   help="with Identified: what was identified (the root cause, for the record)")
+    p.add_argument("--impact", metavar="TEXT",
+                   help="with Resolved (or any move): the impact, for the record")
+    _mutating(p)
+
+    p = cmd("service", "change (correct) an incident's service", service)
+    incident_arg(p)
+    p.add_argument("service", metavar="NAME", help="a configured service; '' for none")
+    _mutating(p)
+
+    p = cmd("schedule-postmortem", "record when the postmortem meets (shown in the resolution "
+            "and RCA messages)", schedule_postmortem)
+    incident_arg(p)
+    p.add_argument("meets_at", metavar="TIME",
+                   help="ISO 8601 (2026-12-01T14:00, local time without an offset) or +2d")
+    _mutating(p)
+
+    p = cmd("fact", "set a fact for the record: impact, root-cause, eta or lessons", fact)
+    incident_arg(p)
+    p.add_argument("fact", metavar="FACT", help="impact, root-cause, eta or lessons")
+    p.add_argument("text", metavar="TEXT")
     _mutating(p)
 
     p = cmd("severity", "change (or confirm) an incident's severity", severity)
@@ -204,7 +231,32 @@ async def declare(ctx: Context) -> int:
     )
     async with await ctx.store(write=True) as store:
         result = await execute(store, None, lambda _: events)
+    _warn_service(ctx, a.service, result.incident_id)
     return _report(ctx, result)
+
+
+def _warn_service(ctx: Context, name: str | None, incident_id: str) -> None:
+    """Say on stderr when `name` is not a configured service. A broken configuration file
+    never stops a declaration in an outage: it only loses the warning."""
+    import sys
+
+    from warroom.domain.config.fields import ConfigError
+
+    try:
+        warning = ctx.config.unknown_service(name, incident_id)
+    except ConfigError:
+        return
+    if warning:
+        sys.stderr.write(f"warroom: warning: {safe(warning)}\n")
+
+
+async def service(ctx: Context) -> int:
+    a = ctx.args
+    at = ctx.time(a.at)
+    incident_id = parse_incident_id(a.incident)
+    code = await _mutate(ctx, lambda s: commands.change_service(s, a.service, ctx.actor, at))
+    _warn_service(ctx, a.service, incident_id)
+    return code
 
 
 async def ack(ctx: Context) -> int:
@@ -213,10 +265,33 @@ async def ack(ctx: Context) -> int:
 
 
 async def status(ctx: Context) -> int:
-    at, to = ctx.time(ctx.args.at), Status.parse(ctx.args.status)
+    a = ctx.args
+    at, to = ctx.time(a.at), Status.parse(a.status)
+
+    def decide(s: IncidentState) -> list[Any]:
+        events = commands.change_status(s, to, ctx.actor, at, a.reason)
+        if a.cause:
+            events += commands.record_fact(s, "root_cause", a.cause, ctx.actor, at)
+        if a.impact:
+            events += commands.record_fact(s, "impact", a.impact, ctx.actor, at)
+        return events
+
+    return await _mutate(ctx, decide)
+
+
+async def schedule_postmortem(ctx: Context) -> int:
+    a = ctx.args
+    at = ctx.time(a.at)
+    meets_at = ctx.time(a.meets_at, "TIME", lookup=True)
+    assert meets_at is not None
     return await _mutate(
-        ctx, lambda s: commands.change_status(s, to, ctx.actor, at, ctx.args.reason)
-    )
+        ctx, lambda s: commands.schedule_postmortem(s, meets_at, ctx.actor, at))
+
+
+async def fact(ctx: Context) -> int:
+    a = ctx.args
+    at, name = ctx.time(a.at), commands.parse_fact(a.fact)
+    return await _mutate(ctx, lambda s: commands.record_fact(s, name, a.text, ctx.actor, at))
 
 
 async def severity(ctx: Context) -> int:
@@ -230,8 +305,14 @@ async def severity(ctx: Context) -> int:
         from warroom.domain.common.errors import InvalidInput
 
         raise InvalidInput("give a severity (SEV-1..SEV-4) or assessment options to compute one")
-    return await _mutate(ctx, lambda s: commands.change_severity(
+    code = await _mutate(ctx, lambda s: commands.change_severity(
         s, to, ctx.actor, at, ctx.args.reason, assessment))
+    if assessment is not None and not ctx.json and not ctx.args.severity:
+        # A confirmation records only "triage done": say why the matrix kept the level too.
+        s = suggest_severity(assessment)
+        line(f"matrix: {s.severity.value} decided by {s.decided_by.criterion}: "
+             f"{s.decided_by.reason}")
+    return code
 
 
 def assess(ctx: Context) -> int:
@@ -345,11 +426,15 @@ async def list_incidents(ctx: Context) -> int:
     return 0
 
 
-def _show_lines(state: IncidentState, events: list[Any], ctx: Context) -> None:
+def _show_lines(state: IncidentState, events: list[Any], ctx: Context,
+                last: int | None = None) -> None:
     now = ctx.now()
     line(f"{state.id}  {state.severity.value}  {state.status.value}  ({state.phase.value})  "
          f"version {state.version}")
     line(f"title:     {safe(state.title)}")
+    profile = severity_profile(state.severity)
+    line(f"response:  {profile.text()}")
+    line(f"war room:  {profile.war_room_text()}")
     if state.service:
         line(f"service:   {safe(state.service)}")
     if state.summary:
@@ -362,6 +447,8 @@ def _show_lines(state: IncidentState, events: list[Any], ctx: Context) -> None:
         line("acked:     NOT ACKNOWLEDGED")
     if state.resolved_at:
         line(f"resolved:  {when(state.resolved_at)}")
+    if state.postmortem_at:
+        line(f"postmortem: {meeting_text(state.postmortem_at)}")
     moves = ", ".join(m.value for m in allowed_moves(state.status))
     line(f"next:      {moves}")
     line("roles:")
@@ -374,9 +461,19 @@ def _show_lines(state: IncidentState, events: list[Any], ctx: Context) -> None:
         for a in open_items:
             owner = f" ({safe(a.owner)})" if a.owner else ""
             line(f"  [{a.id[:8]}] {safe(a.text)}{owner}")
+    line("checklist:")
+    for c in response_clocks(state, now):
+        mark = "x" if c.done_at else " "
+        line(f"  [{mark}] {c.label:<22} {safe(c.owner_text()):<26} {c.target_text:<22} "
+             f"{c.text()}")
     line("timeline:")
-    for e in events:
-        line("  " + event_line(e))
+    rows = timeline_rows(events, by_time=True)
+    if last:
+        rows = rows[-last:]
+    for row in rows:
+        later = f"  ({row.recorded_note})" if row.recorded_note else ""
+        edited = "  (edited)" if row.edited else ""
+        line("  " + row_line(row) + later + edited)
 
 
 async def show(ctx: Context) -> int:
@@ -384,12 +481,15 @@ async def show(ctx: Context) -> int:
     async with await ctx.store(write=False) as store:
         state = await store.get(incident_id)
         events = await store.events(incident_id)
-    if ctx.args.last:
-        events = events[-ctx.args.last :]
     if ctx.json:
-        emit_json(incident_json(state, events))
+        # Commit order (by seq) for scripts; each entry carries `at` and `recorded_at`.
+        if ctx.args.last:
+            events = events[-ctx.args.last :]
+        data = incident_json(state, events)
+        data["severity_profile"] = to_json(severity_profile(state.severity))
+        emit_json(data)
     else:
-        _show_lines(state, events, ctx)
+        _show_lines(state, events, ctx, ctx.args.last)
     return 0
 
 

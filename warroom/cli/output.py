@@ -17,6 +17,7 @@ from warroom.domain.incident.events import Event, iso
 from warroom.domain.incident.kinds import describe, event_json, kind_label
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.state import IncidentState
+from warroom.domain.incident.timeline import TimelineRow
 
 
 def emit_json(obj: Any, out: TextIO | None = None) -> None:
@@ -73,6 +74,16 @@ def incident_json(state: IncidentState, events: list[Event] | None = None) -> di
     if events is not None:
         data["timeline"] = [event_json(e) for e in events]
     return data
+
+
+def row_line(row: TimelineRow) -> str:
+    """A timeline row as `show` prints it: its time is when it happened (corrected if so), its
+    text the row's (the scribe's correction applied)."""
+    e = row.event
+    return (
+        f"#{e.seq:<6} {when(row.happened_at)}  {e.incident_id:<8} {kind_label(e.kind):<9} "
+        f"{safe(e.actor):<12} {safe(row.text)}"
+    )
 
 
 def event_line(e: Event) -> str:

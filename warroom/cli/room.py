@@ -47,6 +47,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--reset", action="store_true", help="rebuild the demo room from scratch")
     p.add_argument("--build-only", action="store_true",
                    help="build the room, print its path and exit")
+    p.add_argument("--watch", action="store_true",
+                   help="watch the demo room read-only (a spectator beside someone running "
+                        "`warroom demo`); builds it only if there is none")
     p.set_defaults(handler=demo)
 
     p = sub.add_parser("watch", help="open the dashboard read-only (spectator)",
@@ -120,9 +123,17 @@ def dashboard(ctx: Context) -> int:
 
 def watch(ctx: Context) -> int:
     from warroom.domain.incident.state import parse_incident_id
-    from warroom.tui.run import run_dashboard
 
     follow = parse_incident_id(ctx.args.incident) if ctx.args.incident else None
+    if "://" not in ctx.db and not Path(ctx.db).expanduser().exists():
+        from warroom.store.errors import DatabaseMissing
+
+        # A newcomer who just saw `warroom demo` in another terminal expects to watch that.
+        raise DatabaseMissing(
+            f"no database at {ctx.db}; a spectator never creates one (someone in the room opens "
+            "it first, or run `warroom init`). To watch the demo room: warroom demo --watch")
+    from warroom.tui.run import run_dashboard
+
     return run_dashboard(ctx, follow=follow, spectator=True)
 
 
@@ -133,6 +144,11 @@ def demo(ctx: Context) -> int:
     from warroom.resources import sample_data_dir
 
     path = Path(ctx.args.path).expanduser() if ctx.args.path else default_demo_path(ctx.settings)
+    if ctx.args.watch and not ctx.args.reset and path.exists():
+        # Never rebuild a room someone may be in: a spectator watches whatever is there.
+        from warroom.tui.run import run_dashboard
+
+        return run_dashboard(ctx, db=str(path), spectator=True)
     built = asyncio.run(ensure_demo(path, sample_data_dir(), ctx.now(), reset=ctx.args.reset))
     if ctx.args.build_only:
         if ctx.json:
@@ -142,4 +158,4 @@ def demo(ctx: Context) -> int:
         return 0
     from warroom.tui.run import run_dashboard
 
-    return run_dashboard(ctx, db=str(path))
+    return run_dashboard(ctx, db=str(path), spectator=True if ctx.args.watch else None)

@@ -108,6 +108,8 @@ class Engine:
         self.clock = clock
         self.actor = actor
         self.deliver = deliver and config.notifier.enabled
+        # False (--no-deliver): a drill; its levels say so, and no engine ever pages them.
+        self.record_deliveries = deliver
         self.notifier = notifier or Notifier(config.notifier, base_dir=base_dir)
         self.local_attempts = local_attempts
         self.on_fired = on_fired
@@ -139,11 +141,11 @@ class Engine:
                 if state is None or state.version != s.version:
                     state = await self.store.get(s.id)
                     self._states[s.id] = state
-                due = esc.next_due_at(self.config, state)
+                due = esc.next_due_at(self.config, state, now)
                 if due is not None and due <= now:
                     fired.extend(await self._fire(s.id, now))
                     state = self._states.get(s.id, state)
-                    due = esc.next_due_at(self.config, state)
+                    due = esc.next_due_at(self.config, state, now)
                 if due is not None and (next_due is None or due < next_due):
                     next_due = due
                 if self.deliver:
@@ -166,7 +168,8 @@ class Engine:
 
         def next_level(state: IncidentState) -> list[NewEvent]:
             self._states[incident_id] = state
-            return esc.due_escalations(self.config, state, now, self.actor)[:1]
+            return esc.due_escalations(self.config, state, now, self.actor,
+                                       drill=not self.record_deliveries)[:1]
 
         while True:
             result = await execute(self.store, incident_id, next_level, retry=self.retry)
@@ -211,7 +214,8 @@ class Engine:
         level had just been fired by an engine (its pages are on their way from there)."""
         at = now or self.clock()
         result = await execute(self.store, incident_id,
-                               lambda s: esc.escalate_now(s, self.config, actor, at),
+                               lambda s: esc.escalate_now(s, self.config, actor, at,
+                                                          drill=not self.record_deliveries),
                                expected_version=expected_version,
                                retry=NEVER if expected_version is not None else self.retry)
         if not result.duplicate:

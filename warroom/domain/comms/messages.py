@@ -42,7 +42,7 @@ from warroom.domain.incident.kinds.lifecycle import (
     StatusChanged,
 )
 from warroom.domain.incident.kinds.paging import Escalated
-from warroom.domain.incident.kinds.records import Decision
+from warroom.domain.incident.kinds.records import Decision, meeting_text
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import SEVERITIES
 from warroom.domain.incident.state import IncidentState
@@ -173,6 +173,8 @@ PLACEHOLDERS: dict[str, Placeholder] = {
         Placeholder("next_update", "'by <time>' from the severity's update cadence",
                     None),
         Placeholder("rca_due", "resolution + 48 h", "[not resolved yet]"),
+        Placeholder("postmortem", "when the postmortem meets ('Tuesday 14:00 UTC (date)')",
+                    "[postmortem not scheduled yet: warroom schedule-postmortem]"),
         Placeholder("now", "the time of rendering (UTC)", None),
         Placeholder("incident_commander", "current Incident Commander",
                     "[no Incident Commander assigned]"),
@@ -311,6 +313,7 @@ def message_values(state: IncidentState, events: Sequence[Event], now: datetime,
         ),
         "next_update": next_update,
         "rca_due": minute_utc(resolved_at + RCA_WITHIN) if resolved_at else None,
+        "postmortem": meeting_text(state.postmortem_at) if state.postmortem_at else None,
         "now": minute_utc(now),
         "incident_commander": state.holder(Role.INCIDENT_COMMANDER),
         "tech_lead": state.holder(Role.TECH_LEAD),

@@ -206,6 +206,16 @@ class Postmortem:
     lessons: tuple[str, ...]
     raci: Annotated[tuple[tuple[str, tuple[str, ...]], ...],
                     PlainSerializer(_raci_json, return_type=dict[str, Any])] = field(default=RACI)
+    # Who held each RACI column's role during the incident, in the order they took it (the
+    # generic table says what a role does; the review asks who did it). In the JSON as
+    # raci.people (postmortem_json).
+    raci_people: Annotated[tuple[tuple[str, ...], ...], Field(exclude=True)] = ()
+
+    def raci_header(self) -> tuple[str, ...]:
+        """'Incident Commander: bob', 'On-call: (nobody)' for each column."""
+        people = self.raci_people or tuple(() for _ in RACI_COLUMNS)
+        return tuple(f"{name}: {', '.join(who) if who else '(nobody)'}"
+                     for (name, _), who in zip(RACI_COLUMNS, people, strict=True))
 
 
 def build_postmortem(state: IncidentState, events: Sequence[Event],
@@ -252,6 +262,7 @@ def build_postmortem(state: IncidentState, events: Sequence[Event],
         severity_history=_changes(f, SeverityChanged.kind, "severity"),
         status_history=_changes(f, StatusChanged.kind, "status"),
         timeline=f.items,
+        raci_people=tuple(_held(state, role) for _, role in RACI_COLUMNS),
         roles=tuple(
             Stint(s.role, s.person, s.start, s.end)
             for s in sorted(state.role_history,
@@ -440,7 +451,7 @@ def postmortem_markdown(pm: Postmortem) -> str:
     out += ["", "## Lessons", ""]
     out += _list(pm.lessons, "[no lessons recorded yet]", numbered=False)
     out += ["", "## RACI", ""]
-    out += _table(("Activity", *(name for name, _ in RACI_COLUMNS)),
+    out += _table(("Activity", *(md_cell(h) for h in pm.raci_header())),
                   [(activity, *letters) for activity, letters in pm.raci])
     out += ["", f"*{RACI_LEGEND}*"]
     texts = [c for c in pm.communications if c.text.strip()]
@@ -463,7 +474,19 @@ def _printable_block(text: str) -> str:
 def postmortem_json(pm: Postmortem) -> dict[str, Any]:
     """The same facts as the Markdown, with text verbatim and times in ISO 8601 UTC."""
     result: dict[str, Any] = to_json(pm)
+    people = pm.raci_people or tuple(() for _ in RACI_COLUMNS)
+    result["raci"]["people"] = {name: list(who)
+                                for (name, _), who in zip(RACI_COLUMNS, people, strict=True)}
     return result
+
+
+def _held(state: IncidentState, role: Role) -> tuple[str, ...]:
+    """Everyone who held `role`, in the order they took it, each once."""
+    seen: list[str] = []
+    for s in sorted(state.role_history, key=lambda s: s.start):
+        if s.role == role and s.person not in seen:
+            seen.append(s.person)
+    return tuple(seen)
 
 
 def render_postmortem(state: IncidentState, events: Sequence[Event], now: datetime) -> str:

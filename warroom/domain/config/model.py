@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -304,8 +305,16 @@ class Level(_Model):
 
     after: Duration
     targets: list[TargetSpec] = Field(min_length=1)
-    # Only for these severities (all when absent): e.g. no CEO page for a SEV-4.
-    severities: list[SeverityName] | None = None
+    # Only for these severities (all when absent): e.g. no CEO page for a SEV-4. An empty list
+    # would be a level that never fires: refused, as is a severity named twice.
+    severities: list[SeverityName] | None = Field(default=None, min_length=1)
+
+    @field_validator("severities")
+    @classmethod
+    def _distinct(cls, v: list[Any] | None) -> list[Any] | None:
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError("a severity is listed twice")
+        return v
 
     def applies_to(self, severity: Severity) -> bool:
         return self.severities is None or severity in self.severities
@@ -338,14 +347,16 @@ class Policy(_Model):
 
 def default_policy() -> Policy:
     """The seed's ladder: primary at T+0, secondary + team lead at T+5 min, director + VP at
-    T+10, CTO + CEO at T+15."""
+    T+10, CTO + CEO at T+15, climbed whole by a SEV-1 or SEV-2; a SEV-3 stops at L2 and a
+    SEV-4 pages L1 only (nobody wakes leadership for a minor incident)."""
     return Policy.model_validate({
         "description": "the seed's escalation ladder",
         "levels": [
             {"after": "0s", "targets": ["primary"]},
-            {"after": "5m", "targets": ["secondary", "team_lead"]},
-            {"after": "10m", "targets": ["director", "vp"]},
-            {"after": "15m", "targets": ["cto", "ceo"]},
+            {"after": "5m", "targets": ["secondary", "team_lead"],
+             "severities": ["SEV-1", "SEV-2", "SEV-3"]},
+            {"after": "10m", "targets": ["director", "vp"], "severities": ["SEV-1", "SEV-2"]},
+            {"after": "15m", "targets": ["cto", "ceo"], "severities": ["SEV-1", "SEV-2"]},
         ],
     })
 
@@ -527,6 +538,22 @@ class Config(_Model):
 
     def service(self, name: str | None) -> Service | None:
         return self.services.get(name) if name else None
+
+    def unknown_service(self, name: str | None, incident_id: str = "ID") -> str | None:
+        """A warning for a service name the room does not know, naming the nearest configured
+        ones, or None (known, none given, or a room that configures no services at all).
+        A typo silently accepted leaves the incident with no runbook, team or policy."""
+        import difflib
+
+        if not name or not self.services or name in self.services:
+            return None
+        names = sorted(self.services)
+        near = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(
+            name, names, n=3, cutoff=0.6)
+        hint = (f"did you mean {' or '.join(near)}?" if near
+                else "configured: " + ", ".join(names[:12]) + (", ..." if len(names) > 12 else ""))
+        return (f"service {name!r} is not configured ({hint}); it has no runbook, team or "
+                f"escalation policy of its own. Fix it: warroom service {incident_id} NAME")
 
     def team_for(self, service: str | None) -> tuple[str | None, Team | None]:
         svc = self.service(service)

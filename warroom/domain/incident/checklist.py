@@ -12,6 +12,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from warroom.domain.common.errors import InvalidInput
+from warroom.domain.incident.roles import Role
 
 
 class Anchor(StrEnum):
@@ -63,3 +64,20 @@ def parse_item(text: str) -> ChecklistItem:
     raise InvalidInput(
         f"unknown checklist item {text!r}: use one of " + ", ".join(CHECKLIST_BY_KEY)
     )
+
+
+# The seed's Owner column as the room's roles; "Dev Team" and "QA/Ops" are teams, not roles.
+OWNER_ROLES: dict[str, Role | None] = {
+    "On-call": Role.ONCALL_PRIMARY,
+    "IC": Role.INCIDENT_COMMANDER,
+    "Comms": Role.COMMUNICATIONS_LEAD,
+    "Tech Lead": Role.TECH_LEAD,
+    "Scribe": Role.SCRIBE,
+    "Dev Team": None,
+    "QA/Ops": None,
+}
+
+
+def owner_role(item: ChecklistItem) -> Role | None:
+    """The role that owns the item (the seed's Owner column), None for a team."""
+    return OWNER_ROLES.get(item.owner)

@@ -10,6 +10,11 @@ assemble (<15m) and first customer update (<30m); the latest move to Monitoring 
 "waiting". Once the incident is resolved, a detection-anchored item still not done is "missed"
 (it no longer counts down).
 
+Severity. A SEV-3 or SEV-4 is worked by the normal team at its own pace: its acknowledge, triage
+and assembly targets are its response time (2 h, 24 h) when that is longer than the checklist's.
+A severity whose stakeholder plan sends customers nothing (SEV-4) has no first customer update
+to miss: that clock says "not required".
+
 The customer-update clock: the first customer update is due by the checklist's target (30 min
 after detection); after that, the severity's cadence (SEV-1 every 15m, SEV-2 30m, SEV-3 60m,
 SEV-4 none) counts from the last customer-facing communication. Internal messages do not reset
@@ -28,9 +33,17 @@ from pydantic import Field, computed_field
 
 from warroom.domain.common.jsonable import Seconds, UtcTime
 from warroom.domain.common.timefmt import format_duration, shift
-from warroom.domain.incident.checklist import CHECKLIST, CHECKLIST_BY_KEY, Anchor, ChecklistItem
+from warroom.domain.comms.stakeholders import STAKEHOLDER_PLAN
+from warroom.domain.incident.checklist import (
+    CHECKLIST,
+    CHECKLIST_BY_KEY,
+    OWNER_ROLES,
+    Anchor,
+    ChecklistItem,
+    owner_role,
+)
 from warroom.domain.incident.kinds.records import CUSTOMER_AUDIENCES
-from warroom.domain.incident.severity import SEVERITIES
+from warroom.domain.incident.severity import SEVERITIES, Severity
 from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
 
@@ -62,6 +75,14 @@ class Clock:
                           Field(serialization_alias="overdue_s")] = None
     took: Annotated[timedelta | None,  # DONE/DONE_LATE: from the anchor to done
                     Field(exclude=True)] = None
+    holder: str | None = None  # who holds the owner's role now (None: vacant, or a team)
+
+    def owner_text(self) -> str:
+        """'IC (carol)', 'On-call (vacant)', or a team's name ('Dev Team')."""
+        role = OWNER_ROLES.get(self.owner)
+        if role is None:
+            return self.owner
+        return f"{self.owner} ({self.holder or 'vacant'})"
 
     @property
     def overdue(self) -> bool:
@@ -103,18 +124,83 @@ def _anchor(state: IncidentState, item: ChecklistItem) -> datetime | None:
     return state.resolved_at
 
 
+def item_target(severity: Severity, item: ChecklistItem) -> tuple[timedelta | None, str]:
+    """The item's target for this severity and its text (see "Severity" above); None: the
+    item has no deadline (root cause, deploy fix, a SEV-4's first customer update)."""
+    level = SEVERITIES[severity]
+    if item.key == "first_update" and not customers_hear(severity):
+        return None, "not required"
+    if (level.own_pace and item.target is not None and item.key in PACED_ITEMS
+            and level.response_time > item.target):
+        return level.response_time, level.response_time_text
+    return item.target, item.target_text
+
+
+# The checklist's items that a SEV-3/SEV-4 does at its own pace (the response time).
+PACED_ITEMS = ("acknowledge", "triage", "assemble")
+
+
+def customers_hear(severity: Severity) -> bool:
+    """False when the seed's stakeholder plan sends customers nothing for this severity."""
+    cell = next(r for r in STAKEHOLDER_PLAN if r.audience == "customers").cells[severity]
+    return cell.how != "-"
+
+
+@dataclass(frozen=True)
+class SeverityProfile:
+    """What a severity asks of the room, as `warroom show` and the header say it: the seed's
+    response time, the acknowledge target the clock uses, the war room and response mode."""
+
+    severity: Severity
+    name: str
+    response_time_text: Annotated[str, Field(serialization_alias="response_time")]
+    response_time: Annotated[Seconds, Field(serialization_alias="response_time_s")]
+    acknowledge_text: Annotated[str, Field(serialization_alias="acknowledge_within")]
+    acknowledge: Annotated[Seconds, Field(serialization_alias="acknowledge_within_s")]
+    war_room: str  # mandatory | as needed | not needed
+    response_mode: str  # all hands war room | core team virtual bridge | normal team channel
+    update_every: Annotated[Seconds | None, Field(serialization_alias="update_every_s")]
+    leadership: str
+    customer_comms: str
+
+    def text(self) -> str:
+        """'< 15 min (acknowledge < 5 min)', or one time when both are the same."""
+        if self.acknowledge_text == self.response_time_text:
+            return self.response_time_text
+        return f"{self.response_time_text} (acknowledge {self.acknowledge_text})"
+
+    def war_room_text(self) -> str:
+        return f"{self.war_room} ({self.response_mode})"
+
+
+def severity_profile(severity: Severity) -> SeverityProfile:
+    level = SEVERITIES[severity]
+    ack, ack_text = item_target(severity, CHECKLIST_BY_KEY["acknowledge"])
+    assert ack is not None
+    return SeverityProfile(
+        severity=severity, name=level.name, response_time_text=level.response_time_text,
+        response_time=level.response_time, acknowledge_text=ack_text, acknowledge=ack,
+        war_room=level.war_room_needed, response_mode=level.response_mode,
+        update_every=level.update_every, leadership=level.leadership,
+        customer_comms=level.customer_comms,
+    )
+
+
 def item_clock(state: IncidentState, item: ChecklistItem, now: datetime) -> Clock:
     anchor = _anchor(state, item)
     done = state.checklist.get(item.key)
-    base = dict(key=item.key, label=item.task, target_text=item.target_text, owner=item.owner,
-                anchor_at=anchor, done_at=done)
-    if item.target is None:
+    target, target_text = item_target(state.severity, item)
+    role = owner_role(item)
+    base = dict(key=item.key, label=item.task, target_text=target_text, owner=item.owner,
+                anchor_at=anchor, done_at=done,
+                holder=state.holder(role) if role is not None else None)
+    if target is None:
         return Clock(**base, state=ClockState.NO_TARGET, due_at=None)
     if anchor is None:
         if done is not None:  # done before its anchor (e.g. verified without Monitoring)
             return Clock(**base, state=ClockState.DONE, due_at=None)
         return Clock(**base, state=ClockState.WAITING, due_at=None)
-    due = shift(anchor, item.target)
+    due = shift(anchor, target)
     if done is not None:
         if done <= due:
             return Clock(**base, state=ClockState.DONE, due_at=due, took=max(done - anchor,

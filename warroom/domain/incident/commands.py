@@ -7,6 +7,7 @@ time the actor gives (a backdated time) or None for "now, by the store's clock".
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from warroom.domain.common.errors import InvalidInput, TransitionRefused
@@ -19,18 +20,22 @@ from warroom.domain.incident.kinds.lifecycle import (
     Declared,
     PhaseChanged,
     Retitled,
+    ServiceChanged,
     SeverityChanged,
     StatusChanged,
 )
 from warroom.domain.incident.kinds.paging import Escalated
 from warroom.domain.incident.kinds.people import RoleAssigned, RoleReleased
 from warroom.domain.incident.kinds.records import (
+    FACT_TITLES,
     ActionDone,
     ActionItem,
     Amended,
     CommunicationSent,
     Decision,
+    FactRecorded,
     Note,
+    PostmortemScheduled,
 )
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Assessment, Severity, suggest_severity
@@ -148,9 +153,27 @@ def release_role(state: IncidentState, role: Role, actor: str,
     return [NewEvent.of(RoleReleased(role=role, person=current), _actor(actor), at)]
 
 
+# An action item's owner written at its end: "restart the pool @bob".
+_OWNER_RE = re.compile(r"^(?P<text>.*\S)\s+@(?P<owner>[A-Za-z0-9][A-Za-z0-9._-]*)\s*$", re.DOTALL)
+
+
+def split_owner(text: str) -> tuple[str, str | None]:
+    """("restart the pool", "bob") for "restart the pool @bob"; only a trailing @name counts
+    (an address or an @mention mid-sentence is text). The dashboard and the CLI both read an
+    action item's owner this way."""
+    m = _OWNER_RE.match(text)
+    if m is None:
+        return text, None
+    return m.group("text"), m.group("owner")
+
+
 def add_note(state: IncidentState, text: str, actor: str, at: datetime | None = None,
              kind: str = "note", owner: str | None = None) -> list[NewEvent]:
+    """A note, decision or action item; an action item with no `owner` takes a trailing
+    @name of its text as its owner (split_owner)."""
     text = _text(text, kind, MAX_TEXT)
+    if kind == "action" and not owner:
+        text, owner = split_owner(text)
     if kind == "note":
         body: Note | Decision | ActionItem = Note(text=text)
     elif kind == "decision":
@@ -233,3 +256,44 @@ def record_escalation(state: IncidentState, level: int, targets: list[str], acto
     body = Escalated(level=level, targets=[_text(t, "target", 200) for t in targets],
                      reason=_text(reason, "reason", 200))
     return [NewEvent.of(body, _actor(actor), at)]
+
+
+_FACT_NAMES = {"impact": "impact", "root_cause": "root_cause", "rootcause": "root_cause",
+               "cause": "root_cause", "eta": "eta", "lessons": "lessons", "lesson": "lessons",
+               "lessons_learned": "lessons"}
+
+
+def parse_fact(text: str) -> str:
+    """'root-cause', 'Root cause', 'cause' -> 'root_cause'; the names the CLI and keys accept."""
+    key = text.strip().lower().replace("-", "_").replace(" ", "_")
+    if key in _FACT_NAMES:
+        return _FACT_NAMES[key]
+    raise InvalidInput(f"unknown fact {text!r}: use impact, root-cause, eta or lessons")
+
+
+def record_fact(state: IncidentState, fact: str, text: str, actor: str,
+                at: datetime | None = None) -> list[NewEvent]:
+    """State a fact for the record (see FactRecorded); `fact` as parse_fact accepts it."""
+    name = parse_fact(fact)
+    assert name in FACT_TITLES
+    body = FactRecorded(fact=name, text=_text(text, FACT_TITLES[name].lower(), MAX_TEXT).strip())
+    return [NewEvent.of(body, _actor(actor), at)]
+
+
+def change_service(state: IncidentState, service: str | None, actor: str,
+                   at: datetime | None = None) -> list[NewEvent]:
+    """Correct the incident's service ("" or None: no service). Unknown names are the
+    caller's to warn about (the configuration is not the domain command's to read)."""
+    name = _text(service, "service", MAX_TITLE).strip() if service else None
+    if name == state.service:
+        raise TransitionRefused(f"{state.id} is already on service {name or '(none)'}")
+    body = ServiceChanged(service=name, previous=state.service)
+    return [NewEvent.of(body, _actor(actor), at)]
+
+
+def schedule_postmortem(state: IncidentState, meets_at: datetime, actor: str,
+                        at: datetime | None = None) -> list[NewEvent]:
+    """Record when the postmortem meets (a later call moves it)."""
+    if state.postmortem_at == meets_at:
+        raise TransitionRefused(f"{state.id}'s postmortem is already at that time")
+    return [NewEvent.of(PostmortemScheduled(meets_at=meets_at), _actor(actor), at)]

@@ -12,6 +12,10 @@ has one documented source (docs/comms.md has the table):
 - progress (for updates): what happened since the last communication was sent;
 - ETA: the latest note starting "ETA:"; lessons: notes starting "Lesson:" (or "Lessons:").
 
+A fact set directly (`fact_recorded`: `warroom fact ID root-cause TEXT`, or `status identified
+--cause`, `status resolved --impact`) counts like its note, source "fact": the latest impact,
+root cause or ETA recorded wins, whatever recorded it; lessons add up.
+
 The scribe's corrections (`amended` events) are applied first: a corrected note says what the
 correction says, at the corrected time. Text is returned verbatim: callers escape for display.
 """
@@ -34,6 +38,7 @@ from warroom.domain.incident.kinds.records import (
     Amended,
     CommunicationSent,
     Decision,
+    FactRecorded,
     Note,
 )
 from warroom.domain.incident.state import IncidentState
@@ -167,9 +172,9 @@ class IncidentFacts:
     """Everything a message or a postmortem says beyond the state's own fields."""
 
     impact: str | None
-    impact_source: str  # "note", "summary" or "" when unknown
+    impact_source: str  # "fact", "note", "summary" or "" when unknown
     root_cause: str | None
-    root_cause_source: str  # "note", "status reason" or ""
+    root_cause_source: str  # "fact", "note", "status reason" or ""
     actions_taken: tuple[str, ...]
     next_steps: tuple[str, ...]
     progress: tuple[str, ...]
@@ -184,6 +189,7 @@ class IncidentFacts:
 def gather_facts(state: IncidentState, events: Sequence[Event], now: datetime) -> IncidentFacts:
     items = timeline(events)
     impact_note: str | None = None
+    impact_from = "note"
     root_cause: str | None = None
     root_cause_source = ""
     eta: str | None = None
@@ -202,7 +208,7 @@ def gather_facts(state: IncidentState, events: Sequence[Event], now: datetime) -
                 continue
             fact, value = found
             if fact == "impact":
-                impact_note = value
+                impact_note, impact_from = value, "note"
             elif fact == "root_cause":
                 root_cause, root_cause_source = value, "note"
             elif fact == "eta":
@@ -217,6 +223,18 @@ def gather_facts(state: IncidentState, events: Sequence[Event], now: datetime) -
                     progress.append(value)
             elif fact == "progress" and since_update:
                 progress.append(value)
+        elif kind == FactRecorded.kind:
+            fact, value = str(d.get("fact", "")), str(d.get("text", "")).strip()
+            if not value:
+                continue
+            if fact == "impact":
+                impact_note, impact_from = value, "fact"
+            elif fact == "root_cause":
+                root_cause, root_cause_source = value, "fact"
+            elif fact == "eta":
+                eta = value
+            elif fact == "lessons":
+                lessons.append(value)
         elif kind == Decision.kind:
             actions.append(str(d.get("text", "")))
             if since_update:
@@ -242,7 +260,7 @@ def gather_facts(state: IncidentState, events: Sequence[Event], now: datetime) -
         if a.done_at is None
     ]
     if impact_note is not None:
-        impact, impact_source = impact_note, "note"
+        impact, impact_source = impact_note, impact_from
     elif state.summary:
         impact, impact_source = state.summary, "summary"
     else:

@@ -17,7 +17,7 @@ from warroom.domain.incident.state import IncidentState
 
 # Bump when the fold computes something new: a store opened for writing rebuilds every cached
 # state from the log, so the projection always equals the fold of this version.
-FOLD_VERSION = "2"
+FOLD_VERSION = "4"
 
 
 class FoldError(ValueError):

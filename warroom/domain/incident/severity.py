@@ -60,6 +60,27 @@ class SeverityLevel:
     update_every: timedelta | None
     leadership: str
     customer_comms: str
+    war_room_needed: str = "not needed"  # the seed's "War Room: Mandatory / As needed"
+    response_mode: str = "normal team channel"  # the seed's initial-response flow
+    # The normal team works it at its own pace: the checklist's detection targets (acknowledge,
+    # triage, assemble) are at least the response time (a SEV-4 is not overdue after 5 min).
+    own_pace: bool = False
+
+    @property
+    def response_time_text(self) -> str:
+        return within_text(self.response_time)
+
+    @property
+    def acknowledge_text(self) -> str:
+        return within_text(self.acknowledge_within)
+
+
+def within_text(td: timedelta) -> str:
+    """The seed's way of writing a target: "< 15 min", "< 2 h"."""
+    minutes = td.total_seconds() / 60
+    if minutes < 60 or minutes % 60:
+        return f"< {minutes:g} min"
+    return f"< {minutes / 60:g} h"
 
 
 SEVERITIES: dict[Severity, SeverityLevel] = {
@@ -74,6 +95,8 @@ SEVERITIES: dict[Severity, SeverityLevel] = {
         update_every=timedelta(minutes=15),
         leadership="VP notification (CEO + VP alert)",
         customer_comms="Immediate",
+        war_room_needed="mandatory",
+        response_mode="all hands war room",
     ),
     Severity.SEV2: SeverityLevel(
         Severity.SEV2,
@@ -86,6 +109,8 @@ SEVERITIES: dict[Severity, SeverityLevel] = {
         update_every=timedelta(minutes=30),
         leadership="Director notification",
         customer_comms="Within 30 min",
+        war_room_needed="as needed",
+        response_mode="core team virtual bridge",
     ),
     Severity.SEV3: SeverityLevel(
         Severity.SEV3,
@@ -98,6 +123,7 @@ SEVERITIES: dict[Severity, SeverityLevel] = {
         update_every=timedelta(minutes=60),
         leadership="Manager FYI",
         customer_comms="If asked",
+        own_pace=True,
     ),
     Severity.SEV4: SeverityLevel(
         Severity.SEV4,
@@ -110,6 +136,7 @@ SEVERITIES: dict[Severity, SeverityLevel] = {
         update_every=None,
         leadership="Weekly report",
         customer_comms="No comms",
+        own_pace=True,
     ),
 }
 

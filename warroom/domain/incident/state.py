@@ -95,6 +95,7 @@ class EscalationRecord(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
     unresolved: list[str] = Field(default_factory=list)
     deliveries: list[DeliveryRecord] = Field(default_factory=list)
+    drill: bool = False  # fired with --no-deliver: its pages are never sent
 
 
 class AlertRecord(BaseModel):
@@ -146,6 +147,7 @@ class IncidentState(BaseModel):
     # content hash -> the alert_received event that keeps that payload (the most recent few
     # distinct ones): a notification repeating one of them is recorded by reference.
     payloads: dict[str, str] = Field(default_factory=dict)
+    postmortem_at: datetime | None = None  # when the postmortem meets (postmortem_scheduled)
 
     last_event_at: datetime
     last_actor: str

@@ -1,4 +1,8 @@
-"""The rows of an incident's timeline as the dashboard shows them, in commit order.
+"""The rows of an incident's timeline as the dashboard and `warroom show` list them.
+
+Commit order by default (the dashboard's incremental view); `by_time=True` lists them by the
+time they happened (a corrected time counts), so a note backdated to 22:45 and recorded at
+23:06 comes before the 22:55 entry, and marks the rows recorded later ("recorded 23:06").
 
 Every event is a row, amendments included (the scribe's edit is itself on the record); an
 amended row reads as its correction says and is marked edited. Pure, and incremental: the
@@ -11,11 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from warroom.domain.incident.events import Event, Tone
 from warroom.domain.incident.kinds import describe, kind_label, kind_tone, parse_body
 from warroom.domain.incident.kinds.records import Amended
+
+# Past this, an entry is marked as recorded later than it happened (a clock's skew, a slow
+# write, or a few seconds' typing are not news).
+RECORDED_LATER = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +43,23 @@ class TimelineRow:
         return describe(self.event) if self.amended_text is None else self.amended_text
 
     @property
+    def happened_at(self) -> datetime:
+        """When it happened: the scribe's corrected time, or the event's own."""
+        return self.amended_at or self.event.at
+
+    @property
+    def recorded_later(self) -> bool:
+        """Recorded more than RECORDED_LATER after it happened (backdated, or corrected)."""
+        return self.event.recorded_at - self.happened_at > RECORDED_LATER
+
+    @property
+    def recorded_note(self) -> str | None:
+        """'recorded 23:06' (UTC) for a row recorded later, else None."""
+        if not self.recorded_later:
+            return None
+        return f"recorded {self.event.recorded_at.astimezone(UTC):%H:%M}"
+
+    @property
     def label(self) -> str:
         return kind_label(self.event.kind)
 
@@ -43,16 +68,20 @@ class TimelineRow:
         return kind_tone(self.event.kind)
 
 
-def timeline_rows(events: Sequence[Event],
-                  earlier: Sequence[TimelineRow] = ()) -> list[TimelineRow]:
+def timeline_rows(events: Sequence[Event], earlier: Sequence[TimelineRow] = (), *,
+                  by_time: bool = False) -> list[TimelineRow]:
     """`earlier` followed by a row for each of `events`, every amendment applied to its target
     row (an amendment whose target is not on the timeline changes nothing but is still a row).
+    `by_time`: sorted by when each happened, commit order among equal times (stable, and
+    nearly sorted already, so it costs little more than the append).
     """
     rows = list(earlier)
     for e in events:
         if e.kind == Amended.kind:
             _amend(rows, e)
         rows.append(TimelineRow(e))
+    if by_time:
+        rows.sort(key=lambda r: r.happened_at)
     return rows
 
 

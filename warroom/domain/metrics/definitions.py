@@ -17,12 +17,12 @@ metrics over a period (an incident belongs to the period in which it was DETECTE
         counted as open; those resolved without any acknowledgement are left out and
         counted as "never acknowledged"
   MTTR  mean(resolved - detected); incidents not yet resolved are left out, counted as open
-  MTTF  mean time from a resolution to the next incident's start: the resolved incidents
-        of the whole history (same service/severity filter) in start order, each gap
-        measured from the latest resolution so far; an incident starting before that
-        overlaps an earlier one (the same failure: no sample, counted as overlapping);
-        a gap counts in the period where the incident ending it was detected; unresolved
-        incidents are left out and counted as open
+  MTTF  mean time from a resolution to the next incident's start: the incidents of the
+        whole history (same service/severity filter) in start order, each gap measured
+        from the latest resolution so far; an incident starting before that, or while an
+        earlier one is still unresolved, overlaps it (the same failure: no sample, counted
+        as overlapping); a gap counts in the period where the incident ending it was
+        detected; an incident still open ends its gap like any other
   incidents/month  incidents detected in the period per 30 days (a 30-day period: the count)
   medians: the middle value (mean of the two middle ones); p90: nearest rank, the
   ceil(0.9 n)-th smallest value. Negative durations (clock skew, typos) count as 0.

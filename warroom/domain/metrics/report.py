@@ -371,28 +371,27 @@ def _records(incidents: Iterable[IncidentTimesLike]) -> list[_Rec]:
 
 
 def _failure_gaps(by_start: list[_Rec]) -> tuple[dict[str, float], set[str]]:
-    """Each resolved incident's MTTF sample: its start minus the latest earlier resolution.
+    """Each incident's MTTF sample: its start minus the latest earlier resolution.
 
-    Overlapping incidents (starting before the latest resolution so far) are one failure seen
-    twice: they add no sample. Unresolved incidents are skipped: their end is unknown.
+    An incident still open ended a failure-free stretch as surely as a resolved one: its gap
+    counts. Overlapping incidents (starting before the latest resolution so far, or while an
+    earlier incident is still unresolved) are one failure seen twice: they add no sample.
     Returns the samples by incident id, and the ids of the overlapping incidents.
     """
     gaps: dict[str, float] = {}
     overlapping: set[str] = set()
-    up_since: float | None = None
+    up_since: float | None = None  # the latest resolution so far; inf: a failure still open
     for r in by_start:
-        res = r.res
-        if res is None:
-            continue
+        end = math.inf if r.res is None else r.res
         if up_since is None:
-            up_since = res
+            up_since = end
             continue
         if r.start > up_since:
             gaps[r.id] = r.start - up_since
         else:
             overlapping.add(r.id)
-        if res > up_since:
-            up_since = res
+        if end > up_since:
+            up_since = end
     return gaps, overlapping
 
 
@@ -437,15 +436,15 @@ class _Group:
                 unacked += 1
             else:
                 never += 1
-            if x.res is None:
-                unresolved += 1
-                continue
-            r.append(max(0.0, x.res - x.detect))
             gap = self.gaps.get(x.id)
             if gap is not None:
                 f.append(gap)
             elif x.id in self.overlapping:
                 overlapping += 1
+            if x.res is None:
+                unresolved += 1
+                continue
+            r.append(max(0.0, x.res - x.detect))
         count = len(d)
         rate = count * RATE_MONTH.total_seconds() / (b - a) if b > a else None
         return _Stats(
@@ -456,7 +455,7 @@ class _Group:
             },
             samples={"mttd": len(d), "mtta": len(ack), "mttr": len(r), "mttf": len(f),
                      "incidents": count},
-            open={"mttd": 0, "mtta": unacked, "mttr": unresolved, "mttf": unresolved,
+            open={"mttd": 0, "mtta": unacked, "mttr": unresolved, "mttf": 0,
                   "incidents": 0},
             never_acknowledged=never,
             overlapping=overlapping,

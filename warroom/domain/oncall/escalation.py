@@ -20,6 +20,12 @@ ladder's start is the hold's end (L1 fires then, L2 its delay after...). The hol
 once any level fires after it was set (a manual "escalate now", or L1 when it ran out); a later
 hold replaces an earlier one, and a hold that ends at or before its own time releases it.
 
+Lapse. A ladder nobody touched for its whole length plus LAPSE_MARGIN (a day) is stale: an
+imported history, a room whose engine never ran. Its levels are not fired by timeout any more
+(paging people now for a week-old incident is noise that teaches them to ignore pages); the pane
+says "lapsed", and "escalate now" still pages. Anything that happens on the incident (a reopen,
+a severity change, a note, a level fired) restarts the count.
+
 Repeat. With `repeat = N` the whole ladder runs again up to N times, each pass starting
 `repeat_after` after the previous pass's last level fired. Each level fires exactly once per
 incident per pass: its event id is idempotent_id("{incident}:escalation:{cycle}:{level}").
@@ -28,7 +34,7 @@ incident per pass: its event id is idempotent_id("{incident}:escalation:{cycle}:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import computed_field
 
@@ -45,6 +51,11 @@ from warroom.domain.incident.status import Status
 from warroom.domain.oncall.rotation import who_is_on_call
 
 Fired = dict[tuple[int, int], datetime]  # (cycle, level) -> when it fired
+
+# How long past its last level an untouched ladder stays live (see "Lapse" above): long enough
+# for an engine that was down for hours to catch up, short enough that last week's forgotten
+# incident never pages anyone.
+LAPSE_MARGIN = timedelta(hours=24)
 
 
 def escalation_event_id(incident_id: str, cycle: int, level: int) -> str:
@@ -81,6 +92,19 @@ def fired_steps(state: IncidentState) -> Fired:
     for r in state.escalations:
         fired.setdefault((r.cycle, r.level), r.at)
     return fired
+
+
+def lapsed_at(policy: Policy, state: IncidentState) -> datetime:
+    """When the ladder lapses if nothing happens on the incident: its last activity (or the
+    end of a hold), plus the ladder's length for this severity, plus LAPSE_MARGIN."""
+    span = max((lvl.after for lvl in policy.levels if lvl.applies_to(state.severity)),
+               default=timedelta(0))
+    # The latest activity the record shows; each list's own times, since the last event's
+    # time may be backdated (a note of what happened last week, written now).
+    anchor = max([state.last_event_at, state.declared_at, ladder_start(state),
+                  *(r.at for r in state.escalations), *(c.at for c in state.status_history),
+                  *(c.at for c in state.severity_history)])
+    return shift(anchor, span + LAPSE_MARGIN)
 
 
 @dataclass(frozen=True)
@@ -166,7 +190,7 @@ def resolve_level(config: Config, policy: Policy, level: Level, service: str | N
 
 
 def _event(config: Config, policy_name: str, policy: Policy, state: IncidentState, step: Step,
-           at: datetime, actor: str, reason: str) -> NewEvent:
+           at: datetime, actor: str, reason: str, drill: bool = False) -> NewEvent:
     level = policy.levels[step.level - 1]
     resolved = resolve_level(config, policy, level, state.service, at)
     targets: list[str] = []
@@ -180,18 +204,21 @@ def _event(config: Config, policy_name: str, policy: Policy, state: IncidentStat
     body = Escalated(
         level=step.level, targets=targets, reason=reason, policy=policy_name, cycle=step.cycle,
         labels=labels, unresolved=[r.problem for r in resolved if r.problem],
-        due_at=step.due_at,
+        due_at=step.due_at, drill=drill or None,
     )
     return NewEvent.of(body, actor, at, escalation_event_id(state.id, step.cycle, step.level))
 
 
 def due_escalations(config: Config, state: IncidentState, now: datetime,
-                    actor: str = "engine") -> list[NewEvent]:
+                    actor: str = "engine", drill: bool = False) -> list[NewEvent]:
     """The escalation events that should be recorded as of `now` (usually none or one; several
-    when levels share a delay). Each is stamped `now`, the time the pages go out."""
+    when levels share a delay). Each is stamped `now`, the time the pages go out. `drill`: an
+    engine that sends no pages marks its levels so that no other engine sends them either."""
     if state.status == Status.RESOLVED or state.acknowledged_at is not None:
         return []
     policy_name, policy = config.policy_for(state.service)
+    if now >= lapsed_at(policy, state):
+        return []
     fired = fired_steps(state)
     start = ladder_start(state)
     out: list[NewEvent] = []
@@ -199,11 +226,13 @@ def due_escalations(config: Config, state: IncidentState, now: datetime,
         step = next_step(policy, state.severity, start, fired)
         if step is None or step.due_at > now:
             return out
-        out.append(_event(config, policy_name, policy, state, step, now, actor, "timeout"))
+        out.append(_event(config, policy_name, policy, state, step, now, actor, "timeout",
+                          drill))
         fired[(step.cycle, step.level)] = now
 
 
-def escalate_now(state: IncidentState, config: Config, actor: str, now: datetime) -> list[NewEvent]:
+def escalate_now(state: IncidentState, config: Config, actor: str, now: datetime,
+                 drill: bool = False) -> list[NewEvent]:
     """The dashboard's `e` and `warroom escalate`: fire the next level at once (one level)."""
     if state.status == Status.RESOLVED:
         raise TransitionRefused(f"{state.id} is resolved: there is nobody left to escalate to")
@@ -215,16 +244,21 @@ def escalate_now(state: IncidentState, config: Config, actor: str, now: datetime
             f"{state.id} is already at the top of escalation policy {policy_name!r}"
             + (f" (L{top} paged)" if top else "")
         )
-    return [_event(config, policy_name, policy, state, step, now, actor, "manual")]
+    return [_event(config, policy_name, policy, state, step, now, actor, "manual", drill)]
 
 
-def next_due_at(config: Config, state: IncidentState) -> datetime | None:
-    """When this incident next needs the engine (None: frozen, ended or at the top)."""
+def next_due_at(config: Config, state: IncidentState,
+                now: datetime | None = None) -> datetime | None:
+    """When this incident next needs the engine (None: frozen, ended, at the top, or lapsed:
+    due only after its ladder lapses, or, given `now`, lapsed by then)."""
     if state.status == Status.RESOLVED or state.acknowledged_at is not None:
         return None
     _, policy = config.policy_for(state.service)
     step = next_step(policy, state.severity, ladder_start(state), fired_steps(state))
-    return step.due_at if step else None
+    lapse = lapsed_at(policy, state)
+    if step is None or step.due_at >= lapse or (now is not None and now >= lapse):
+        return None
+    return step.due_at
 
 
 # ---- the escalation pane -----------------------------------------------------------------------
@@ -276,6 +310,7 @@ class EscalationView:
     exhausted: bool  # the top of the last pass fired: nothing left to climb
     held_until: UtcTime | None = None  # the ladder waits for this (escalation_held)
     hold_reason: str | None = None
+    lapsed_at: UtcTime | None = None  # the ladder went stale then: nothing fires by itself
 
     @property
     def current_level(self) -> int:
@@ -297,6 +332,9 @@ class EscalationView:
             at = f" at {self.acknowledged_at:%H:%MZ}" if self.acknowledged_at else ""
             return (f"frozen: acknowledged by {self.acknowledged_by}{at}"
                     + (f" at L{self.current_level}" if self.current_level else " before L1"))
+        if self.lapsed_at is not None:
+            return (f"lapsed {self.lapsed_at:%Y-%m-%d %H:%MZ}: nothing happened for a day, "
+                    f"so nobody is paged (escalate by hand)")
         if self.exhausted:
             return f"top of the ladder: L{self.current_level} paged, nobody acknowledged"
         if self.next_level is None or self.countdown is None:
@@ -350,7 +388,9 @@ def escalation_view(policy: Policy, state: IncidentState, now: datetime, *,
             kind = "pending" if not frozen else "frozen"
         levels.append(LevelView(**common, state=kind, due_at=step.due_at if is_next and step
                                 else None, would_page=would))
-    due = step.due_at if step else None
+    lapse = lapsed_at(policy, state)
+    lapsed = not (ended or frozen) and step is not None and now >= lapse
+    due = step.due_at if step and not lapsed else None
     hold = active_hold(state)
     if hold is not None and hold.until <= state.detected_at:
         hold = None
@@ -373,6 +413,7 @@ def escalation_view(policy: Policy, state: IncidentState, now: datetime, *,
         exhausted=step is None and bool(state.escalations),
         held_until=hold.until if hold is not None and not (ended or frozen) else None,
         hold_reason=hold.reason if hold is not None and not (ended or frozen) else None,
+        lapsed_at=lapse if lapsed else None,
     )
 
 
@@ -388,6 +429,8 @@ def _paged(config: Config, policy: Policy, rec: EscalationRecord, handle: str) -
     person = config.people.get(handle)
     channels = person.channels if person else []
     if not mine:
+        if rec.drill:
+            return PagedPerson(handle, label, "not sent (drill: --no-deliver)", False, False)
         if not channels:
             text = "in the room only (no channel configured)"
         else:

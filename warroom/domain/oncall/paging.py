@@ -188,7 +188,7 @@ def stalled_pages(config: Config, state: IncidentState, now: datetime) -> list[S
     n = config.notifier
     out: list[StalledPage] = []
     for rec in state.escalations:
-        if delivery_stopped(state, rec.at):
+        if rec.drill or delivery_stopped(state, rec.at):
             continue
         for to, channel, notify in _routes(config, rec):
             mine = [d for d in rec.deliveries if d.recipient == to and d.channel == channel]

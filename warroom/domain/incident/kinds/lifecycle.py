@@ -135,7 +135,12 @@ class SeverityChanged(Kind):
     assessment: dict[str, Any] | None = None
 
     def describe(self) -> str:
-        r = f" ({self.reason})" if self.reason else ""
+        why = [self.reason] if self.reason else []
+        a = self.assessment or {}
+        if a.get("decided_by") and a.get("reason"):
+            # Why the matrix moved it: a change no one can explain is a change no one trusts.
+            why.append(f"matrix: {a['decided_by']}: {a['reason']}")
+        r = f" ({'; '.join(str(w) for w in why)})" if why else ""
         return f"severity {self.from_severity} -> {self.to_severity}{r}"
 
     def apply(self, state: IncidentState, event: Event) -> None:
@@ -192,3 +197,21 @@ class Retitled(Kind):
 
     def apply(self, state: IncidentState, event: Event) -> None:
         state.title = self.title
+
+
+class ServiceChanged(Kind):
+    """The incident's service corrected (a typo at declaration, or the cause found elsewhere):
+    its runbook, team and escalation policy follow the new name from here on."""
+
+    kind = "service_changed"
+    label = "service"
+    tone = Tone.QUIET
+
+    service: str | None = None  # None: no service
+    previous: str | None = None
+
+    def describe(self) -> str:
+        return f"service {self.previous or '(none)'} -> {self.service or '(none)'}"
+
+    def apply(self, state: IncidentState, event: Event) -> None:
+        state.service = self.service

@@ -34,6 +34,9 @@ class Escalated(Kind):
     labels: dict[str, str] = Field(default_factory=dict)
     unresolved: list[str] = Field(default_factory=list)
     due_at: datetime | None = None
+    # True: recorded by `--no-deliver` (a drill). Nobody sends its pages, not even an engine
+    # that later finds them undelivered: a drill must never page people for real.
+    drill: bool | None = None
 
     @property
     def how(self) -> str:
@@ -46,13 +49,15 @@ class Escalated(Kind):
     def describe(self) -> str:
         again = f" (repeat {self.cycle})" if self.cycle else ""
         missing = f"; could not page {', '.join(self.unresolved)}" if self.unresolved else ""
-        return f"{self.how} to L{self.level}{again}: paged {self.paged}{missing}"
+        drill = " (drill: no page sent)" if self.drill else ""
+        return f"{self.how} to L{self.level}{again}: paged {self.paged}{missing}{drill}"
 
     def apply(self, state: IncidentState, event: Event) -> None:
         state.escalations.append(EscalationRecord(
             level=self.level, targets=list(self.targets), at=event.at, reason=self.reason,
             cycle=self.cycle, actor=event.actor, event_id=event.event_id, policy=self.policy,
             labels=dict(self.labels), unresolved=list(self.unresolved),
+            drill=bool(self.drill),
         ))
 
 

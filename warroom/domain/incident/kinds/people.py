@@ -50,7 +50,7 @@ class RoleReleased(Kind):
     person: str
 
     def describe(self) -> str:
-        return f"{self.role.title} released by {self.person}"
+        return f"{self.role.title} released (was {self.person})"
 
     def apply(self, state: IncidentState, event: Event) -> None:
         state.roles.pop(self.role, None)

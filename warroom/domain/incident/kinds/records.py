@@ -3,7 +3,7 @@ corrections."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import Field
 from pydantic_core import to_jsonable_python
@@ -139,3 +139,53 @@ class Amended(Kind):
             for record in (*state.decisions, *state.action_items):
                 if record.id == self.target:
                     record.text = self.text
+
+
+# The facts a person can set directly (`warroom fact`), by their name in the log, and how
+# the timeline names them.
+FACT_TITLES: dict[str, str] = {
+    "impact": "Impact",
+    "root_cause": "Root cause",
+    "eta": "ETA",
+    "lessons": "Lessons",
+}
+
+
+class FactRecorded(Kind):
+    """A fact stated for the record (impact, root cause, ETA, lessons): what messages and the
+    postmortem say, without a note's magic prefix. The latest of each fact wins; lessons add up.
+    """
+
+    kind = "fact_recorded"
+    label = "fact"
+    tone = Tone.DECISION
+    text_field = "text"
+
+    fact: str = Field(min_length=1)  # one of FACT_TITLES (kept as text: newer facts stay readable)
+    text: str = Field(min_length=1)
+
+    def describe(self) -> str:
+        return f"{FACT_TITLES.get(self.fact, self.fact)}: {self.text}"
+
+
+class PostmortemScheduled(Kind):
+    """The seed's last step, "Document & Schedule Postmortem": when the review meets. The
+    resolution and RCA messages say it; a later one moves it."""
+
+    kind = "postmortem_scheduled"
+    label = "pm"
+    tone = Tone.DECISION
+
+    meets_at: datetime
+
+    def describe(self) -> str:
+        return f"postmortem scheduled for {meeting_text(self.meets_at)}"
+
+    def apply(self, state: IncidentState, event: Event) -> None:
+        state.postmortem_at = self.meets_at
+
+
+def meeting_text(at: datetime) -> str:
+    """'Tuesday 14:00 UTC (2026-12-01)': the weekday people plan by, the zone and the date."""
+    u = at.astimezone(UTC)
+    return f"{u:%A %H:%M} UTC ({u:%Y-%m-%d})"
