@@ -481,11 +481,8 @@ class DashboardScreen(Screen[None]):
         text = await self.ask(TextPrompt(title, hint=hint))
         if not text:
             return
-        owner = None
-        if kind == "action" and " @" in text:
-            text, _, owner = text.rpartition(" @")
-        await self.write(lambda s: commands.add_note(s, text, self.actor, kind=kind,
-                                                     owner=owner))
+        # An action item's trailing @name is its owner: the domain's add_note reads it.
+        await self.write(lambda s: commands.add_note(s, text, self.actor, kind=kind))
 
     @work(group="actions")
     async def action_note(self) -> None:
