@@ -72,6 +72,10 @@ def test_two_terminals_one_room(tmux: Tmux, tmp_path: Path) -> None:
     tmux.wait_for("alice", "INC-1")
     bob = tmux.wait_for("bob", "INC-1")
     assert "Checkout [b]failing[/b]" in bob  # markup shown literally
+    # The writing terminals' engine fires L1 just after the first paint. A note typed on a
+    # screen that has not shown that yet is written at a stale version and refused (a person's
+    # change is never re-decided), so type once the screen shows the incident as it is.
+    tmux.wait_for("alice", "escalated to L1")
     tmux.keys("alice", "n")
     tmux.wait_for("alice", "Add a note")
     tmux.keys("alice", "typed in alice's terminal", "Enter")
