@@ -425,3 +425,56 @@ def test_the_dashboard_refuses_a_clashing_keys_table_before_it_opens(tmp_path: P
     assert r.code == 2, r.err
     assert "keys.note: 'a' is also the key of ack" in r.err and "Traceback" not in r.err
     assert not db.exists()
+
+
+async def _as_alice(room: Path, decide) -> None:  # type: ignore[no-untyped-def]
+    """Another responder, on their own connection to the same room."""
+    other = await SQLiteStore.open(room)
+    try:
+        seen = await other.get("INC-1")
+        await other.append("INC-1", decide(seen))
+    finally:
+        await other.close()
+
+
+async def test_a_handoff_typed_while_someone_assigned_is_not_applied(room: Path) -> None:
+    await _as_alice(room, lambda s: commands.assign_role(
+        s, Role.INCIDENT_COMMANDER, "alice", "alice"))
+    app = make_app(room, actor="bob")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        await pilot.press("r", "1")
+        await _type(pilot, "dave")
+        await _as_alice(room, lambda s: commands.assign_role(
+            s, Role.INCIDENT_COMMANDER, "carol", "alice"))
+        await settle(pilot, lambda: app.dashboard.state.holder(Role.INCIDENT_COMMANDER)
+                     == "carol")  # the screen heard of it while the dialog was open
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.dashboard.last_error is not None)
+        assert "carol" in app.dashboard.last_error and "by alice" in app.dashboard.last_error
+        assert "Incident Commander handed off alice -> carol by alice 0s ago" in (
+            app.dashboard.last_error)
+        assert "Your handoff was not applied" in app.dashboard.last_error
+        assert app.dashboard.state.holder(Role.INCIDENT_COMMANDER) == "carol"
+        events = await app.store.events("INC-1")
+        assert [e.actor for e in events][-1] == "alice"  # bob's handoff was not written
+
+
+@pytest.mark.parametrize("keys,yours", [
+    (("n", "x", "enter"), "note"),
+    (("k", "8"), "checklist mark"),
+    (("v", "2"), "severity change"),
+])
+async def test_every_dialog_writes_at_the_version_it_opened_on(
+        room: Path, keys: tuple[str, ...], yours: str) -> None:
+    app = make_app(room, actor="bob")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        await pilot.press(keys[0])
+        await _as_alice(room, lambda s: commands.acknowledge(s, "alice"))
+        await settle(pilot, lambda: app.dashboard.state.acknowledged)
+        await pilot.press(*keys[1:])
+        await settle(pilot, lambda: app.dashboard.last_error is not None)
+        assert "acknowledged by alice" in app.dashboard.last_error
+        assert f"Your {yours}" in app.dashboard.last_error
+        assert app.dashboard.state.version == 3
