@@ -460,6 +460,22 @@ async def test_a_handoff_typed_while_someone_assigned_is_not_applied(room: Path)
         assert [e.actor for e in events][-1] == "alice"  # bob's handoff was not written
 
 
+async def test_a_stale_status_dialog_says_who_moved_it_and_when(room: Path) -> None:
+    app = make_app(room, actor="bob")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        await pilot.press("s")
+        assert isinstance(app.screen, ChoiceScreen)
+        await _as_alice(room, lambda s: commands.change_status(s, Status.RESOLVED, "alice"))
+        await settle(pilot, lambda: app.dashboard.state.status == Status.RESOLVED)
+        await pilot.press("d")  # Identified, as the dialog offered when it opened
+        await settle(pilot, lambda: app.dashboard.last_error is not None)
+        assert "Investigating -> Resolved by alice" in app.dashboard.last_error
+        assert " ago" in app.dashboard.last_error
+        assert "move to Identified was not applied" in app.dashboard.last_error
+        assert app.dashboard.state.status == Status.RESOLVED
+
+
 @pytest.mark.parametrize("keys,yours", [
     (("n", "x", "enter"), "note"),
     (("k", "8"), "checklist mark"),
