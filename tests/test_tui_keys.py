@@ -494,3 +494,29 @@ async def test_every_dialog_writes_at_the_version_it_opened_on(
         assert "acknowledged by alice" in app.dashboard.last_error
         assert f"Your {yours}" in app.dashboard.last_error
         assert app.dashboard.state.version == 3
+
+
+async def test_k_offers_the_open_items_and_a_bare_enter_records_nothing(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        for key in ("k", "s", "v", "r", "i"):  # a name typed with no dialog open ends in Enter
+            await pilot.press(key, "enter")
+            await pilot.pause(0.05)
+            assert isinstance(app.screen, ChoiceScreen), key  # still asking
+            await pilot.press("escape")
+        assert app.dashboard.state.version == 2
+        await pilot.press("k", "8")
+        await settle(pilot, lambda: "timeline" in app.dashboard.state.checklist)
+        await pilot.press("k")
+        dialog = app.screen
+        assert isinstance(dialog, ChoiceScreen)
+        done = next(c for c in dialog.choices if c.value == "timeline")
+        assert not done.enabled and done.label.endswith("(done)")
+        assert [c.key for c in dialog.choices] == [str(i + 1) for i in range(len(dialog.choices))]
+        await pilot.press("8")  # done: not choosable
+        await pilot.pause(0.05)
+        assert app.screen is dialog
+        await pilot.press("down", "enter")  # arrows, then Enter: the first open item
+        await settle(pilot, lambda: app.dashboard.state.version == 4)
+        assert "acknowledge" in app.dashboard.state.checklist
