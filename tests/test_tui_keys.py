@@ -466,14 +466,14 @@ async def test_a_stale_status_dialog_says_who_moved_it_and_when(room: Path) -> N
         await settle(pilot, lambda: app.dashboard.state is not None)
         await pilot.press("s")
         assert isinstance(app.screen, ChoiceScreen)
+        app.workers.cancel_group(app, "feed")  # the news has not reached this screen yet
         await _as_alice(room, lambda s: commands.change_status(s, Status.RESOLVED, "alice"))
-        await settle(pilot, lambda: app.dashboard.state.status == Status.RESOLVED)
         await pilot.press("d")  # Identified, as the dialog offered when it opened
         await settle(pilot, lambda: app.dashboard.last_error is not None)
         assert "Investigating -> Resolved by alice" in app.dashboard.last_error
         assert " ago" in app.dashboard.last_error
         assert "move to Identified was not applied" in app.dashboard.last_error
-        assert app.dashboard.state.status == Status.RESOLVED
+        assert (await app.store.get("INC-1")).status == Status.RESOLVED
 
 
 @pytest.mark.parametrize("keys,yours", [
@@ -520,3 +520,23 @@ async def test_k_offers_the_open_items_and_a_bare_enter_records_nothing(room: Pa
         await pilot.press("down", "enter")  # arrows, then Enter: the first open item
         await settle(pilot, lambda: app.dashboard.state.version == 4)
         assert "acknowledge" in app.dashboard.state.checklist
+
+
+async def test_an_open_choice_follows_the_incident_and_writes_at_its_version(
+        room: Path) -> None:
+    app = make_app(room, actor="bob")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        await pilot.press("s")
+        dialog = app.screen
+        assert isinstance(dialog, ChoiceScreen) and dialog.title_text == "Move Investigating to…"
+        await _as_alice(room, lambda s: commands.change_status(s, Status.RESOLVED, "alice"))
+        await settle(pilot, lambda: dialog.title_text == "Move Resolved to…")
+        assert [c.value for c in dialog.choices] == [Status.INVESTIGATING]
+        assert "changed while this was open" in str(dialog.hint)
+        await pilot.press("d")  # Identified is no longer offered: nothing happens
+        await pilot.pause(0.05)
+        assert app.screen is dialog and app.dashboard.state.version == 3
+        await pilot.press(dialog.choices[0].key)  # reopen, at the version the dialog shows
+        await settle(pilot, lambda: app.dashboard.state.status == Status.INVESTIGATING)
+        assert app.dashboard.last_error is None

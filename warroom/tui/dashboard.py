@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from rich.text import Text
 from textual import events, work
@@ -60,6 +60,7 @@ from warroom.tui.prompts import (
     status_choices,
 )
 from warroom.tui.screens import (
+    Choice,
     ChoiceScreen,
     ConfirmScreen,
     FormScreen,
@@ -85,6 +86,7 @@ from warroom.tui.widgets.panes import (
 from warroom.tui.widgets.timeline import TimelineView
 
 T = TypeVar("T")
+LiveBuild = Callable[[IncidentState], tuple[str, list[Choice[Any]]]]
 
 COMPACT_WIDTH = 120
 COMPACT_HEIGHT = 36
@@ -134,6 +136,9 @@ class DashboardScreen(Screen[None]):
         self.keys = keys
         self.local_tz = local_tz
         self.follow_id = follow
+        # The open choice that follows the incident: the dialog, how to build its title and
+        # choices from a state, and the version its answer will be written at.
+        self._live_choice: tuple[ChoiceScreen, LiveBuild, IncidentState] | None = None
         self.tick_every = tick
         self.alarms: list[str] = []
         self.last_error: str | None = None
@@ -280,6 +285,37 @@ class DashboardScreen(Screen[None]):
     def watch_state(self, old: IncidentState | None, new: IncidentState | None) -> None:
         if (old is None) != (new is None):
             self.query_one(KeyBar).refresh_keys()  # the keys that need an incident
+        self._refresh_live_choice()
+
+    def _refresh_live_choice(self) -> None:
+        """An open choice about the followed incident follows it: its title and choices are
+        rebuilt on the new version, which becomes the version its answer is written at, and
+        its hint says what changed, so nobody picks from a menu the incident has left."""
+        live = self._live_choice
+        state = self.state
+        if live is None or state is None:
+            return
+        dialog, build, seen = live
+        if state.id != seen.id or state.version == seen.version or not dialog.is_mounted:
+            return
+        fresh = self.snapshot()
+        assert fresh is not None
+        self._live_choice = (dialog, build, fresh)
+        title, choices = build(fresh)
+        dialog.update(title, choices, Text(f"{state.id} changed while this was open: the "
+                                           "choices are as of now", style="yellow"))
+
+    async def ask_live(self, seen: IncidentState,
+                       build: LiveBuild) -> tuple[Any, IncidentState]:
+        """A choice that stays current: the answer, and the version it was given on."""
+        title, choices = build(seen)
+        dialog = ChoiceScreen(title, choices)
+        self._live_choice = (dialog, build, seen)
+        try:
+            answer = await self.ask(dialog)
+            return answer, self._live_choice[2] if self._live_choice else seen
+        finally:
+            self._live_choice = None
 
     # ---- what the room says -----------------------------------------------------------------
 
@@ -428,8 +464,8 @@ class DashboardScreen(Screen[None]):
         state = self.snapshot()
         if state is None:
             return
-        to = await self.ask(ChoiceScreen(f"Move {state.status.value} to…",
-                                         status_choices(state)))
+        to, state = await self.ask_live(state, lambda s: (f"Move {s.status.value} to…",
+                                                          status_choices(s)))
         if to is None:
             return
         if to == Status.RESOLVED and not await self.ask(ConfirmScreen(
@@ -472,7 +508,8 @@ class DashboardScreen(Screen[None]):
         state = self.snapshot()
         if state is None:
             return
-        role = await self.ask(ChoiceScreen("Assign or hand off a role", role_choices(state)))
+        role, state = await self.ask_live(state, lambda s: ("Assign or hand off a role",
+                                                            role_choices(s)))
         if role is None:
             return
         holder = state.holder(role)
