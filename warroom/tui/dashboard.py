@@ -480,7 +480,8 @@ class DashboardScreen(Screen[None]):
         state = self.snapshot()
         if state is None:
             return
-        value = await self.ask(ChoiceScreen("Severity", severity_choices(state.severity)))
+        value, state = await self.ask_live(state, lambda s: ("Severity",
+                                                             severity_choices(s.severity)))
         if isinstance(value, Severity):
             await self.write(lambda s: commands.change_severity(s, value, self.actor),
                              seen=state, yours=f"severity change to {value.value}")
@@ -577,8 +578,8 @@ class DashboardScreen(Screen[None]):
         seen = self.snapshot()
         if seen is None:
             return
-        key = await self.ask(ChoiceScreen("Mark a checklist item done",
-                                          checklist_choices(seen)))
+        key, seen = await self.ask_live(seen, lambda s: ("Mark a checklist item done",
+                                                         checklist_choices(s)))
         if key:
             await self.write(lambda s: commands.complete_checklist(s, key, self.actor),
                              seen=seen, yours="checklist mark")
