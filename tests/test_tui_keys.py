@@ -544,3 +544,20 @@ async def test_an_open_choice_follows_the_incident_and_writes_at_its_version(
         await pilot.press(dialog.choices[0].key)  # reopen, at the version the dialog shows
         await settle(pilot, lambda: app.dashboard.state.status == Status.INVESTIGATING)
         assert app.dashboard.last_error is None
+
+
+async def test_a_message_is_marked_sent_at_the_version_it_was_written_on(room: Path) -> None:
+    from warroom.tui.documents import MessageScreen
+
+    app = make_app(room, actor="bob")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        await pilot.press("c", "1")  # the initial message, built on version 2
+        await settle(pilot, lambda: isinstance(app.screen, MessageScreen))
+        await _as_alice(room, lambda s: commands.change_status(s, Status.RESOLVED, "alice"))
+        await settle(pilot, lambda: app.dashboard.state.status == Status.RESOLVED)
+        await pilot.press("ctrl+s", "1")  # sent to customers: its text says Investigating
+        await settle(pilot, lambda: app.dashboard.last_error is not None)
+        assert "Investigating -> Resolved by alice" in app.dashboard.last_error
+        assert "Your initial mark-sent was not applied" in app.dashboard.last_error
+        assert app.dashboard.state.communications == []
