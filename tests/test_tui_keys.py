@@ -425,3 +425,139 @@ def test_the_dashboard_refuses_a_clashing_keys_table_before_it_opens(tmp_path: P
     assert r.code == 2, r.err
     assert "keys.note: 'a' is also the key of ack" in r.err and "Traceback" not in r.err
     assert not db.exists()
+
+
+async def _as_alice(room: Path, decide) -> None:  # type: ignore[no-untyped-def]
+    """Another responder, on their own connection to the same room."""
+    other = await SQLiteStore.open(room)
+    try:
+        seen = await other.get("INC-1")
+        await other.append("INC-1", decide(seen))
+    finally:
+        await other.close()
+
+
+async def test_a_handoff_typed_while_someone_assigned_is_not_applied(room: Path) -> None:
+    await _as_alice(room, lambda s: commands.assign_role(
+        s, Role.INCIDENT_COMMANDER, "alice", "alice"))
+    app = make_app(room, actor="bob")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        await pilot.press("r", "1")
+        await _type(pilot, "dave")
+        await _as_alice(room, lambda s: commands.assign_role(
+            s, Role.INCIDENT_COMMANDER, "carol", "alice"))
+        await settle(pilot, lambda: app.dashboard.state.holder(Role.INCIDENT_COMMANDER)
+                     == "carol")  # the screen heard of it while the dialog was open
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.dashboard.last_error is not None)
+        assert "carol" in app.dashboard.last_error and "by alice" in app.dashboard.last_error
+        assert "Incident Commander handed off alice -> carol by alice 0s ago" in (
+            app.dashboard.last_error)
+        assert "Your handoff was not applied" in app.dashboard.last_error
+        assert app.dashboard.state.holder(Role.INCIDENT_COMMANDER) == "carol"
+        events = await app.store.events("INC-1")
+        assert [e.actor for e in events][-1] == "alice"  # bob's handoff was not written
+
+
+async def test_a_stale_status_dialog_says_who_moved_it_and_when(room: Path) -> None:
+    app = make_app(room, actor="bob")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        await pilot.press("s")
+        assert isinstance(app.screen, ChoiceScreen)
+        app.workers.cancel_group(app, "feed")  # the news has not reached this screen yet
+        await _as_alice(room, lambda s: commands.change_status(s, Status.RESOLVED, "alice"))
+        await pilot.press("d")  # Identified, as the dialog offered when it opened
+        await settle(pilot, lambda: app.dashboard.last_error is not None)
+        assert "Investigating -> Resolved by alice" in app.dashboard.last_error
+        assert " ago" in app.dashboard.last_error
+        assert "move to Identified was not applied" in app.dashboard.last_error
+        assert (await app.store.get("INC-1")).status == Status.RESOLVED
+
+
+@pytest.mark.parametrize("keys,yours", [
+    (("n", "x", "enter"), "note"),
+    (("k", "8"), "checklist mark"),
+    (("v", "2"), "severity change"),
+    (("v", "m", "enter", "1", "0", "0", "enter", "enter", "enter", "enter", "enter"),
+     "assessment"),
+    (("r", "2", "enter"), "assignment"),
+    (("E", "x", "enter"), "correction"),
+])
+async def test_every_dialog_writes_at_the_version_it_opened_on(
+        room: Path, keys: tuple[str, ...], yours: str) -> None:
+    app = make_app(room, actor="bob")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        await pilot.press(keys[0])
+        app.workers.cancel_group(app, "feed")  # the news has not reached this screen yet
+        await _as_alice(room, lambda s: commands.acknowledge(s, "alice"))
+        await pilot.press(*keys[1:])
+        await settle(pilot, lambda: app.dashboard.last_error is not None)
+        assert "acknowledged by alice" in app.dashboard.last_error
+        assert f"Your {yours}" in app.dashboard.last_error
+        assert (await app.store.get("INC-1")).version == 3  # nothing of bob's was written
+
+
+async def test_k_offers_the_open_items_and_a_bare_enter_records_nothing(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        for key in ("k", "s", "v", "r", "i"):  # a name typed with no dialog open ends in Enter
+            await pilot.press(key, "enter")
+            await pilot.pause(0.05)
+            assert isinstance(app.screen, ChoiceScreen), key  # still asking
+            await pilot.press("escape")
+        assert app.dashboard.state.version == 2
+        await pilot.press("k", "8")
+        await settle(pilot, lambda: "timeline" in app.dashboard.state.checklist)
+        await pilot.press("k")
+        dialog = app.screen
+        assert isinstance(dialog, ChoiceScreen)
+        done = next(c for c in dialog.choices if c.value == "timeline")
+        assert not done.enabled and done.label.endswith("(done)")
+        assert [c.key for c in dialog.choices] == [str(i + 1) for i in range(len(dialog.choices))]
+        await pilot.press("8")  # done: not choosable
+        await pilot.pause(0.05)
+        assert app.screen is dialog
+        await pilot.press("down", "enter")  # arrows, then Enter: the first open item
+        await settle(pilot, lambda: app.dashboard.state.version == 4)
+        assert "acknowledge" in app.dashboard.state.checklist
+
+
+async def test_an_open_choice_follows_the_incident_and_writes_at_its_version(
+        room: Path) -> None:
+    app = make_app(room, actor="bob")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        await pilot.press("s")
+        dialog = app.screen
+        assert isinstance(dialog, ChoiceScreen) and dialog.title_text == "Move Investigating to…"
+        await _as_alice(room, lambda s: commands.change_status(s, Status.RESOLVED, "alice"))
+        await settle(pilot, lambda: dialog.title_text == "Move Resolved to…")
+        assert [c.value for c in dialog.choices] == [Status.INVESTIGATING]
+        assert "changed while this was open" in str(dialog.hint)
+        await pilot.press("d")  # Identified is no longer offered: nothing happens
+        await pilot.pause(0.05)
+        assert app.screen is dialog and app.dashboard.state.version == 3
+        await pilot.press(dialog.choices[0].key)  # reopen, at the version the dialog shows
+        await settle(pilot, lambda: app.dashboard.state.status == Status.INVESTIGATING)
+        assert app.dashboard.last_error is None
+
+
+async def test_a_message_is_marked_sent_at_the_version_it_was_written_on(room: Path) -> None:
+    from warroom.tui.documents import MessageScreen
+
+    app = make_app(room, actor="bob")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        await pilot.press("c", "1")  # the initial message, built on version 2
+        await settle(pilot, lambda: isinstance(app.screen, MessageScreen))
+        await _as_alice(room, lambda s: commands.change_status(s, Status.RESOLVED, "alice"))
+        await settle(pilot, lambda: app.dashboard.state.status == Status.RESOLVED)
+        await pilot.press("ctrl+s", "1")  # sent to customers: its text says Investigating
+        await settle(pilot, lambda: app.dashboard.last_error is not None)
+        assert "Investigating -> Resolved by alice" in app.dashboard.last_error
+        assert "Your initial mark-sent was not applied" in app.dashboard.last_error
+        assert app.dashboard.state.communications == []

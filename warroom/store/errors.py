@@ -100,7 +100,9 @@ class Conflict(StoreError):
         self.changes = changes
         super().__init__(self.describe())
 
-    def describe(self, now: datetime | None = None) -> str:
+    def describe(self, now: datetime | None = None, yours: str = "change") -> str:
+        """`yours` names what was refused ("handoff"), so the person knows which of their
+        actions the notice is about."""
         now = now or datetime.now(UTC)
         parts = []
         for e in self.changes[-3:]:
@@ -113,5 +115,5 @@ class Conflict(StoreError):
         what = "; ".join(parts) or "changed"
         return (
             f"{self.incident_id} changed since you looked (you saw version {self.expected}, "
-            f"now {self.actual}): {what}. Your change was not applied."
+            f"now {self.actual}): {what}. Your {yours} was not applied."
         )

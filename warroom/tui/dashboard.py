@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from rich.text import Text
 from textual import events, work
@@ -60,6 +60,7 @@ from warroom.tui.prompts import (
     status_choices,
 )
 from warroom.tui.screens import (
+    Choice,
     ChoiceScreen,
     ConfirmScreen,
     FormScreen,
@@ -85,6 +86,7 @@ from warroom.tui.widgets.panes import (
 from warroom.tui.widgets.timeline import TimelineView
 
 T = TypeVar("T")
+LiveBuild = Callable[[IncidentState], tuple[str, list[Choice[Any]]]]
 
 COMPACT_WIDTH = 120
 COMPACT_HEIGHT = 36
@@ -134,6 +136,9 @@ class DashboardScreen(Screen[None]):
         self.keys = keys
         self.local_tz = local_tz
         self.follow_id = follow
+        # The open choice that follows the incident: the dialog, how to build its title and
+        # choices from a state, and the version its answer will be written at.
+        self._live_choice: tuple[ChoiceScreen, LiveBuild, IncidentState] | None = None
         self.tick_every = tick
         self.alarms: list[str] = []
         self.last_error: str | None = None
@@ -280,6 +285,37 @@ class DashboardScreen(Screen[None]):
     def watch_state(self, old: IncidentState | None, new: IncidentState | None) -> None:
         if (old is None) != (new is None):
             self.query_one(KeyBar).refresh_keys()  # the keys that need an incident
+        self._refresh_live_choice()
+
+    def _refresh_live_choice(self) -> None:
+        """An open choice about the followed incident follows it: its title and choices are
+        rebuilt on the new version, which becomes the version its answer is written at, and
+        its hint says what changed, so nobody picks from a menu the incident has left."""
+        live = self._live_choice
+        state = self.state
+        if live is None or state is None:
+            return
+        dialog, build, seen = live
+        if state.id != seen.id or state.version == seen.version or not dialog.is_mounted:
+            return
+        fresh = self.snapshot()
+        assert fresh is not None
+        self._live_choice = (dialog, build, fresh)
+        title, choices = build(fresh)
+        dialog.update(title, choices, Text(f"{state.id} changed while this was open: the "
+                                           "choices are as of now", style="yellow"))
+
+    async def ask_live(self, seen: IncidentState,
+                       build: LiveBuild) -> tuple[Any, IncidentState]:
+        """A choice that stays current: the answer, and the version it was given on."""
+        title, choices = build(seen)
+        dialog = ChoiceScreen(title, choices)
+        self._live_choice = (dialog, build, seen)
+        try:
+            answer = await self.ask(dialog)
+            return answer, self._live_choice[2] if self._live_choice else seen
+        finally:
+            self._live_choice = None
 
     # ---- what the room says -----------------------------------------------------------------
 
@@ -389,16 +425,22 @@ class DashboardScreen(Screen[None]):
         self.last_error = message
         self.notify(message, severity="error", markup=False, timeout=8)
 
+    def snapshot(self) -> IncidentState | None:
+        """The incident as the screen shows it now, kept as it is: the feed's fold brings
+        `self.state` forward in place, so a dialog holding that object would see (and write
+        at) versions that arrived after it opened."""
+        return None if self.state is None else self.state.model_copy(deep=True)
+
     async def ask(self, dialog: ModalScreen[T]) -> T:
         """Open a dialog and wait for its answer (None or False: the person cancelled)."""
         return await self.app.push_screen_wait(dialog)
 
     async def write(self, decide: Decide, done: str | None = None, *,
-                    seen: IncidentState | None = None) -> None:
-        """Decide on the incident as this screen shows it (or showed it: `seen`) and write at
-        that version, through the one write path. A person's key press is never re-decided:
-        if someone changed the incident first, nothing is written and the notification says
-        who did what."""
+                    seen: IncidentState | None = None, yours: str = "change") -> None:
+        """Decide on the incident as this screen showed it when the dialog opened (`seen`) and
+        write at that version, through the one write path. A person's key press is never
+        re-decided: if someone changed the incident while the dialog was open, nothing is
+        written and the notification says who did what, when, and which of `yours` was lost."""
         state = seen or self.state
         if state is None:
             return
@@ -406,7 +448,7 @@ class DashboardScreen(Screen[None]):
             await execute(self.store, state.id, decide, expected_version=state.version,
                           retry=NEVER)
         except Conflict as e:
-            self.notify_error(e.describe(self.session.now()))
+            self.notify_error(e.describe(self.session.now(), yours=yours))
         except (DomainError, StoreError) as e:
             self.notify_error(str(e))
         else:
@@ -419,30 +461,34 @@ class DashboardScreen(Screen[None]):
 
     @work(group="actions")
     async def action_status(self) -> None:
-        state = self.state
+        state = self.snapshot()
         if state is None:
             return
-        to = await self.ask(ChoiceScreen(f"Move {state.status.value} to…",
-                                         status_choices(state)))
+        to, state = await self.ask_live(state, lambda s: (f"Move {s.status.value} to…",
+                                                          status_choices(s)))
         if to is None:
             return
         if to == Status.RESOLVED and not await self.ask(ConfirmScreen(
-                f"Resolve {self.state.id if self.state else ''}? This ends escalation and "
+                f"Resolve {state.id}? This ends escalation and "
                 "starts the postmortem clock.")):
             return
-        await self.write(lambda s: commands.change_status(s, to, self.actor))
+        await self.write(lambda s: commands.change_status(s, to, self.actor), seen=state,
+                         yours=f"move to {to.value}")
 
     @work(group="actions")
     async def action_severity(self) -> None:
-        if self.state is None:
+        state = self.snapshot()
+        if state is None:
             return
-        value = await self.ask(ChoiceScreen("Severity", severity_choices(self.state.severity)))
+        value, state = await self.ask_live(state, lambda s: ("Severity",
+                                                             severity_choices(s.severity)))
         if isinstance(value, Severity):
-            await self.write(lambda s: commands.change_severity(s, value, self.actor))
+            await self.write(lambda s: commands.change_severity(s, value, self.actor),
+                             seen=state, yours=f"severity change to {value.value}")
         elif value == "matrix":
-            await self._assess()
+            await self._assess(state)
 
-    async def _assess(self) -> None:
+    async def _assess(self, seen: IncidentState) -> None:
         values = await self.ask(FormScreen(
             "Severity assessment matrix", ASSESSMENT_FIELDS, assessment_preview,
             hint="Any subset · Enter on the last line applies the suggestion · Esc cancels"))
@@ -455,14 +501,16 @@ class DashboardScreen(Screen[None]):
             self.notify_error(str(e))
             return
         await self.write(lambda s: commands.change_severity(
-            s, sev, self.actor, reason="assessment matrix", assessment=a))
+            s, sev, self.actor, reason="assessment matrix", assessment=a),
+            seen=seen, yours="assessment")
 
     @work(group="actions")
     async def action_role(self) -> None:
-        state = self.state
+        state = self.snapshot()
         if state is None:
             return
-        role = await self.ask(ChoiceScreen("Assign or hand off a role", role_choices(state)))
+        role, state = await self.ask_live(state, lambda s: ("Assign or hand off a role",
+                                                            role_choices(s)))
         if role is None:
             return
         holder = state.holder(role)
@@ -473,16 +521,22 @@ class DashboardScreen(Screen[None]):
         if not person:
             return
         if person == "-":
-            await self.write(lambda s: commands.release_role(s, role, self.actor))
+            await self.write(lambda s: commands.release_role(s, role, self.actor),
+                             seen=state, yours="release")
         else:
-            await self.write(lambda s: commands.assign_role(s, role, person, self.actor))
+            await self.write(lambda s: commands.assign_role(s, role, person, self.actor),
+                             seen=state, yours="handoff" if holder else "assignment")
 
     async def _note(self, kind: str, title: str, hint: str = "") -> None:
+        seen = self.snapshot()
+        if seen is None:
+            return
         text = await self.ask(TextPrompt(title, hint=hint))
         if not text:
             return
         # An action item's trailing @name is its owner: the domain's add_note reads it.
-        await self.write(lambda s: commands.add_note(s, text, self.actor, kind=kind))
+        await self.write(lambda s: commands.add_note(s, text, self.actor, kind=kind),
+                         seen=seen, yours=kind.replace("_", " "))
 
     @work(group="actions")
     async def action_note(self) -> None:
@@ -499,7 +553,7 @@ class DashboardScreen(Screen[None]):
 
     @work(group="actions")
     async def action_escalate(self) -> None:
-        state = self.state  # escalate as of the version shown when the key was pressed
+        state = self.snapshot()  # escalate as of the version shown when the key was pressed
         if state is None:
             return
         question = escalate_question(self.config, state, self.session.now())
@@ -521,23 +575,27 @@ class DashboardScreen(Screen[None]):
 
     @work(group="actions")
     async def action_checklist(self) -> None:
-        if self.state is None:
+        seen = self.snapshot()
+        if seen is None:
             return
-        key = await self.ask(ChoiceScreen("Mark a checklist item done",
-                                          checklist_choices(self.state)))
+        key, seen = await self.ask_live(seen, lambda s: ("Mark a checklist item done",
+                                                         checklist_choices(s)))
         if key:
-            await self.write(lambda s: commands.complete_checklist(s, key, self.actor))
+            await self.write(lambda s: commands.complete_checklist(s, key, self.actor),
+                             seen=seen, yours="checklist mark")
 
     @work(group="actions")
     async def action_edit_entry(self) -> None:
+        seen = self.snapshot()
         event = self.query_one(TimelineView).selected_event()
-        if event is None:
+        if event is None or seen is None:
             return
         current = event.data.get("text") if isinstance(event.data.get("text"), str) else ""
         text = await self.ask(TextPrompt(f"Correct #{event.seq}: {describe(event)[:60]}",
                                          value=current or ""))
-        if text:
-            await self.write(lambda s: commands.amend(s, event.event_id, self.actor, text))
+        if text and text != current:
+            await self.write(lambda s: commands.amend(s, event.event_id, self.actor, text),
+                             seen=seen, yours="correction")
 
     @work(group="actions")
     async def action_switch(self) -> None:
@@ -569,7 +627,7 @@ class DashboardScreen(Screen[None]):
 
     @work(group="actions")
     async def action_comms(self) -> None:
-        state = self.state
+        state = self.snapshot()
         if state is None:
             return
         choices, plan = comms_choices(state, self.session.now())
@@ -579,7 +637,7 @@ class DashboardScreen(Screen[None]):
         from warroom.content.templates import preview_message
         from warroom.tui.documents import MessageScreen
 
-        state = self.state or state
+        state = self.snapshot() or state  # built on, and marked sent at, this version
         try:
             events = await self.store.events(state.id)
             msg = preview_message(name, state, events, self.session.now(),
@@ -597,7 +655,7 @@ class DashboardScreen(Screen[None]):
             if self.spectator:
                 self.notify_error("spectator mode: nothing can be marked sent from here")
                 return
-            self._mark_sent(name, text)
+            self._mark_sent(name, text, state)
 
         def copy(text: str) -> None:
             self.app.copy_to_clipboard(text)
@@ -607,7 +665,7 @@ class DashboardScreen(Screen[None]):
                                            msg.text, notes, send, copy))
 
     @work(group="actions")
-    async def _mark_sent(self, template: str, text: str) -> None:
+    async def _mark_sent(self, template: str, text: str, seen: IncidentState) -> None:
         from warroom.domain.comms.messages import mark_sent
 
         audience = await self.ask(ChoiceScreen("Sent to which audience?", audience_choices()))
@@ -617,7 +675,8 @@ class DashboardScreen(Screen[None]):
         if isinstance(message, ModalScreen):
             message.dismiss(None)  # the message went out: close it
         await self.write(lambda s: mark_sent(s, template, audience, self.actor, text=text),
-                         done=f"{template} marked sent to {audience}")
+                         done=f"{template} marked sent to {audience}", seen=seen,
+                         yours=f"{template} mark-sent")
 
     def action_runbook(self) -> None:
         from warroom.content.runbooks import load_runbook

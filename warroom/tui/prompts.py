@@ -73,8 +73,10 @@ def role_choices(state: IncidentState) -> list[Choice[Role]]:
 
 
 def checklist_choices(state: IncidentState) -> list[Choice[str]]:
-    """Every item, the ones done greyed out."""
-    return [Choice(str(i + 1), f"{item.task} ({item.target_text})", item.key,
+    """Every item in the procedure's order, so its number never moves; the ones done say so
+    and cannot be picked (marking twice would only add noise to the timeline)."""
+    return [Choice(str(i + 1), f"{item.task} (done)" if item.key in state.checklist
+                   else f"{item.task} ({item.target_text})", item.key,
                    enabled=item.key not in state.checklist)
             for i, item in enumerate(CHECKLIST)]
 

@@ -31,7 +31,7 @@ class Choice(Generic[T]):
 
 
 class ChoiceScreen(ModalScreen[Any]):
-    """Pick one of a few options: its key picks it at once; arrows and Enter work too."""
+    """Pick one of a few options: its key picks it at once; arrows then Enter work too."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
@@ -52,6 +52,24 @@ class ChoiceScreen(ModalScreen[Any]):
             if self.hint:
                 hint = self.hint if isinstance(self.hint, Text) else Text(self.hint)
                 yield Static(hint, classes="dialog-hint")
+
+    def update(self, title: str, choices: Sequence[Choice[Any]], hint: str | Text = "") -> None:
+        """Show fresh choices in place (the incident changed under the open dialog)."""
+        self.title_text, self.choices, self.hint = title, list(choices), hint
+        self.query_one(".dialog-title", Label).update(Text(title))
+        options = self.query_one(OptionList)
+        options.clear_options()
+        options.add_options([Option(Text(f"{c.key}  {c.label}"), id=f"c{i}",
+                                    disabled=not c.enabled)
+                             for i, c in enumerate(self.choices)])
+        options.highlighted = None
+        for static in self.query(".dialog-hint").results(Static):
+            static.update(hint if isinstance(hint, Text) else Text(hint))
+
+    def on_mount(self) -> None:
+        # Nothing is highlighted until the person moves there: a bare Enter (say, the end of a
+        # name typed while no dialog was open) must never pick the first choice by itself.
+        self.query_one(OptionList).highlighted = None
 
     def on_key(self, event: Any) -> None:
         for c in self.choices:
