@@ -33,6 +33,7 @@ from warroom.domain.incident.events import Event
 from warroom.domain.incident.kinds import describe, kind_for, parse_body
 from warroom.domain.incident.kinds.lifecycle import StatusChanged
 from warroom.domain.incident.kinds.records import (
+    FACT_TITLES,
     ActionDone,
     ActionItem,
     Amended,
@@ -202,15 +203,22 @@ def gather_facts(state: IncidentState, events: Sequence[Event], now: datetime) -
     for item in items:
         d, kind = item.data, item.kind
         since_update = last_comm is None or item.at > last_comm
+        # A fact comes from a note's prefix ("root cause: ...") or is stated directly
+        # (fact_recorded, only the facts it names); both feed the same dispatch below.
+        found: tuple[str, str] | None = None
+        source = "note"
         if kind == Note.kind:
             found = prefixed(str(d.get("text", "")))
-            if found is None:
-                continue
+        elif kind == FactRecorded.kind:
+            fact, value = str(d.get("fact", "")), str(d.get("text", "")).strip()
+            if value and fact in FACT_TITLES:
+                found, source = (fact, value), "fact"
+        if found is not None:
             fact, value = found
             if fact == "impact":
-                impact_note, impact_from = value, "note"
+                impact_note, impact_from = value, source
             elif fact == "root_cause":
-                root_cause, root_cause_source = value, "note"
+                root_cause, root_cause_source = value, source
             elif fact == "eta":
                 eta = value
             elif fact == "next_steps":
@@ -223,19 +231,7 @@ def gather_facts(state: IncidentState, events: Sequence[Event], now: datetime) -
                     progress.append(value)
             elif fact == "progress" and since_update:
                 progress.append(value)
-        elif kind == FactRecorded.kind:
-            fact, value = str(d.get("fact", "")), str(d.get("text", "")).strip()
-            if not value:
-                continue
-            if fact == "impact":
-                impact_note, impact_from = value, "fact"
-            elif fact == "root_cause":
-                root_cause, root_cause_source = value, "fact"
-            elif fact == "eta":
-                eta = value
-            elif fact == "lessons":
-                lessons.append(value)
-        elif kind == Decision.kind:
+        if kind == Decision.kind:
             actions.append(str(d.get("text", "")))
             if since_update:
                 progress.append(f"Decided: {d.get('text', '')}")
