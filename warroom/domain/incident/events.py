@@ -18,12 +18,13 @@ refused, so that an older terminal in the room keeps working.
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from warroom.domain.common.jsonable import utc_iso
 from warroom.domain.incident.state import IncidentState
 
 # Idempotency keys become event ids through uuid5 in this namespace, so that every process
@@ -168,7 +169,6 @@ class Event:
     data: dict[str, Any]
 
 
-def iso(dt: datetime) -> str:
-    """UTC ISO 8601 with a Z, the same form pydantic writes for the state."""
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+# UTC ISO 8601 with a Z, the same form pydantic writes for the state (one function for both).
+iso = utc_iso
 
