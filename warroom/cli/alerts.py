@@ -38,7 +38,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             epilog="Endpoints: POST /alertmanager (Alertmanager webhook v4), POST /v2/enqueue "
                    "(PagerDuty Events v2 and v1), GET /healthz. Every post needs the room's "
                    "token ($WARROOM_TOKEN or [alerts].token): Authorization: Bearer TOKEN, or "
-                   "the PagerDuty routing_key / service_key. Runs until Ctrl-C or SIGTERM.")
+                   "the PagerDuty routing_key / service_key. Spectators watch through "
+                   "GET /spectate/... with a spectator token ([spectators.tokens], "
+                   "$WARROOM_SPECTATOR_TOKEN): warroom watch --server URL. Runs until Ctrl-C "
+                   "or SIGTERM.")
     p.add_argument("--listen", metavar="HOST:PORT",
                    help="where to listen (default: [alerts].listen, 127.0.0.1:9095); port 0 "
                         "picks a free one")
@@ -134,7 +137,8 @@ async def serve(ctx: Context) -> int:
     async with await ctx.store(write=True) as store:
         await run_serve(store, config, token, host, port, base_dir=base_dir,
                         engine=not a.no_engine, tls=tls,
-                        allow_plain_http=a.allow_plain_http or None, on_ready=ready)
+                        allow_plain_http=a.allow_plain_http or None, on_ready=ready,
+                        config_path=loaded.path, spectator_token=ctx.settings.spectator_token)
     return 0
 
 

@@ -54,9 +54,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("watch", help="open the dashboard read-only (spectator)",
                        description="A read-only dashboard: nothing you press can change the "
-                                   "room, and the store refuses writes anyway.",
+                                   "room, and the store refuses writes anyway. With --server, "
+                                   "from the room server (`warroom serve`) on any machine, "
+                                   "without access to the room's files.",
                        parents=[common])
     p.add_argument("incident", metavar="ID", nargs="?", help="follow this incident")
+    p.add_argument("--server", metavar="URL",
+                   help="watch through the room server at URL (http(s)://HOST:PORT), with a "
+                        "spectator token (docs/spectators.md)")
+    p.add_argument("--token", metavar="TOKEN",
+                   help="the spectator token (default: $WARROOM_SPECTATOR_TOKEN; the "
+                        "variable keeps it out of the process list)")
     p.set_defaults(handler=watch)
 
 
@@ -125,6 +133,14 @@ def watch(ctx: Context) -> int:
     from warroom.domain.incident.state import parse_incident_id
 
     follow = parse_incident_id(ctx.args.incident) if ctx.args.incident else None
+    if ctx.args.server:
+        from warroom.tui.run import run_remote_dashboard
+
+        return run_remote_dashboard(ctx, ctx.args.server,
+                                    ctx.args.token or ctx.settings.spectator_token,
+                                    follow=follow)
+    if ctx.args.token:
+        raise InvalidInput("--token goes with --server (a spectator token for the room server)")
     if "://" not in ctx.db and not Path(ctx.db).expanduser().exists():
         from warroom.store.errors import DatabaseMissing
 
