@@ -196,7 +196,9 @@ class FeedHub:
             await asyncio.sleep(min(1.0, self.keepalive))
             self.gate.refresh()
             for c in list(self.clients):
-                if c.reason is None and self.gate.name_for(c.token) != c.name:
+                if c.reason is None and c.transport is not None and c.transport.is_closing():
+                    c.end("gone", "the spectator went away")  # counted no more
+                elif c.reason is None and self.gate.name_for(c.token) != c.name:
                     log.warning("spectator token %r revoked: its stream is closed", c.name)
                     c.end("revoked", "this spectator token no longer opens the room")
             now = loop.time()
@@ -421,7 +423,7 @@ async def _stream(request: web.Request, hub: FeedHub, client: _Client, after: in
             if frame is None:
                 break
             await response.write(frame)
-        if client.reason is not None and client.reason != "too_slow":
+        if client.reason is not None and client.reason not in ("too_slow", "gone"):
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(BYE_TIMEOUT):
                     await response.write(sse("bye", {"reason": client.reason,

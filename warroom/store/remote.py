@@ -31,6 +31,7 @@ from warroom.domain.incident.state import IncidentState
 from warroom.store.base import AppendResult, ChangeSignal, IncidentSummary, Presence, Store
 from warroom.store.errors import (
     DatabaseMissing,
+    ExitCode,
     InvalidLocation,
     NotFound,
     PermissionDenied,
@@ -58,7 +59,10 @@ KEPT_EVENTS = 50_000  # events kept for `subscribe` (older ones are read from th
 
 
 class Unreachable(StoreError):
-    """The room server did not answer (a read while the link is down)."""
+    """The room server did not answer (a read while the link is down): like a room whose
+    database is not there, nothing can be shown."""
+
+    exit_code = ExitCode.DB_MISSING
 
 
 class RemoteStore(Store):
