@@ -467,3 +467,47 @@ async def test_a_revoked_remote_dashboard_stops_and_says_so(tmp_path: Path) -> N
 
         with pytest.raises(PermissionDenied, match="no longer opens the room"):
             await asyncio.wait_for(consume(), 10)
+
+
+# ---- the configuration and the gate ------------------------------------------------------------
+
+
+def test_spectator_tokens_are_checked_and_never_shown(tmp_path: Path) -> None:
+    from warroom.domain.config.model import ConfigError, parse_config
+    from warroom.domain.config.secrets import redacted_config
+
+    config = parse_config({"spectators": {"max": 3, "tokens": {"support": SUPPORT}}})
+    assert config.spectators.max == 3 and config.spectators.tokens == {"support": SUPPORT}
+    assert SUPPORT not in json.dumps(redacted_config(config))
+    for bad, why in (({"tokens": {"support": "short"}}, "at least 16 characters"),
+                     ({"tokens": {"a b": SUPPORT}}, "letters, digits"),
+                     ({"tokens": {"a": SUPPORT, "b": SUPPORT}}, "the same token as 'a'"),
+                     ({"max": 0}, "spectators.max")):
+        with pytest.raises(ConfigError, match=why):
+            parse_config({"spectators": bad})
+
+
+def test_the_gate_fails_closed_on_a_broken_file_and_ignores_the_alert_token(
+        tmp_path: Path) -> None:
+    from warroom.serve.spectators import Refusal, SpectatorGate
+
+    cfg = tmp_path / "warroom.toml"
+    cfg.write_text(spectators_toml({"support": SUPPORT, "oops": TOKEN}))
+    from warroom.config_file import read_config
+
+    gate = SpectatorGate(read_config(cfg).spectators, path=cfg, env_token=LEADS,
+                         alert_token=TOKEN, clock=lambda: 0.0)
+    assert gate.name_for(SUPPORT) == "support" and gate.name_for(LEADS) == "spectator"
+    assert gate.name_for(TOKEN) is None and gate.name_for(None) is None
+    cfg.write_text("[spectators\nbroken")
+    assert gate.refresh(force=True)
+    assert gate.name_for(SUPPORT) is None and gate.name_for(LEADS) == "spectator"
+    cfg.write_text(spectators_toml({"support": SUPPORT}, max_=1))
+    assert gate.refresh(force=True) and gate.name_for(SUPPORT) == "support"
+    first = gate.admit("support")
+    refused = gate.admit("support")
+    assert isinstance(refused, Refusal) and refused.status == 503
+    assert gate.watching() == {"support": 1}
+    assert not isinstance(first, Refusal)
+    first.release()
+    assert gate.watching() == {}

@@ -16,6 +16,7 @@ feed for good: `subscribe` raises it, as a local store raises a replaced room.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import json
 import logging
@@ -180,7 +181,8 @@ class RemoteStore(Store):
     async def events_since(self, seq: int, *, limit: int = 1000) -> list[Event]:
         kept = self._events
         if kept and kept[0].seq <= seq + 1 and seq <= self.cursor:
-            return [e for e in kept if e.seq > seq][:limit]
+            start = bisect.bisect_right(kept, seq, key=lambda e: e.seq)
+            return kept[start:start + limit]
         if seq >= self.cursor:
             return []
         rows = await self._get("/spectate/events", {"after": str(seq), "limit": str(limit)})
