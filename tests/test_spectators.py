@@ -267,16 +267,12 @@ async def test_a_slow_spectator_is_dropped_and_nobody_else_waits(tmp_path: Path)
             reading = asyncio.create_task(
                 read_frames(fast, lambda f: len(notes_in(f)) >= 300, limit=60))
             big = "x" * 19_000
-            loop = asyncio.get_running_loop()
-            started = loop.time()
             for i in range(300):
                 await srv.note(f"{i} {big}")
                 await asyncio.sleep(0)
-            writing = loop.time() - started
             frames = await reading
         assert [t.split(" ")[0] for t in notes_in(frames)] == [str(i) for i in range(300)]
-        assert srv.hub.dropped_slow == 1
-        assert writing < 30  # the writer never waited on the stuck reader
+        assert srv.hub.dropped_slow == 1  # the stuck one, never the one reading
         slow.close()
 
 

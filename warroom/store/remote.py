@@ -54,6 +54,7 @@ CONNECT_TIMEOUT = 5.0
 REQUEST_TIMEOUT = 15.0
 BACKOFF_FIRST = 0.2
 BACKOFF_MAX = 5.0
+READ_PATIENCE = 10.0  # seconds a read keeps retrying before it fails
 SILENCE_FACTOR = 3  # keep-alives missed before the stream counts as dead
 MAX_FRAME = 64 * 1024 * 1024  # one server-sent event at most
 KEPT_EVENTS = 50_000  # events kept for `subscribe` (older ones are read from the server)
@@ -134,16 +135,26 @@ class RemoteStore(Store):
     # ---- reads ----------------------------------------------------------------------------------
 
     async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        """One read; a network failure or a busy server is retried for READ_PATIENCE
+        seconds (a blip, a server restarting) before it is an error the screen shows."""
         assert self._session is not None, "the store is closed"
-        try:
-            async with self._session.get(self.url + path, params=params) as r:
-                body = await r.read()
-                if r.status == 200:
-                    return json.loads(body)
-                self._raise_for(r.status, body)
-        except (aiohttp.ClientError, TimeoutError, OSError) as e:
-            raise Unreachable(f"the room server at {self.location} did not answer: "
-                              f"{_why(e)}") from None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + READ_PATIENCE
+        backoff = BACKOFF_FIRST
+        while True:
+            try:
+                async with self._session.get(self.url + path, params=params) as r:
+                    body = await r.read()
+                    if r.status == 200:
+                        return json.loads(body)
+                    if r.status not in (502, 503, 504) or loop.time() > deadline:
+                        self._raise_for(r.status, body)
+            except (aiohttp.ClientError, TimeoutError, OSError) as e:
+                if loop.time() > deadline:
+                    raise Unreachable(f"the room server at {self.location} did not answer: "
+                                      f"{_why(e)}") from None
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
 
     def _raise_for(self, status: int, body: bytes) -> None:
         try:
