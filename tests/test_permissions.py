@@ -162,9 +162,27 @@ def test_group_room_members_write_others_watch_through_the_server(shared_dir: Pa
         assert watched.stdout.strip() == "disk full|still writing"
         wrong = _as_nobody(["-c", WATCH, url, "not-the-token-0123456789"], groups=False)
         assert wrong.returncode != 0 and "refused this spectator token" in wrong.stderr
+        if shutil.which("tmux"):  # and the real dashboard, in a real terminal, as nobody
+            _watch_in_a_terminal(url)
     finally:
         server.terminate()
         server.wait(30)
+
+
+def _watch_in_a_terminal(url: str) -> None:
+    from .test_tmux import Tmux
+
+    t = Tmux()
+    try:
+        t.start("outsider", 140, 40, [
+            "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env",
+            f"PYTHONPATH={_pythonpath()}", "HOME=/nonexistent", SYSTEM_PYTHON, "-m", "warroom",
+            "watch", "--server", url], {"WARROOM_SPECTATOR_TOKEN": SPECTATOR,
+                                        "WARROOM_USER": "outsider", "NO_COLOR": "1"})
+        screen = t.wait_for("outsider", "still writing", 60)
+        assert "SPECTATOR" in screen and "disk full" in screen
+    finally:
+        t.kill()
 
 
 def test_database_others_cannot_read(shared_dir: Path) -> None:

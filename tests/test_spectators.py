@@ -433,6 +433,10 @@ async def test_the_remote_dashboard_follows_the_room_and_catches_up_after_a_rest
             versions = [r.event.version for r in timeline.rows()]
             assert versions == [1, 2, 3, 4, 5, 6]  # nothing missed, nothing twice
             assert app.dashboard.state is not None and app.dashboard.state.version == 6
+            # the server shows this spectator on the roster ("watching: support (1)")
+            roster = app.query_one("#roster-pane")
+            await settle(pilot, lambda: "watching: support (1)" in roster.build().plain,
+                         limit=30)
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
@@ -507,3 +511,15 @@ def test_the_gate_fails_closed_on_a_broken_file_and_ignores_the_alert_token(
     assert not isinstance(first, Refusal)
     first.release()
     assert gate.watching() == {}
+
+
+@pytest.mark.slow
+def test_the_remote_spectators_benchmark_misses_nothing(tmp_path: Path) -> None:
+    from .test_bench_smoke import run_script
+
+    doc = run_script("remote_spectators", tmp_path, "--spectators", "3", "--per-process", "2",
+                     "--events", "5", "--interval", "0.02")
+    (run,) = doc["runs"]
+    assert run["spectators"] == 3 and run["client_processes"] == 2
+    assert run["samples"] == 15 and run["missed"] == 0
+    assert run["duplicates"] == 0 and run["out_of_order"] == 0
