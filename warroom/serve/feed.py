@@ -107,7 +107,9 @@ class FeedHub:
                  ring_events: int = RING_EVENTS) -> None:
         self.store = store
         self.gate = gate
-        self.secrets = secrets
+        self._base_secrets = secrets
+        self.secrets = [*secrets, *gate.tokens()]
+        self._secrets_for = gate.generation
         self.keepalive = keepalive
         self.queue_frames = queue_frames
         self.ring_events = ring_events
@@ -195,6 +197,9 @@ class FeedHub:
         while True:
             await asyncio.sleep(min(1.0, self.keepalive))
             self.gate.refresh()
+            if self.gate.generation != self._secrets_for:
+                self._secrets_for = self.gate.generation
+                self.secrets = [*self._base_secrets, *self.gate.tokens()]
             for c in list(self.clients):
                 if c.reason is None and c.transport is not None and c.transport.is_closing():
                     c.end("gone", "the spectator went away")  # counted no more
@@ -399,7 +404,7 @@ def add_routes(app: web.Application, hub: FeedHub) -> None:
     app.router.add_get("/spectate/incidents/{id}", incident)
     app.router.add_get("/spectate/incidents/{id}/events", incident_events)
     app.router.add_get("/spectate/events", events)
-    app.router.add_get("/spectate/feed", feed)
+    app.router.add_get("/spectate/feed", feed, allow_head=False)
 
 
 async def _stream(request: web.Request, hub: FeedHub, client: _Client, after: int,

@@ -82,6 +82,8 @@ class SpectatorGate:
         self._checked_at = clock()
         self._open: dict[str, list[Admission]] = {}
         self.generation = 0  # moves whenever the tokens change
+        self.max = config.max
+        self.max_browsers = config.max_browsers
         self._apply(config)
 
     # ---- tokens -----------------------------------------------------------------------------
@@ -99,13 +101,14 @@ class SpectatorGate:
                             "token must never let anyone post alerts)", name)
                 del tokens[name]
         self._tokens = tokens
-        self.max = config.max if config is not None else self._max_or_default()
-        self.max_browsers = (config.max_browsers if config is not None
-                             else getattr(self, "max_browsers", SpectatorsConfig().max_browsers))
+        if config is not None:  # a file that does not read keeps the last limits
+            self.max = config.max
+            self.max_browsers = config.max_browsers
         self.generation += 1
 
-    def _max_or_default(self) -> int:
-        return getattr(self, "max", SpectatorsConfig().max)
+    def tokens(self) -> list[str]:
+        """Every valid spectator token (the feed redacts them wherever they appear)."""
+        return list(self._tokens.values())
 
     @property
     def effective_max(self) -> int:
