@@ -10,7 +10,7 @@ PY="${PYTHON:-.venv/bin/python}"
 
 status=0
 for script in feed_latency feed_latency_pg idle_reader_cpu write_contention cli_wall metrics \
-    escalation_tick alert_storm chaos \
+    escalation_tick alert_storm chaos remote_spectators \
     dashboard_first_paint dashboard_keypress dashboard_remote_commit dashboard_big_timeline; do
   echo "=== $script"
   "$PY" "bench/$script.py" || status=1

@@ -1,4 +1,5 @@
-"""A room shared by a Unix group: members write, everyone else on the host can only watch.
+"""A room shared by a Unix group: members write, nobody else can open the files; everyone
+else watches through the room server.
 
 These run the real CLI as the unprivileged `nobody` user (with and without the room's group),
 through setpriv, so they need root; elsewhere they are skipped with the reason.
@@ -7,6 +8,7 @@ through setpriv, so they need root; elsewhere they are skipped with the reason.
 from __future__ import annotations
 
 import grp
+import json
 import os
 import shutil
 import stat
@@ -80,35 +82,107 @@ def _cli(args: list[str], db: Path, *, member: bool, user: str) -> subprocess.Co
     return _as_nobody(["-m", "warroom", *args], groups=member, db=db, user=user)
 
 
-def test_group_room_members_write_others_watch(shared_dir: Path) -> None:
+SPECTATOR = "spectator-token-0123456789"
+LOCK_SHM = ("import fcntl, os, sys\n"
+            "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+            "fcntl.lockf(fd, fcntl.LOCK_SH, 1, 120)\n"
+            "print('locked')\n")
+WATCH = ("import asyncio, sys\n"
+         "from warroom.store.remote import RemoteStore\n"
+         "async def main():\n"
+         "    s = await RemoteStore.open(sys.argv[1], sys.argv[2])\n"
+         "    try:\n"
+         "        await asyncio.wait_for(s.wait_live(), 30)\n"
+         "        events = await s.events('INC-1')\n"
+         "        print('|'.join(str(e.data.get('text') or e.data.get('title')) for e in events))\n"
+         "    finally:\n"
+         "        await s.close()\n"
+         "asyncio.run(main())\n")
+
+
+def _serve_as_member(db: Path) -> tuple[subprocess.Popen[str], str]:
+    """`warroom serve` run by a member of the room's group: it holds the room's files."""
+    gid = grp.getgrnam(GROUP).gr_gid
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": _pythonpath(), "HOME": "/nonexistent",
+           "WARROOM_USER": "server", "NO_COLOR": "1", "WARROOM_DB": str(db),
+           "WARROOM_TOKEN": "alert-token-0123456789", "WARROOM_SPECTATOR_TOKEN": SPECTATOR}
+    proc = subprocess.Popen(
+        ["setpriv", "--reuid=65534", "--regid=65534", f"--groups={gid}", SYSTEM_PYTHON, "-m",
+         "warroom", "serve", "--listen", "127.0.0.1:0", "--json", "--no-engine"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd="/")
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.kill()
+        raise AssertionError("warroom serve did not start: " + (proc.stderr.read()
+                                                                if proc.stderr else ""))
+    return proc, f"http://127.0.0.1:{json.loads(line)['port']}"
+
+
+def test_group_room_members_write_others_watch_through_the_server(shared_dir: Path) -> None:
+    """Issue 14: outsiders cannot open the files (so cannot lock them); they watch through
+    the room server."""
     db = shared_dir / "room" / "war.db"
     r = run_cli(db, "init", "--group", GROUP)
     assert r.code == 0, r.err
     folder = db.parent
-    assert stat.S_IMODE(folder.stat().st_mode) == 0o2775
-    assert stat.S_IMODE(db.stat().st_mode) == 0o664
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o2770
+    assert stat.S_IMODE(db.stat().st_mode) == 0o660
     assert db.stat().st_gid == folder.stat().st_gid == grp.getgrnam(GROUP).gr_gid
-
-    # The room is idle now (no -wal/-shm): a watcher can still read it.
-    watcher = _cli(["list", "--all", "--json"], db, member=False, user="watcher")
-    assert watcher.returncode == 0, watcher.stderr
-    assert watcher.stdout.strip() == "[]"
 
     member = _cli(["declare", "--title", "disk full", "--severity", "SEV-2"], db,
                   member=True, user="member")
     assert member.returncode == 0, member.stderr
 
-    refused = _cli(["declare", "--title", "sneaky", "--severity", "SEV-1"], db,
-                   member=False, user="watcher")
-    assert refused.returncode == 5, refused.stderr
-    assert "read-only" in refused.stderr and "Traceback" not in refused.stderr
+    server, url = _serve_as_member(db)
+    try:
+        wal, shm = Path(f"{db}-wal"), Path(f"{db}-shm")
+        assert wal.exists() and shm.exists()  # the server holds the room open
+        for f in (db, wal, shm):
+            assert stat.S_IMODE(f.stat().st_mode) == 0o660, f
+            assert f.stat().st_gid == grp.getgrnam(GROUP).gr_gid, f
 
-    shown = _cli(["show", "INC-1", "--json"], db, member=False, user="watcher")
-    assert shown.returncode == 0, shown.stderr
-    assert '"title": "disk full"' in shown.stdout
+        # The lock from the issue: an outsider cannot even open -shm.
+        lock = _as_nobody(["-c", LOCK_SHM, str(shm)], groups=False)
+        assert lock.returncode != 0 and "PermissionError" in lock.stderr, lock.stdout
+        for f in (db, wal, shm):
+            probe = _as_nobody(["-c", "import os, sys; os.open(sys.argv[1], os.O_RDONLY)",
+                                str(f)], groups=False)
+            assert "PermissionError" in probe.stderr, f
+        refused = _cli(["list", "--all"], db, member=False, user="watcher")
+        assert refused.returncode == 5 and "permission denied" in refused.stderr, refused.stderr
 
-    ack = _cli(["ack", "INC-1"], db, member=True, user="member2")
-    assert ack.returncode == 0, ack.stderr
+        # Members keep writing, while the server holds the room.
+        note = _cli(["note", "INC-1", "still writing"], db, member=True, user="member2")
+        assert note.returncode == 0, note.stderr
+
+        # The outsider watches through the server, never opening a file of the room.
+        watched = _as_nobody(["-c", WATCH, url, SPECTATOR], groups=False)
+        assert watched.returncode == 0, watched.stderr
+        assert watched.stdout.strip() == "disk full|still writing"
+        wrong = _as_nobody(["-c", WATCH, url, "not-the-token-0123456789"], groups=False)
+        assert wrong.returncode != 0 and "refused this spectator token" in wrong.stderr
+        if shutil.which("tmux"):  # and the real dashboard, in a real terminal, as nobody
+            _watch_in_a_terminal(url)
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _watch_in_a_terminal(url: str) -> None:
+    from .test_tmux import Tmux
+
+    t = Tmux()
+    try:
+        t.start("outsider", 140, 40, [
+            "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env",
+            f"PYTHONPATH={_pythonpath()}", "HOME=/nonexistent", SYSTEM_PYTHON, "-m", "warroom",
+            "watch", "--server", url], {"WARROOM_SPECTATOR_TOKEN": SPECTATOR,
+                                        "WARROOM_USER": "outsider", "NO_COLOR": "1"})
+        screen = t.wait_for("outsider", "still writing", 60)
+        assert "SPECTATOR" in screen and "disk full" in screen
+    finally:
+        t.kill()
 
 
 def test_database_others_cannot_read(shared_dir: Path) -> None:

@@ -24,6 +24,7 @@ VARIABLES: dict[str, str] = {
     "lock_timeout": "WARROOM_LOCK_TIMEOUT",
     "config": "WARROOM_CONFIG",
     "token": "WARROOM_TOKEN",
+    "spectator_token": "WARROOM_SPECTATOR_TOKEN",
     "debug": "WARROOM_DEBUG",
     "data_home": "XDG_DATA_HOME",
     "state_home": "XDG_STATE_HOME",
@@ -47,6 +48,9 @@ class Settings(BaseModel):
     lock_timeout: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 10.0
     config: str | None = None
     token: str | None = None
+    # `warroom serve`: a spectator token named "spectator"; `warroom watch --server`: the
+    # token to present (docs/spectators.md)
+    spectator_token: str | None = None
     debug: bool = False  # any non-empty value: tracebacks for internal errors
     data_home: str | None = None
     state_home: str | None = None

@@ -12,9 +12,11 @@ from warroom.cli.context import Context
 from warroom.cli.output import emit_json, line
 from warroom.domain.common.errors import InvalidInput
 
-# A room shared by a Unix group: members write, everyone else on the host can only watch.
-ROOM_DIR_MODE = 0o2775  # rwxrwsr-x: setgid, so -wal and -shm get the room's group
-ROOM_FILE_MODE = 0o664  # rw-rw-r--: SQLite gives -wal and -shm the database's mode
+# A room shared by a Unix group: members write; nobody else can open the files at all, since
+# whoever can open them can lock them (a read-only open of -shm can hold every writer off).
+# Everyone else watches through the room server (`warroom serve`, `warroom watch --server`).
+ROOM_DIR_MODE = 0o2770  # rwxrws---: setgid, so -wal and -shm get the room's group
+ROOM_FILE_MODE = 0o660  # rw-rw----: SQLite gives -wal and -shm the database's mode
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -23,9 +25,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="create a room's database (optionally shared by a Unix group)",
         description=(
             "Create the room's database. With --group, the folder is made setgid to that "
-            f"group with mode {ROOM_DIR_MODE:o} and the database {ROOM_FILE_MODE:o}: members of "
-            "the group can write, everyone else on the host can only watch (warroom watch). "
-            "An existing folder's mode is left alone; init says what it lacks."
+            f"group with mode {ROOM_DIR_MODE:o} and the database, -wal and -shm "
+            f"{ROOM_FILE_MODE:o}: members of the group can write, and nobody else can open the "
+            "files (whoever can open them can lock them); everyone else watches through the "
+            "room server (warroom serve; warroom watch --server URL). An existing folder's "
+            "mode is left alone; init says what it lacks."
         ),
         parents=[common],
     )
@@ -54,9 +58,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("watch", help="open the dashboard read-only (spectator)",
                        description="A read-only dashboard: nothing you press can change the "
-                                   "room, and the store refuses writes anyway.",
+                                   "room, and the store refuses writes anyway. With --server, "
+                                   "from the room server (`warroom serve`) on any machine, "
+                                   "without access to the room's files.",
                        parents=[common])
     p.add_argument("incident", metavar="ID", nargs="?", help="follow this incident")
+    p.add_argument("--server", metavar="URL",
+                   help="watch through the room server at URL (http(s)://HOST:PORT), with a "
+                        "spectator token (docs/spectators.md)")
+    p.add_argument("--token", metavar="TOKEN",
+                   help="the spectator token (default: $WARROOM_SPECTATOR_TOKEN; the "
+                        "variable keeps it out of the process list)")
     p.set_defaults(handler=watch)
 
 
@@ -91,8 +103,15 @@ async def init(ctx: Context) -> int:
     store = await SQLiteStore.open(path, readonly=False, create=True)
     await store.close()
     if gid is not None:
+        # A live room keeps its -wal and -shm: they get the database's mode too.
         os.chown(path, -1, gid)
         os.chmod(path, ROOM_FILE_MODE)
+        for suffix in ("-wal", "-shm"):
+            try:
+                os.chown(f"{path}{suffix}", -1, gid)
+                os.chmod(f"{path}{suffix}", ROOM_FILE_MODE)
+            except FileNotFoundError:
+                pass  # an idle room has none: SQLite creates them with the database's mode
         if not created_dir:
             mode = stat.S_IMODE(path.parent.stat().st_mode)
             if path.parent.stat().st_gid != gid or not mode & stat.S_IWGRP:
@@ -125,6 +144,14 @@ def watch(ctx: Context) -> int:
     from warroom.domain.incident.state import parse_incident_id
 
     follow = parse_incident_id(ctx.args.incident) if ctx.args.incident else None
+    if ctx.args.server:
+        from warroom.tui.run import run_remote_dashboard
+
+        return run_remote_dashboard(ctx, ctx.args.server,
+                                    ctx.args.token or ctx.settings.spectator_token,
+                                    follow=follow)
+    if ctx.args.token:
+        raise InvalidInput("--token goes with --server (a spectator token for the room server)")
     if "://" not in ctx.db and not Path(ctx.db).expanduser().exists():
         from warroom.store.errors import DatabaseMissing
 

@@ -64,6 +64,8 @@ class RequestHooks(Protocol):
 
     def request_finished(self, handler: Any) -> None: ...
 
+    def stream_started(self, handler: Any) -> None: ...
+
 
 HOOKS_KEY = web.AppKey("connection_hooks", RequestHooks)
 

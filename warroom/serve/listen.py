@@ -95,6 +95,7 @@ class GateStats:
     refused: int = 0  # at the cap with every connection busy: a 503
     evicted: int = 0  # idle connections closed to make room
     timed_out: int = 0  # headers (or TLS handshake) not in within header_timeout
+    garbage: int = 0  # spectator streams closed for sending something
 
 
 class ConnectionGate:
@@ -159,6 +160,14 @@ class ConnectionGate:
         if c is not None:
             c.busy = False
 
+    def stream_started(self, handler: Any) -> None:
+        """A spectator stream (warroom/serve/feed.py): a request in progress for as long as
+        it is open (so neither the header deadline nor the eviction of idle connections
+        touches it), and one that the client never sends anything on."""
+        c = self._by_handler.get(handler)
+        if c is not None:
+            c.streaming = True
+
     # ---- from _Tracked ---------------------------------------------------------------------
 
     def _made(self, c: _Tracked) -> None:
@@ -185,6 +194,7 @@ class _Tracked(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.busy = False
         self.closing = False
+        self.streaming = False
         self.requests = 0
         self._deadline: asyncio.TimerHandle | None = None
         self._accepted_at = asyncio.get_running_loop().time()
@@ -210,6 +220,11 @@ class _Tracked(asyncio.Protocol):
             self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
+        if self.streaming:  # a spectator's stream is one-way: bytes from it are garbage
+            self.gate.stats.garbage += 1
+            log.warning("a spectator sent %d bytes on its stream: disconnected", len(data))
+            self.drop()
+            return
         self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:

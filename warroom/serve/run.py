@@ -15,8 +15,10 @@ from warroom.domain.common.errors import InvalidInput
 from warroom.domain.config.model import Config
 from warroom.escalation.engine import Engine
 from warroom.ingest.receiver import AlertReceiver
+from warroom.serve.feed import KEEPALIVE, FeedHub, add_routes
 from warroom.serve.http import HOOKS_KEY, build_app
 from warroom.serve.listen import ConnectionGate, check_plain_http, connection_cap
+from warroom.serve.spectators import SpectatorGate
 from warroom.store.base import Store
 
 # After an answer, what is left of a request's body is read (and dropped) for this long at
@@ -29,8 +31,13 @@ async def serve(store: Store, config: Config, token: str, host: str, port: int, 
                 tls: ssl.SSLContext | None = None, allow_plain_http: bool | None = None,
                 stop: asyncio.Event | None = None,
                 on_ready: Callable[[str, int], None] | None = None,
-                on_gate: Callable[[ConnectionGate], None] | None = None) -> None:
-    """Until `stop` is set (or SIGTERM / SIGINT): receive alerts and run the engine.
+                on_gate: Callable[[ConnectionGate], None] | None = None,
+                config_path: Path | None = None, spectator_token: str | None = None,
+                keepalive: float = KEEPALIVE,
+                on_hub: Callable[[FeedHub], None] | None = None) -> None:
+    """Until `stop` is set (or SIGTERM / SIGINT): receive alerts, run the engine and stream
+    the room to spectators (`config_path`: the file whose [spectators] table is re-read when
+    it changes; `spectator_token`: $WARROOM_SPECTATOR_TOKEN).
 
     Refuses (InvalidInput) to listen beyond loopback over plain HTTP unless
     `allow_plain_http` (default: [alerts] allow_plain_http) says so."""
@@ -59,9 +66,19 @@ async def serve(store: Store, config: Config, token: str, host: str, port: int, 
     gate = ConnectionGate(make_handler, cap=connection_cap(settings.max_connections),
                           header_timeout=header_timeout)
     app[HOOKS_KEY] = gate  # before setup(), which freezes the application
+    spectators = SpectatorGate(config.spectators, path=config_path, env_token=spectator_token,
+                               alert_token=token, connection_cap=gate.cap)
+    from warroom.domain.config.secrets import config_secrets
+
+    hub = FeedHub(store, spectators, keepalive=keepalive,
+                  secrets=[token, *config_secrets(config), *filter(None, [spectator_token])])
+    add_routes(app, hub)
     await runner.setup()
     if on_gate is not None:
         on_gate(gate)
+    await hub.start()
+    if on_hub is not None:
+        on_hub(hub)
     engine_task: asyncio.Task[None] | None = None
     server: asyncio.Server | None = None
     try:
@@ -82,6 +99,7 @@ async def serve(store: Store, config: Config, token: str, host: str, port: int, 
         stop.set()
         if server is not None:
             server.close()
+        await hub.close()
         if engine_task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(engine_task, 10)

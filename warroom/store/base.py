@@ -184,6 +184,11 @@ class Store(ABC):
         """
         return None
 
+    def link_note(self) -> str | None:
+        """Why what this store shows may not be live (a remote room reconnecting), or None.
+        `subscribe` yields an empty batch when it changes; local stores are always live."""
+        return None
+
     async def __aenter__(self) -> Store:
         return self
 

@@ -253,6 +253,15 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
                          poll_interval=poll_interval)._opened(create)
 
     async def _open(self, create: bool) -> None:
+        try:
+            self.path.stat()
+        except PermissionError:  # a group room's folder (2770) keeps outsiders out
+            raise PermissionDenied(
+                f"cannot open {self.path}: permission denied (its folder is for the room's "
+                "members only; others watch through the room server: warroom watch --server "
+                "URL)") from None
+        except OSError:
+            pass  # missing: said below, in the words of what was asked
         fs = network_filesystem(self.path)
         if fs:
             raise NetworkFilesystem(

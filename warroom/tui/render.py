@@ -120,10 +120,19 @@ def roster(state: IncidentState | None, *, now: datetime, present: list[str],
             t.append("\n" if i in (2, 5) else " · ")
         else:
             t.append("\n")
+    # The room server's remote spectators come as "watching: NAME (n)" (serve/feed.py).
+    watching = [p for p in present if p.startswith(WATCHING)]
+    present = [p for p in present if not p.startswith(WATCHING)]
     t.append("In the room: " if not compact else "room: ", style="bold")
     t.append(f"{', '.join(safe(p, 16) for p in present)} ({len(present)})" if present
              else "nobody (writing terminals announce themselves)")
+    for w in watching:
+        t.append(" · ")
+        t.append(safe(w, 40), style="dim")
     return t
+
+
+WATCHING = "watching: "
 
 
 def workflow(state: IncidentState | None, *, compact: bool = False) -> Text:

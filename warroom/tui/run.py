@@ -115,3 +115,20 @@ def run_dashboard(ctx: Context, *, follow: str | None = None, spectator: bool | 
         return await _run(store, ctx, follow)
 
     return asyncio.run(main())
+
+
+def run_remote_dashboard(ctx: Context, url: str, token: str | None, *,
+                         follow: str | None = None) -> int:
+    """The dashboard, read-only, from the room server at `url` (no file of the room is
+    opened on this machine)."""
+    from warroom.tui.actions import ActionKeys
+
+    ActionKeys.load(ctx.loaded_config)
+
+    async def main() -> int:
+        from warroom.store.remote import RemoteStore
+
+        store = await RemoteStore.open(url, token)
+        return await _run(store, ctx, follow)
+
+    return asyncio.run(main())

@@ -62,8 +62,11 @@ class PresenceChanged(Message):
 
 
 class ClockChecked(Message):
+    """What the header says about this terminal's view of the room: a remote room
+    reconnecting, this machine's clock disagreeing with the store's."""
+
     def __init__(self, note: str | None) -> None:
-        self.note = note  # None: this machine's clock agrees with the store's
+        self.note = note  # None: live, and this machine's clock agrees with the store's
         super().__init__()
 
 
@@ -84,6 +87,7 @@ class RoomSession:
         self.cursor = 0
         self.present: list[str] = []
         self.clock_note: str | None = None
+        self.link_note: str | None = None  # a remote room's "reconnecting..."
         self.engine: Engine | None = None
         self._engine_stop = asyncio.Event()
         self._listener: MessagePump | None = None
@@ -133,12 +137,24 @@ class RoomSession:
     async def _feed(self) -> None:
         try:
             async for batch in self.store.subscribe(self.cursor):
+                self._link(self.store.link_note())
                 fresh = [e for e in batch if e.seq > self.cursor]
                 if fresh:
                     self.cursor = fresh[-1].seq
                     self._tell(EventsArrived(fresh))
         except StoreError as e:  # the room's files were replaced (store.fault): say so, stay up
+            self._link(f"NOT LIVE: {e}")
             self._tell(FeedStopped(str(e)))
+
+    def _link(self, note: str | None) -> None:
+        """A remote room lost (or regained) its server: the header says so at once, so a
+        stale room is never shown as live."""
+        if note != self.link_note:
+            self.link_note = note
+            self._tell(ClockChecked(self._header_note()))
+
+    def _header_note(self) -> str | None:
+        return " · ".join(n for n in (self.link_note, self.clock_note) if n) or None
 
     # ---- presence ---------------------------------------------------------------------------
 
@@ -185,7 +201,7 @@ class RoomSession:
                 note = None
             if note != self.clock_note:
                 self.clock_note = note
-                self._tell(ClockChecked(note))
+                self._tell(ClockChecked(self._header_note()))
             await asyncio.sleep(CLOCK_CHECK_EVERY)
 
     # ---- the escalation engine, in every terminal that can write ----------------------------

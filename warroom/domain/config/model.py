@@ -450,6 +450,40 @@ class AlertSettings(_Model):
         return self
 
 
+SPECTATOR_NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+MIN_SPECTATOR_TOKEN = 16  # a guessable token opens the room to whoever guesses it
+
+
+class SpectatorsConfig(_Model):
+    """Who may watch the room through `warroom serve` (docs/spectators.md): each token has a
+    name, shown on the roster as "watching: NAME (n)". The server re-reads this table when
+    the file changes, so deleting a line revokes that token without a restart."""
+
+    max: int = Field(default=50, ge=1, le=10000)  # concurrent feed connections
+    max_browsers: int = Field(default=4, ge=0, le=1000)  # concurrent /watch browser sessions
+    tokens: dict[str, str] = Field(default_factory=dict)  # name -> token
+
+    @model_validator(mode="after")
+    def _tokens(self) -> SpectatorsConfig:
+        problems: list[Problem] = []
+        seen: dict[str, str] = {}
+        for name, token in self.tokens.items():
+            if not name or len(name) > 32 or any(c not in SPECTATOR_NAME_CHARS for c in name):
+                problems.append(((name,), "a spectator's name is 1 to 32 letters, digits, "
+                                          "'_', '.' or '-' (it is shown on the roster)"))
+            if len(token) < MIN_SPECTATOR_TOKEN or token != token.strip():
+                problems.append(((name,), f"expected a token of at least "
+                                          f"{MIN_SPECTATOR_TOKEN} characters, no surrounding "
+                                          "spaces (a long random one)"))
+            if token in seen:
+                problems.append(((name,), f"the same token as {seen[token]!r}: each name "
+                                          "needs its own (the roster tells them apart)"))
+            seen.setdefault(token, name)
+        if problems:
+            raise _problems([(("tokens", *rel), msg) for rel, msg in problems])
+        return self
+
+
 class Defaults(_Model):
     escalation_policy: str = "default"
     rotation: str | None = None
@@ -517,6 +551,7 @@ class Config(_Model):
     metrics: MetricTargets = Field(default_factory=MetricTargets)
     content: Content = Field(default_factory=Content)
     times: Times = Field(default_factory=Times)
+    spectators: SpectatorsConfig = Field(default_factory=SpectatorsConfig)
     # binding id -> key(s): the dashboard's keys, remapped (README "Remapping keys").
     keys: dict[str, KeyList] = Field(default_factory=dict)
 
