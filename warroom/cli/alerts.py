@@ -5,6 +5,7 @@ mapped)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = cmd("serve", "receive alerts over HTTP and run the escalation engine", serve,
             epilog="Endpoints: POST /alertmanager (Alertmanager webhook v4), POST /v2/enqueue "
-                   "(PagerDuty Events v2 and v1), GET /healthz. Every post needs the room's "
+                   "(PagerDuty Events v2 and v1), GET /healthz, GET /watch?token=T (the "
+                   "dashboard, read-only, in a browser: $WARROOM_SPECTATOR_TOKEN). Every post "
+                   "needs the room's "
                    "token ($WARROOM_TOKEN or [alerts].token): Authorization: Bearer TOKEN, or "
                    "the PagerDuty routing_key / service_key. Runs until Ctrl-C or SIGTERM.")
     p.add_argument("--listen", metavar="HOST:PORT",
@@ -98,6 +101,7 @@ def resolve_token(settings: Settings, config_token: str | None) -> str | None:
 
 
 async def serve(ctx: Context) -> int:
+    from warroom.serve.browser import WatchCommand, spectator_env_gate
     from warroom.serve.http import parse_listen
     from warroom.serve.logs import log_to_stderr
     from warroom.serve.run import serve as run_serve
@@ -134,7 +138,10 @@ async def serve(ctx: Context) -> int:
     async with await ctx.store(write=True) as store:
         await run_serve(store, config, token, host, port, base_dir=base_dir,
                         engine=not a.no_engine, tls=tls,
-                        allow_plain_http=a.allow_plain_http or None, on_ready=ready)
+                        allow_plain_http=a.allow_plain_http or None, on_ready=ready,
+                        # LEAD: D1's SpectatorGate.name_for and [spectators].max_browsers
+                        watch=WatchCommand(ctx.db, loaded.path),
+                        name_for=spectator_env_gate(os.environ))
     return 0
 
 

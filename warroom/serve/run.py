@@ -15,6 +15,7 @@ from warroom.domain.common.errors import InvalidInput
 from warroom.domain.config.model import Config
 from warroom.escalation.engine import Engine
 from warroom.ingest.receiver import AlertReceiver
+from warroom.serve.browser import DEFAULT_MAX_BROWSERS, BrowserWatch, NameFor, WatchCommand
 from warroom.serve.http import HOOKS_KEY, build_app
 from warroom.serve.listen import ConnectionGate, check_plain_http, connection_cap
 from warroom.store.base import Store
@@ -29,8 +30,14 @@ async def serve(store: Store, config: Config, token: str, host: str, port: int, 
                 tls: ssl.SSLContext | None = None, allow_plain_http: bool | None = None,
                 stop: asyncio.Event | None = None,
                 on_ready: Callable[[str, int], None] | None = None,
-                on_gate: Callable[[ConnectionGate], None] | None = None) -> None:
+                on_gate: Callable[[ConnectionGate], None] | None = None,
+                watch: WatchCommand | None = None, name_for: NameFor | None = None,
+                max_browsers: int = DEFAULT_MAX_BROWSERS) -> None:
     """Until `stop` is set (or SIGTERM / SIGINT): receive alerts and run the engine.
+
+    With `watch` (how to start the read-only dashboard on this room) and `name_for` (a
+    spectator token's name, None for anything else), browsers watch at GET /watch
+    (warroom/serve/browser.py), at most `max_browsers` at once.
 
     Refuses (InvalidInput) to listen beyond loopback over plain HTTP unless
     `allow_plain_http` (default: [alerts] allow_plain_http) says so."""
@@ -59,6 +66,8 @@ async def serve(store: Store, config: Config, token: str, host: str, port: int, 
     gate = ConnectionGate(make_handler, cap=connection_cap(settings.max_connections),
                           header_timeout=header_timeout)
     app[HOOKS_KEY] = gate  # before setup(), which freezes the application
+    if watch is not None and name_for is not None:
+        BrowserWatch(name_for, max_browsers, watch).mount(app)
     await runner.setup()
     if on_gate is not None:
         on_gate(gate)
