@@ -38,7 +38,7 @@ ALERTS = "alert-token-0123456789"
 FAKE_APP = r"""
 import json, os, sys
 with open(sys.argv[1], "w") as f:
-    json.dump(dict(os.environ), f)
+    json.dump({**os.environ, "cwd": os.getcwd()}, f)
 sys.stdout.write("__GANGLION__\n"); sys.stdout.flush()
 while True:
     chunk = sys.stdin.buffer.read1(65536)
@@ -92,6 +92,8 @@ async def test_no_token_or_a_wrong_one_gets_401_and_starts_nothing(watch: Watch)
         assert r.status == 401, path
         assert "Not a spectator token" in await r.text()
         assert COOKIE not in r.cookies
+    r = await client.get("/watch", headers={"Authorization": "Bearer wrong"})
+    assert r.status == 401
     client.session.cookie_jar.update_cookies({COOKIE: "wrong"})
     r = await client.get("/watch/ws")
     assert r.status == 401
@@ -117,6 +119,10 @@ async def test_the_token_becomes_a_cookie_and_leaves_the_address(watch: Watch) -
     assert "__warroom_screen" in text and "/watch/ws" in text
     assert GOOD not in text
     assert "fonts.googleapis" not in text  # nothing fetched from a third party
+    client.session.cookie_jar.clear()
+    by_header = await client.get("/watch", headers={"Authorization": f"Bearer {GOOD}"})
+    assert by_header.status == 200
+    client.session.cookie_jar.update_cookies({COOKIE: GOOD})
     script = await client.get("/watch/static/js/textual.js")
     assert script.status == 200
     assert "__warroom_terminals" in await script.text()
@@ -156,7 +162,10 @@ async def test_the_app_runs_as_the_token_name_without_the_servers_secrets(
     ws = await client.ws_connect("/watch/ws?width=100&height=30")
     await _until(lambda: len(started(marker)) == 1 and started(marker)[0].stat().st_size > 0)
     env = json.loads(started(marker)[0].read_text())
+    assert Path(env["cwd"]).name.startswith("warroom-watch-")  # a folder of its own
+    assert Path(env["cwd"]).is_dir()
     await ws.close()
+    await _until(lambda: not Path(env["cwd"]).exists())  # removed with the session
     assert "NO_COLOR" not in env  # the server's terminal's taste, not the browser's
     assert env["WARROOM_USER"] == "support"
     assert env["WARROOM_DB"].endswith("room.db")

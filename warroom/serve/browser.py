@@ -12,16 +12,17 @@ and mount what we need from the library under /watch instead:
     GET /watch/ws           the websocket; one `python -m warroom watch` process per socket,
                             driven by textual-serve's `AppService`
 
-Every one of them needs a spectator token (the `?token=` query or the cookie); a missing or
-wrong token gets a 401 page and no app process is started. At most `max_browsers` sessions
+Every one of them needs a spectator token (`?token=`, the cookie, or `Authorization: Bearer`
+as the feed takes it); a missing or wrong token gets a 401 page and no app process is
+started. At most `max_browsers` sessions
 (app processes) run at once: past it, the page is a 503 saying so, and a websocket opened
 anyway is refused before any process starts. The token is checked again every
 `RECHECK_SECONDS` while a session runs, so a revoked token's browser is disconnected.
 
 The app runs as the server's user (a room member, so opening the room read-only is fine) with
 the room in $WARROOM_DB (a PostgreSQL URL with a password never appears in `ps`), the token's
-name as the actor ($WARROOM_USER), and without the alert and spectator tokens in its
-environment.
+name as the actor ($WARROOM_USER), without the alert and spectator tokens in its
+environment, and in a temporary folder of its own (removed with it).
 
 Reading the screen in a test: xterm.js draws on a canvas, so the page's text is not in the DOM.
 The script we serve is textual-serve's with one line added where it creates each terminal, so
@@ -38,8 +39,10 @@ import json
 import logging
 import mimetypes
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -112,6 +115,10 @@ class _Session(AppService):
         super().__init__(" ".join(command.argv), **kwargs)
         self._argv = command.argv
         self._env = command.environment(actor, os.environ)
+        # The app's working folder, its own and removed with it: whatever the dashboard saves
+        # "here" (the postmortem's ctrl+s) lands on the server, not in the spectator's
+        # browser, and must not litter the server's folder.
+        self._cwd = tempfile.mkdtemp(prefix="warroom-watch-")
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         # The library's environment is ours plus what it sets for its web driver (the
@@ -125,7 +132,7 @@ class _Session(AppService):
         env = self._build_environment(width=width, height=height)
         self._process = process = await asyncio.create_subprocess_exec(
             *self._argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=env, start_new_session=True)
+            stderr=asyncio.subprocess.PIPE, env=env, cwd=self._cwd, start_new_session=True)
         assert process.stdin is not None
         self._stdin = process.stdin
         return process
@@ -148,6 +155,7 @@ class _Session(AppService):
         if process is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(process.wait(), STOP_SECONDS)
+        shutil.rmtree(self._cwd, ignore_errors=True)
 
 
 @dataclass
@@ -176,7 +184,10 @@ class BrowserWatch:
     # -- who is asking
 
     def _token(self, request: web.Request) -> str | None:
-        return request.query.get("token") or request.cookies.get(COOKIE) or None
+        from warroom.serve.http import bearer
+
+        return (request.query.get("token") or bearer(request) or request.cookies.get(COOKIE)
+                or None)
 
     def _name(self, request: web.Request) -> tuple[str | None, str | None]:
         token = self._token(request)
@@ -392,6 +403,8 @@ body.-closed .closed-dialog {{
   justify-content: center; background: rgba(12, 24, 31, 0.85); color: #e8e8e8;
   font-family: monospace;
 }}
+.closed-dialog p {{ background: #12232d; padding: 2em 3em; font-size: 16px; }}
+.closed-dialog a {{ color: #8fd3ff; }}
 </style>
 </head>
 <body>
