@@ -219,6 +219,16 @@ def test_the_textual_serve_internals_we_build_on_are_there() -> None:
     assert browser.HOOK in script
 
 
+def test_the_server_loads_no_textual() -> None:
+    """The browser's dashboard is a separate process: the server itself stays free of Textual
+    (textual-serve's app service and static files need none of it)."""
+    r = subprocess.run([sys.executable, "-c", "import sys, warroom.serve.run\n"
+                        "bad = [m for m in sys.modules if m.split('.')[0] == 'textual']\n"
+                        "assert 'textual_serve.app_service' in sys.modules\n"
+                        "assert not bad, bad"], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+
+
 # -- a real `warroom serve`
 
 
