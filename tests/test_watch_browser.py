@@ -138,6 +138,7 @@ async def test_the_seat_cap_refuses_with_a_readable_page_and_frees_the_seat(watc
     ws = await client.ws_connect("/watch/ws?width=100&height=30")
     await _until(lambda: len(started(marker)) == 1)
     assert bw.active == 1
+    assert bw.watching() == {"support": 1}
     full = await client.get("/watch")
     assert full.status == 503
     assert "at most 1 browsers at once" in await full.text()

@@ -114,6 +114,7 @@ class _Session(AppService):
     def __init__(self, command: WatchCommand, actor: str, **kwargs: Any) -> None:
         super().__init__(" ".join(command.argv), **kwargs)
         self._argv = command.argv
+        self.actor = actor
         self._env = command.environment(actor, os.environ)
         # The app's working folder, its own and removed with it: whatever the dashboard saves
         # "here" (the postmortem's ctrl+s) lands on the server, not in the spectator's
@@ -174,6 +175,13 @@ class BrowserWatch:
     @property
     def active(self) -> int:
         return len(self.sessions) + self._starting
+
+    def watching(self) -> dict[str, int]:
+        """Token name -> browsers open with it (for the roster's "watching: support (3)")."""
+        out: dict[str, int] = {}
+        for session in self.sessions.values():
+            out[session.actor] = out.get(session.actor, 0) + 1
+        return out
 
     def mount(self, app: web.Application) -> None:
         app.router.add_get("/watch", self.page)
