@@ -36,7 +36,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = cmd("serve", "receive alerts over HTTP and run the escalation engine", serve,
             epilog="Endpoints: POST /alertmanager (Alertmanager webhook v4), POST /v2/enqueue "
-                   "(PagerDuty Events v2 and v1), GET /healthz. Every post needs the room's "
+                   "(PagerDuty Events v2 and v1), GET /healthz, GET /watch?token=T (the "
+                   "dashboard, read-only, in a browser: $WARROOM_SPECTATOR_TOKEN). Every post "
+                   "needs the room's "
                    "token ($WARROOM_TOKEN or [alerts].token): Authorization: Bearer TOKEN, or "
                    "the PagerDuty routing_key / service_key. Spectators watch through "
                    "GET /spectate/... with a spectator token ([spectators.tokens], "
@@ -110,6 +112,7 @@ def resolve_token(settings: Settings, config_token: str | None) -> str | None:
 
 
 async def serve(ctx: Context) -> int:
+    from warroom.serve.browser import WatchCommand
     from warroom.serve.http import parse_listen
     from warroom.serve.logs import log_to_stderr
     from warroom.serve.run import serve as run_serve
@@ -154,7 +157,8 @@ async def serve(ctx: Context) -> int:
         await run_serve(store, config, token, host, port, base_dir=base_dir,
                         engine=not a.no_engine, tls=tls,
                         allow_plain_http=a.allow_plain_http or None, on_ready=ready,
-                        config_path=loaded.path, spectator_token=ctx.settings.spectator_token)
+                        config_path=loaded.path, spectator_token=ctx.settings.spectator_token,
+                        watch=WatchCommand(ctx.db, loaded.path))
     return 0
 
 

@@ -5,6 +5,8 @@ Endpoints:
     POST /v2/enqueue     PagerDuty Events API v2 (and the v1 fields of Alertmanager's
                          pagerduty_config)
     GET  /healthz        liveness, no token needed
+    GET  /watch          the read-only dashboard in a browser, for a spectator token
+                         (warroom/serve/browser.py, mounted by run.py)
 
 Every post carries the room's token, as `Authorization: Bearer TOKEN` or (PagerDuty) as its
 `routing_key` / `service_key`; tokens are compared in constant time. A body over the size limit

@@ -15,6 +15,7 @@ from warroom.domain.common.errors import InvalidInput
 from warroom.domain.config.model import Config
 from warroom.escalation.engine import Engine
 from warroom.ingest.receiver import AlertReceiver
+from warroom.serve.browser import BrowserWatch, WatchCommand
 from warroom.serve.feed import KEEPALIVE, FeedHub, add_routes
 from warroom.serve.http import HOOKS_KEY, build_app
 from warroom.serve.listen import ConnectionGate, check_plain_http, connection_cap
@@ -34,10 +35,15 @@ async def serve(store: Store, config: Config, token: str, host: str, port: int, 
                 on_gate: Callable[[ConnectionGate], None] | None = None,
                 config_path: Path | None = None, spectator_token: str | None = None,
                 keepalive: float = KEEPALIVE,
-                on_hub: Callable[[FeedHub], None] | None = None) -> None:
+                on_hub: Callable[[FeedHub], None] | None = None,
+                watch: WatchCommand | None = None) -> None:
     """Until `stop` is set (or SIGTERM / SIGINT): receive alerts, run the engine and stream
     the room to spectators (`config_path`: the file whose [spectators] table is re-read when
     it changes; `spectator_token`: $WARROOM_SPECTATOR_TOKEN).
+
+    With `watch` (how to start the read-only dashboard on this room), browsers watch at
+    GET /watch (warroom/serve/browser.py) behind the same spectator tokens, at most
+    [spectators] max_browsers at once (read at start).
 
     Refuses (InvalidInput) to listen beyond loopback over plain HTTP unless
     `allow_plain_http` (default: [alerts] allow_plain_http) says so."""
@@ -73,6 +79,8 @@ async def serve(store: Store, config: Config, token: str, host: str, port: int, 
     hub = FeedHub(store, spectators, keepalive=keepalive,
                   secrets=[token, *config_secrets(config), *filter(None, [spectator_token])])
     add_routes(app, hub)
+    if watch is not None:
+        BrowserWatch(spectators.name_for, spectators.max_browsers, watch).mount(app)
     await runner.setup()
     if on_gate is not None:
         on_gate(gate)
