@@ -502,6 +502,9 @@ class Times(_Model):
 BINDING_IDS = ("ack", "status", "severity", "role", "note", "decision", "action_item",
                "escalate", "switch", "declare", "checklist", "edit_entry", "comms", "runbook",
                "postmortem", "payloads", "metrics_mode", "help", "quit")
+# Issue 12's parity and procedure keys (service, phase, action item done, retitle, backdate,
+# postmortem schedule).
+BINDING_IDS += ("service", "phase", "action_done", "retitle", "backdate", "schedule_postmortem")
 
 
 class Config(_Model):
@@ -543,17 +546,23 @@ class Config(_Model):
         """A warning for a service name the room does not know, naming the nearest configured
         ones, or None (known, none given, or a room that configures no services at all).
         A typo silently accepted leaves the incident with no runbook, team or policy."""
-        import difflib
-
         if not name or not self.services or name in self.services:
             return None
         names = sorted(self.services)
-        near = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(
-            name, names, n=3, cutoff=0.6)
+        near = self.nearest_services(name)
         hint = (f"did you mean {' or '.join(near)}?" if near
                 else "configured: " + ", ".join(names[:12]) + (", ..." if len(names) > 12 else ""))
         return (f"service {name!r} is not configured ({hint}); it has no runbook, team or "
                 f"escalation policy of its own. Fix it: warroom service {incident_id} NAME")
+
+    def nearest_services(self, name: str) -> list[str]:
+        """The configured services a typed name most likely meant (the same name in another
+        case first), best first: the CLI's warning and the dashboard's choices name them."""
+        import difflib
+
+        names = sorted(self.services)
+        return [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(
+            name, names, n=3, cutoff=0.6)
 
     def team_for(self, service: str | None) -> tuple[str | None, Team | None]:
         svc = self.service(service)
