@@ -18,11 +18,12 @@ from warroom.domain.incident.status import Phase, Status
 from warroom.store.sqlite import SQLiteStore
 from warroom.tui.actions import ACTIONS, BY_ACTION
 from warroom.tui.app import WarroomApp
+from warroom.tui.render import safe
 from warroom.tui.screens import ChoiceScreen, FormScreen, TextPrompt
 
 from .tui_support import CET, NOW, make_app, seeded_db, settle
 
-NEW_ACTIONS = ("service", "phase", "action_done", "retitle", "backdate", "schedule_postmortem")
+NEW_ACTIONS = ("service", "phase", "complete_action", "retitle", "backdate", "schedule_postmortem")
 SERVICES = {
     "teams": {"payments-team": {}, "search-team": {}},
     "services": {"payments": {"team": "payments-team"}, "search": {"team": "search-team"},
@@ -109,6 +110,7 @@ async def test_capital_s_typed_unknown_name_offers_the_nearest(room: Path) -> No
         assert isinstance(warn, ChoiceScreen)
         assert "'chekout' is not a configured service" in warn.title_text
         assert "did you mean checkout?" in str(warn.hint)
+        assert "warroom service" not in str(warn.hint)  # the CLI's fix; here, the choices
         assert [c.value for c in warn.choices] == ["checkout", "chekout"]
         await pilot.press("1")  # the nearest configured name
         await settle(pilot, lambda: app.dashboard.state.service == "checkout")
@@ -197,7 +199,9 @@ async def test_capital_t_retitles_from_the_title_as_it_is(room: Path) -> None:
         old = app.dashboard.state.title
         await pilot.press("T")
         prompt = app.screen
-        assert isinstance(prompt, TextPrompt) and prompt.query_one(Input).value == old
+        assert isinstance(prompt, TextPrompt)
+        assert prompt.query_one(Input).value == safe(old)  # its escape codes as text
+        assert "\x1b" not in prompt.query_one(Input).value
         prompt.query_one(Input).value = "Checkout failing for EU cards"
         await pilot.press("enter")
         await settle(pilot, lambda: app.dashboard.state.title == "Checkout failing for EU cards")
@@ -322,8 +326,8 @@ async def test_status_pane_shows_owners_holders_and_the_severity_profile(room: P
                 "all hands war room") in text
         await pilot.press("k")
         labels = [c.label for c in app.screen.choices]
-        assert "Form response team (< 15 min) · IC: carol" in labels
-        assert "Deploy fix (ASAP) · Dev Team" in labels
+        assert "Form response team · IC: carol (< 15 min)" in labels
+        assert "Deploy fix · Dev Team (ASAP)" in labels
         await pilot.press("escape", "i", "2")  # INC-2: SEV-3, its IC is bob
         await settle(pilot, lambda: app.dashboard.state.id == "INC-2")
         await settle(pilot, lambda: "normal team channel" in _status_text(app))

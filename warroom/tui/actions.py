@@ -45,7 +45,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("S", "service", "Service", "Change the incident's service (the configured "
                "ones, or a name)", True, footer=False),
     ActionSpec("p", "phase", "Phase", "Set the lifecycle phase", True, footer=False),
-    ActionSpec("x", "action_done", "Done", "Mark an action item done", True, footer=False),
+    ActionSpec("x", "complete_action", "Done", "Mark an action item done", True, footer=False),
     ActionSpec("T", "retitle", "Retitle", "Change the incident's title", True, footer=False),
     ActionSpec("N", "backdate", "Backdate", "Add a note, decision or action item that happened "
                "earlier (22:45, -15m)", True, footer=False),

@@ -782,7 +782,7 @@ class DashboardScreen(Screen[None]):
             if not typed:
                 return
             name = typed
-            warning = self.config.unknown_service(name, seen.id)
+            warning = self.config.unknown_service(name, seen.id, fix=False)
             if warning:
                 name = await self.ask(ChoiceScreen(
                     f"{render.safe(name, 40)!r} is not a configured service",
@@ -809,7 +809,7 @@ class DashboardScreen(Screen[None]):
                          yours=f"move to {phase.value}")
 
     @work(group="actions")
-    async def action_action_done(self) -> None:
+    async def action_complete_action(self) -> None:
         from warroom.tui.prompts import action_item_choices
 
         seen = self.snapshot()
@@ -831,9 +831,10 @@ class DashboardScreen(Screen[None]):
         seen = self.snapshot()
         if seen is None:
             return
-        title = await self.ask(TextPrompt(f"Title of {seen.id}", value=seen.title,
+        shown = render.safe(seen.title)  # control characters as text, never to the terminal
+        title = await self.ask(TextPrompt(f"Title of {seen.id}", value=shown,
                                           hint="Enter to save · Esc to cancel"))
-        if not title or title == seen.title:
+        if not title or title == shown:
             return
         await self.write(lambda s: commands.retitle(s, title, self.actor), seen=seen,
                          yours="retitle")

@@ -80,10 +80,9 @@ def checklist_choices(state: IncidentState) -> list[Choice[str]]:
     """Every item in the procedure's order, so its number never moves; the ones done say so
     and cannot be picked (marking twice would only add noise to the timeline). Each names its
     owner (the seed's Owner column) and who holds that role now."""
-    return [Choice(str(i + 1), (f"{item.task} (done)" if item.key in state.checklist
-                                else f"{item.task} ({item.target_text})")
-                   + f" · {owner_text(state, item)}", item.key,
-                   enabled=item.key not in state.checklist)
+    return [Choice(str(i + 1), f"{item.task} · {owner_text(state, item)} ("
+                   + ("done)" if item.key in state.checklist else f"{item.target_text})"),
+                   item.key, enabled=item.key not in state.checklist)
             for i, item in enumerate(CHECKLIST)]
 
 
