@@ -348,6 +348,37 @@ async def test_status_pane_at_80x24_keeps_the_profile_and_the_urgent_owner(
         assert len(lines) == 3  # compact mode adds no line
 
 
+async def test_status_pane_at_80x24_shows_the_postmortem_on_the_checklist_line(
+        room: Path) -> None:
+    await _as_alice(room, lambda s: commands.schedule_postmortem(
+        s, NOW.replace(day=10, hour=13, minute=0, second=0), "alice"))
+    app = _app(room)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await settle(pilot, lambda: "postmortem" in _status_text(app))
+        lines = _status_text(app).splitlines()
+        assert lines[2].startswith("checklist 0/8 · postmortem Tue 13:00 UTC in 5d22h · ")
+        assert len(lines) == 3
+
+
+async def test_an_open_x_choice_follows_the_incident(room: Path) -> None:
+    await _as_alice(room, lambda s: commands.add_note(s, "roll back @bob", "alice",
+                                                      kind="action"))
+    app = _app(room, actor="bob")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _ready(pilot)
+        await pilot.press("x")
+        dialog = app.screen
+        assert isinstance(dialog, ChoiceScreen) and dialog.choices[0].enabled
+        await _as_alice(room, lambda s: commands.complete_action(
+            s, s.action_items[0].id, "alice"))
+        await settle(pilot, lambda: not dialog.choices[0].enabled)
+        assert "done by alice" in dialog.choices[0].label
+        await pilot.press("1")  # done meanwhile: nothing to pick
+        await pilot.pause(0.05)
+        assert app.screen is dialog and app.dashboard.state.version == 4
+
+
 async def test_status_pane_at_120x40_drops_only_the_target_column(room: Path) -> None:
     app = _app(room)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -14,6 +14,7 @@ from rich.text import Text
 from warroom.domain.common.text import printable, truncate
 from warroom.domain.common.timefmt import format_clock, format_duration
 from warroom.domain.incident.clocks import Clock
+from warroom.domain.incident.clocks import severity_profile as profile_of
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import SEVERITIES, Severity
 from warroom.domain.incident.state import IncidentState
@@ -226,8 +227,6 @@ def severity_profile(state: IncidentState, *, compact: bool = False, width: int 
     """What the severity asks of the room (the seed's levels table and response flow): the
     response time, whether a war room is mandatory, and how the team meets. Compact mode
     keeps the response time and the war room and drops the response mode."""
-    from warroom.domain.incident.clocks import severity_profile as profile_of
-
     p = profile_of(state.severity)
     war_style = "bold" if p.war_room == "mandatory" else ""
     t = Text(no_wrap=True, overflow="ellipsis")
