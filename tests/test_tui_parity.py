@@ -458,3 +458,62 @@ def test_the_new_rows_sit_after_the_checklist_row() -> None:
     names = [a.action for a in ACTIONS]
     at = names.index("checklist")
     assert names[at + 1:at + 1 + len(NEW_ACTIONS)] == list(NEW_ACTIONS)
+
+
+# ---- how the two time dialogs read a time (pure) -------------------------------------------
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("tue 14:00", "2026-03-10T13:00"),  # NOW is Wednesday 15:46 CET
+    ("Wednesday 16:00", "2026-03-04T15:00"),  # later today
+    ("wed 15:00", "2026-03-11T14:00"),  # earlier today: next week
+    ("14:00", "2026-03-05T13:00"),  # a time of day: the next one
+    ("17:30", "2026-03-04T16:30"),
+    ("tomorrow 9:00", "2026-03-05T08:00"),
+    ("today 9:00", "2026-03-04T08:00"),  # said so: this morning
+    ("+2d", "2026-03-06T14:46"),
+    ("2026-03-10T14:00", "2026-03-10T13:00"),  # no offset: local time
+    ("2026-03-10T14:00Z", "2026-03-10T14:00"),
+])
+def test_meeting_time_reads_ahead(text: str, expected: str) -> None:
+    from warroom.domain.common.timefmt import TimeWindow
+    from warroom.tui.prompts import meeting_time
+
+    at = meeting_time(text, NOW, CET, TimeWindow())
+    assert at.strftime("%Y-%m-%dT%H:%M") == expected and at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("text,problem", [
+    ("t 14:00", "cannot read day 't'"),
+    ("funday 14:00", "cannot read day 'funday'"),
+    ("25:00", "cannot read time of day '25:00'"),
+    ("+400d", "is after"),
+    ("", "empty time"),
+])
+def test_meeting_time_refuses_what_it_cannot_read(text: str, problem: str) -> None:
+    from warroom.domain.common.errors import InvalidInput
+    from warroom.domain.common.timefmt import TimeWindow
+    from warroom.tui.prompts import meeting_time
+
+    with pytest.raises(InvalidInput, match=problem):
+        meeting_time(text, NOW, CET, TimeWindow())
+
+
+def test_read_backdate_reads_as_the_clis_at() -> None:
+    from warroom.domain.common.errors import InvalidInput
+    from warroom.domain.common.timefmt import TimeWindow, parse_time
+    from warroom.tui.prompts import read_backdate
+
+    window = TimeWindow()
+    for when in ("22:45", "-15m", "15m ago", "2026-03-04T09:00", "@1772600000"):
+        at, text, kind = read_backdate({"when": when, "text": " x ", "kind": "a"}, NOW, CET,
+                                       window)
+        assert at == parse_time(when, NOW, CET) and (text, kind) == ("x", "action")
+    assert read_backdate({"when": "22:45", "text": "x", "kind": ""}, NOW, CET,
+                         window)[0].isoformat() == "2026-03-03T21:45:00+00:00"  # yesterday
+    for values, problem in [({"when": "", "text": "x"}, "give a time"),
+                            ({"when": "-5m", "text": " "}, "give the text"),
+                            ({"when": "-5m", "text": "x", "kind": "fact"}, "kind 'fact'"),
+                            ({"when": "1999-12-31", "text": "x"}, "is before")]:
+        with pytest.raises(InvalidInput, match=problem):
+            read_backdate(values, NOW, CET, window)

@@ -337,7 +337,8 @@ _MEETING_RE = re.compile(r"^(?:(?P<day>[A-Za-z]+)\.?,?\s+)?(?P<clock>\d{1,2}:\d{
 
 def meeting_time(text: str, now: datetime, tz: tzinfo, window: TimeWindow) -> datetime:
     """When the postmortem meets. A meeting is ahead, so a bare time of day is its next
-    occurrence and "tue 14:00" the next Tuesday (not, as for a backdated note, the last one);
+    occurrence and "tue 14:00" the next Tuesday (not, as for a backdated note, the last one;
+    "today 9:00" and "tomorrow 14:00" say the day);
     anything else reads as the CLI's `schedule-postmortem` reads it (parse_time in the
     terminal's zone), up to a year ahead."""
     t = text.strip()
@@ -352,17 +353,19 @@ def meeting_time(text: str, now: datetime, tz: tzinfo, window: TimeWindow) -> da
             raise InvalidInput(f"cannot read time of day {m.group('clock')!r}") from None
         local_now = now.astimezone(tz)
         day = m.group("day")
-        ahead = 0
-        if day:
+        ahead, wrap = 0, timedelta(days=7 if day else 1)
+        if day and day.lower() in ("today", "tomorrow"):
+            ahead, wrap = (0, timedelta(0)) if day.lower() == "today" else (1, timedelta(0))
+        elif day:
             wanted = [i for i, name in enumerate(_WEEKDAYS)
                       if len(day) >= 2 and name.startswith(day.lower())]
             if len(wanted) != 1:
-                raise InvalidInput(f"cannot read day {day!r}: use mon, tue, wed, thu, fri, "
-                                   "sat or sun")
+                raise InvalidInput(f"cannot read day {day!r}: use today, tomorrow, mon, tue, "
+                                   "wed, thu, fri, sat or sun")
             ahead = (wanted[0] - local_now.weekday()) % 7
         candidate = datetime.combine(local_now.date() + timedelta(days=ahead), clock, tzinfo=tz)
         if candidate <= local_now:
-            candidate += timedelta(days=7 if day else 1)
+            candidate += wrap
         at = candidate.astimezone(UTC)
     return window.widened(MEETING_AHEAD).check(at, now, "postmortem time")
 
