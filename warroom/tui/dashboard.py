@@ -777,7 +777,7 @@ class DashboardScreen(Screen[None]):
         how, name = picked
         if how == "type":
             typed = await self.ask(TextPrompt(
-                f"Service of {seen.id}: which name?", value=seen.service or "",
+                f"Service of {seen.id}: which name?", value=render.safe(seen.service or ""),
                 hint="A configured name has a runbook, team and policy · Esc cancels"))
             if not typed:
                 return
