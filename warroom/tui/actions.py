@@ -42,6 +42,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("D", "declare", "Declare", "Declare a new incident", True, needs_incident=False),
     ActionSpec("k", "checklist", "Checklist", "Mark a response-checklist item done", True,
                footer=False),
+    ActionSpec("S", "service", "Service", "Change the incident's service (the configured "
+               "ones, or a name)", True, footer=False),
+    ActionSpec("p", "phase", "Phase", "Set the lifecycle phase", True, footer=False),
+    ActionSpec("x", "complete_action", "Done", "Mark an action item done", True, footer=False),
+    ActionSpec("T", "retitle", "Retitle", "Change the incident's title", True, footer=False),
+    ActionSpec("N", "backdate", "Backdate", "Add a note, decision or action item that happened "
+               "earlier (22:45, -15m)", True, footer=False),
+    ActionSpec("M", "schedule_postmortem", "Schedule PM", "Schedule the postmortem meeting",
+               True, footer=False),
     ActionSpec("E", "edit_entry", "Edit", "Correct the selected timeline entry (scribe)", True,
                footer=False),
     ActionSpec("c", "comms", "Comms", "Communications: preview, edit, copy, mark sent", False),

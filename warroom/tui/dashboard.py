@@ -755,3 +755,147 @@ class DashboardScreen(Screen[None]):
 
     def action_quit(self) -> None:
         self.app.exit(0)
+
+    # ---- parity with the CLI and the seed's procedure (issue 12) ---------------------------
+    # Each writes at the version its dialog opened on (or, for a choice, the version the choice
+    # was last rebuilt on): a colleague's change in between refuses it with who did what.
+
+    @work(group="actions")
+    async def action_service(self) -> None:
+        """The configured services with their teams, a typed name (an unknown one is checked
+        against the nearest configured names, as `warroom service` warns), or none."""
+        from warroom.tui.prompts import near_service_choices, service_choices
+
+        seen = self.snapshot()
+        if seen is None:
+            return
+        picked, seen = await self.ask_live(seen, lambda s: (
+            f"Service of {s.id} (now {render.safe(s.service or 'none', 30)})",
+            service_choices(s, self.config)))
+        if picked is None:
+            return
+        how, name = picked
+        if how == "type":
+            typed = await self.ask(TextPrompt(
+                f"Service of {seen.id}: which name?", value=render.safe(seen.service or ""),
+                hint="A configured name has a runbook, team and policy · Esc cancels"))
+            if not typed:
+                return
+            name = typed
+            warning = self.config.unknown_service(name, seen.id, fix=False)
+            if warning:
+                name = await self.ask(ChoiceScreen(
+                    f"{render.safe(name, 40)!r} is not a configured service",
+                    near_service_choices(name, self.config),
+                    hint=Text(f"warning: {render.safe(warning)}", style="yellow")))
+                if not name:
+                    return
+        service = name if how != "none" else None
+        await self.write(lambda s: commands.change_service(s, service, self.actor), seen=seen,
+                         yours="service change")
+
+    @work(group="actions")
+    async def action_phase(self) -> None:
+        from warroom.tui.prompts import phase_choices
+
+        seen = self.snapshot()
+        if seen is None:
+            return
+        phase, seen = await self.ask_live(seen, lambda s: (
+            f"Phase of {s.id} (now {s.phase.value})", phase_choices(s)))
+        if phase is None:
+            return
+        await self.write(lambda s: commands.change_phase(s, phase, self.actor), seen=seen,
+                         yours=f"move to {phase.value}")
+
+    @work(group="actions")
+    async def action_complete_action(self) -> None:
+        from warroom.tui.prompts import action_item_choices
+
+        seen = self.snapshot()
+        if seen is None:
+            return
+        if not seen.action_items:
+            self.notify(f"{seen.id} has no action items yet ({self.keys.label('action_item')} "
+                        "adds one)", markup=False)
+            return
+        item, seen = await self.ask_live(seen, lambda s: (
+            f"Mark an action item of {s.id} done", action_item_choices(s)))
+        if item is None:
+            return
+        await self.write(lambda s: commands.complete_action(s, item, self.actor), seen=seen,
+                         yours="action item done")
+
+    @work(group="actions")
+    async def action_retitle(self) -> None:
+        seen = self.snapshot()
+        if seen is None:
+            return
+        shown = render.safe(seen.title)  # control characters as text, never to the terminal
+        title = await self.ask(TextPrompt(f"Title of {seen.id}", value=shown,
+                                          hint="Enter to save · Esc to cancel"))
+        if not title or title == shown:
+            return
+        await self.write(lambda s: commands.retitle(s, title, self.actor), seen=seen,
+                         yours="retitle")
+
+    async def _ask_time_form(self, title: str, fields: list[tuple[str, str, str]],
+                             preview: Callable[[dict[str, str]], Text],
+                             read: Callable[[dict[str, str]], T]) -> T | None:
+        """A form whose answer holds a time: until it reads (or Esc), the form comes back with
+        what was typed and the reason beside it."""
+        from warroom.tui.prompts import RefilledForm
+
+        values: dict[str, str] | None = None
+        while True:
+            values = await self.ask(RefilledForm(
+                title, fields, preview, values=values,
+                hint=f"Times in your zone ({self._zone_name()}) · Enter: next / save · "
+                     "Esc: cancel"))
+            if not values:
+                return None
+            try:
+                return read(values)
+            except DomainError as e:
+                self.notify_error(str(e))
+
+    def _zone_name(self) -> str:
+        return self.session.now().astimezone(self.local_tz).tzname() or "local"
+
+    @work(group="actions")
+    async def action_backdate(self) -> None:
+        """A note, decision or action item that happened earlier, at the time it happened
+        (read as the CLI's `note --at` reads it, in this terminal's zone)."""
+        from warroom.tui.prompts import BACKDATE_FIELDS, backdate_preview, read_backdate
+
+        seen = self.snapshot()
+        if seen is None:
+            return
+        window = self.config.times.window()
+        answer = await self._ask_time_form(
+            f"Add an earlier entry to {seen.id}", BACKDATE_FIELDS,
+            backdate_preview(self.session.now, self.local_tz, window),
+            lambda v: read_backdate(v, self.session.now(), self.local_tz, window))
+        if answer is None:
+            return
+        at, text, kind = answer
+        await self.write(lambda s: commands.add_note(s, text, self.actor, at=at, kind=kind),
+                         seen=seen, yours=f"backdated {kind}")
+
+    @work(group="actions")
+    async def action_schedule_postmortem(self) -> None:
+        from warroom.tui.prompts import MEETING_FIELDS, meeting_preview, meeting_time
+
+        seen = self.snapshot()
+        if seen is None:
+            return
+        window = self.config.times.window()
+        meets_at = await self._ask_time_form(
+            f"Schedule the postmortem of {seen.id}", MEETING_FIELDS,
+            meeting_preview(self.session.now, self.local_tz, window),
+            lambda v: meeting_time(v.get("when", ""), self.session.now(), self.local_tz,
+                                   window))
+        if meets_at is None:
+            return
+        await self.write(lambda s: commands.schedule_postmortem(s, meets_at, self.actor),
+                         seen=seen, yours="postmortem schedule")

@@ -4,17 +4,21 @@ in order. Functions of the record, so each action in dashboard.py is only its fl
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from rich.text import Text
+from textual.widgets import Input
 
 from warroom.domain.alerts.automation import PayloadView
 from warroom.domain.common.errors import DomainError, InvalidInput
 from warroom.domain.common.text import printable
-from warroom.domain.common.timefmt import format_duration
+from warroom.domain.common.timefmt import TimeWindow, format_duration, parse_time
 from warroom.domain.config.model import Config
-from warroom.domain.incident.checklist import CHECKLIST
+from warroom.domain.incident.checklist import CHECKLIST, ChecklistItem, owner_role
+from warroom.domain.incident.commands import NOTE_KINDS
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import (
     SEVERITIES,
@@ -26,11 +30,11 @@ from warroom.domain.incident.severity import (
     suggest_severity,
 )
 from warroom.domain.incident.state import IncidentState
-from warroom.domain.incident.status import Status, allowed_moves
+from warroom.domain.incident.status import Phase, Status, allowed_moves
 from warroom.domain.oncall.escalation import escalation_view_for
 from warroom.store.base import IncidentSummary
 from warroom.tui.render import safe
-from warroom.tui.screens import Choice
+from warroom.tui.screens import Choice, FormScreen
 
 INCIDENT_KEYS = "123456789abcdefghjklmnopqrstuvwxyz"
 STATUS_KEYS = {Status.INVESTIGATING: "i", Status.IDENTIFIED: "d", Status.MONITORING: "m",
@@ -74,10 +78,11 @@ def role_choices(state: IncidentState) -> list[Choice[Role]]:
 
 def checklist_choices(state: IncidentState) -> list[Choice[str]]:
     """Every item in the procedure's order, so its number never moves; the ones done say so
-    and cannot be picked (marking twice would only add noise to the timeline)."""
-    return [Choice(str(i + 1), f"{item.task} (done)" if item.key in state.checklist
-                   else f"{item.task} ({item.target_text})", item.key,
-                   enabled=item.key not in state.checklist)
+    and cannot be picked (marking twice would only add noise to the timeline). Each names its
+    owner (the seed's Owner column) and who holds that role now."""
+    return [Choice(str(i + 1), f"{item.task} · {owner_text(state, item)} ("
+                   + ("done)" if item.key in state.checklist else f"{item.target_text})"),
+                   item.key, enabled=item.key not in state.checklist)
             for i, item in enumerate(CHECKLIST)]
 
 
@@ -191,3 +196,208 @@ def comms_choices(state: IncidentState, now: datetime) -> tuple[list[Choice[str]
         plan.append(f"  {action.label:<13} ", style="bold")
         plan.append(f"{action.what} · {action.how} · {action.when}\n")
     return choices, plan
+
+
+# ---- parity with the CLI and the seed's procedure (issue 12: S, p, x, T, N, M) ---------------
+
+# Choice keys for lists that may be long (services, action items): the letters of the dialog's
+# own fixed choices are left out, so a number never collides with "type a name" or "none".
+SERVICE_KEYS = "123456789abcdefghijklmopqrsuvwxyz"  # no n (none), no t (type a name)
+ITEM_KEYS = "123456789abcdefghijklmnopqrstuvwxyz"
+MEETING_AHEAD = timedelta(days=366)  # as far ahead as the CLI's look-ups: a meeting records
+
+
+def owner_text(state: IncidentState, item: ChecklistItem) -> str:
+    """'On-call: carol', 'IC: VACANT', or a team's name ('Dev Team'): the seed's Owner column
+    and who answers for it in this incident now."""
+    role = owner_role(item)
+    if role is None:
+        return item.owner
+    return f"{item.owner}: {safe(state.holder(role) or 'VACANT', 16)}"
+
+
+def service_choices(state: IncidentState, config: Config) -> list[Choice[tuple[str, str]]]:
+    """The configured services, numbered, each with its team (the current one marked and not
+    pickable: choosing it would change nothing), then a typed name, then no service."""
+    choices: list[Choice[tuple[str, str]]] = []
+    for i, name in enumerate(sorted(config.services)):
+        team, _ = config.team_for(name)
+        current = name == state.service
+        choices.append(Choice(SERVICE_KEYS[i] if i < len(SERVICE_KEYS) else "",
+                              f"{safe(name, 30):<30} team {safe(team or '-', 20)}"
+                              + ("  (current)" if current else ""),
+                              ("service", name), enabled=not current))
+    choices.append(Choice("t", "type a name…", ("type", "")))
+    choices.append(Choice("n", "none (no service)" + ("  (current)" if not state.service
+                                                       else ""),
+                          ("none", ""), enabled=state.service is not None))
+    return choices
+
+
+def near_service_choices(name: str, config: Config) -> list[Choice[str]]:
+    """For a name the room does not configure: the nearest configured ones (the CLI's
+    warning names the same), then the typed name as it is."""
+    near = config.nearest_services(name)
+    choices = [Choice(str(i + 1), f"{safe(n)}  (team {safe(config.team_for(n)[0] or '-')})", n)
+               for i, n in enumerate(near)]
+    choices.append(Choice("u", f"use {safe(name, 40)!r} anyway", name))
+    return choices
+
+
+def phase_choices(state: IncidentState) -> list[Choice[Phase]]:
+    """The six lifecycle phases in order, the current one marked (and not pickable)."""
+    return [Choice(str(i + 1), f"{p.value}" + ("  (current)" if p == state.phase else ""), p,
+                   enabled=p != state.phase)
+            for i, p in enumerate(Phase)]
+
+
+def action_item_choices(state: IncidentState) -> list[Choice[str]]:
+    """Every action item in the order it was raised, each with its owner; the done ones say
+    who did them and when, and cannot be picked."""
+    choices: list[Choice[str]] = []
+    for i, item in enumerate(state.action_items):
+        owner = f"@{safe(item.owner, 16)}" if item.owner else "no owner"
+        if item.done_at is not None:
+            label = (f"{safe(item.text, 44)} · {owner} · done by {safe(item.done_by or '?', 16)}"
+                     f" {item.done_at:%H:%M}Z")
+        else:
+            label = f"{safe(item.text, 50)} · {owner}"
+        choices.append(Choice(ITEM_KEYS[i] if i < len(ITEM_KEYS) else "", label, item.id,
+                              enabled=item.done_at is None))
+    return choices
+
+
+BACKDATE_FIELDS = [
+    ("when", "When it happened (your local time)", "22:45, -15m, 2026-03-04T22:45"),
+    ("text", "What happened", "text (an action item: text @owner)"),
+    ("kind", "Kind: note, decision or action (empty: note)", "note"),
+]
+
+MEETING_FIELDS = [
+    ("when", "When the postmortem meets (your local time)", "tue 14:00, 14:00, +2d, "
+     "2026-03-10T14:00"),
+]
+
+
+def when_text(at: datetime, now: datetime, tz: tzinfo) -> str:
+    """'Wed 21:45 CET (20:45 UTC), 1h01m ago': what a typed time was read as, in the zone it
+    was typed in and the room's UTC, and how far from now."""
+    local = at.astimezone(tz)
+    delta = at - now
+    rel = (f"in {format_duration(delta)}" if delta.total_seconds() > 0
+           else f"{format_duration(-delta)} ago")
+    zone = local.tzname() or "local"
+    return f"{local:%a %Y-%m-%d %H:%M} {zone} ({at.astimezone(UTC):%H:%M} UTC), {rel}"
+
+
+def note_kind(text: str) -> str:
+    """The form's kind: empty is a note; n/d/a and any prefix of a kind's name are that kind."""
+    t = text.strip().lower()
+    if not t:
+        return "note"
+    for kind in NOTE_KINDS:
+        if kind.startswith(t):
+            return kind
+    raise InvalidInput(f"kind {text.strip()!r}: use note, decision or action")
+
+
+def read_backdate(values: dict[str, str], now: datetime, tz: tzinfo,
+                  window: TimeWindow) -> tuple[datetime, str, str]:
+    """The backdated entry's time (the CLI's --at reading: parse_time in the terminal's zone,
+    inside the room's [times] window), its text and its kind."""
+    if not values.get("when", "").strip():
+        raise InvalidInput("when: give a time (22:45, -15m or an ISO time)")
+    at = window.check(parse_time(values["when"], now, tz), now, "when")
+    text = values.get("text", "").strip()
+    if not text:
+        raise InvalidInput("what happened: give the text")
+    return at, text, note_kind(values.get("kind", ""))
+
+
+def backdate_preview(now: Callable[[], datetime], tz: tzinfo,
+                     window: TimeWindow) -> Callable[[dict[str, str]], Text]:
+    def preview(values: dict[str, str]) -> Text:
+        if not values.get("when", "").strip():
+            return Text("when: 22:45 (today, or yesterday if still ahead), -15m, 15m ago, "
+                        "or 2026-03-04T22:45", style="dim")
+        t = now()
+        try:
+            at = window.check(parse_time(values["when"], t, tz), t, "when")
+            kind = note_kind(values.get("kind", ""))
+        except InvalidInput as e:
+            return Text(str(e), style="bold red")
+        return Text(f"a {kind} at {when_text(at, t, tz)}", style="bold")
+
+    return preview
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_MEETING_RE = re.compile(r"^(?:(?P<day>[A-Za-z]+)\.?,?\s+)?(?P<clock>\d{1,2}:\d{2})$")
+
+
+def meeting_time(text: str, now: datetime, tz: tzinfo, window: TimeWindow) -> datetime:
+    """When the postmortem meets. A meeting is ahead, so a bare time of day is its next
+    occurrence and "tue 14:00" the next Tuesday (not, as for a backdated note, the last one;
+    "today 9:00" and "tomorrow 14:00" say the day);
+    anything else reads as the CLI's `schedule-postmortem` reads it (parse_time in the
+    terminal's zone), up to a year ahead."""
+    t = text.strip()
+    m = _MEETING_RE.match(t)
+    if m is None:
+        at = parse_time(t, now, tz)
+    else:
+        hh, mm = m.group("clock").split(":")
+        try:
+            clock = time(int(hh), int(mm))
+        except ValueError:
+            raise InvalidInput(f"cannot read time of day {m.group('clock')!r}") from None
+        local_now = now.astimezone(tz)
+        day = m.group("day")
+        ahead, wrap = 0, timedelta(days=7 if day else 1)
+        if day and day.lower() in ("today", "tomorrow"):
+            ahead, wrap = (0, timedelta(0)) if day.lower() == "today" else (1, timedelta(0))
+        elif day:
+            wanted = [i for i, name in enumerate(_WEEKDAYS)
+                      if len(day) >= 2 and name.startswith(day.lower())]
+            if len(wanted) != 1:
+                raise InvalidInput(f"cannot read day {day!r}: use today, tomorrow, mon, tue, "
+                                   "wed, thu, fri, sat or sun")
+            ahead = (wanted[0] - local_now.weekday()) % 7
+        candidate = datetime.combine(local_now.date() + timedelta(days=ahead), clock, tzinfo=tz)
+        if candidate <= local_now:
+            candidate += wrap
+        at = candidate.astimezone(UTC)
+    return window.widened(MEETING_AHEAD).check(at, now, "postmortem time")
+
+
+def meeting_preview(now: Callable[[], datetime], tz: tzinfo,
+                    window: TimeWindow) -> Callable[[dict[str, str]], Text]:
+    def preview(values: dict[str, str]) -> Text:
+        if not values.get("when", "").strip():
+            return Text("e.g. tue 14:00 (the next Tuesday), 14:00 (the next one), +2d, "
+                        "2026-03-10T14:00", style="dim")
+        t = now()
+        try:
+            at = meeting_time(values["when"], t, tz, window)
+        except InvalidInput as e:
+            return Text(str(e), style="bold red")
+        return Text(f"meets {when_text(at, t, tz)}", style="bold")
+
+    return preview
+
+
+class RefilledForm(FormScreen):
+    """A form opened again with what was typed, after an answer that could not be read: an
+    outage is no time to type a note twice."""
+
+    def __init__(self, title: str, fields: Sequence[tuple[str, str, str]],
+                 preview: Callable[[dict[str, str]], Text] | None = None, hint: str = "",
+                 values: dict[str, str] | None = None) -> None:
+        super().__init__(title, fields, preview, hint=hint)
+        self.initial = dict(values or {})
+
+    def on_mount(self) -> None:
+        for name, value in self.initial.items():
+            for field in self.query(f"#f-{name}").results(Input):
+                field.value = value
+        super().on_mount()

@@ -7,13 +7,14 @@ with NO_COLOR or in 16 colours.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from rich.text import Text
 
 from warroom.domain.common.text import printable, truncate
 from warroom.domain.common.timefmt import format_clock, format_duration
 from warroom.domain.incident.clocks import Clock
+from warroom.domain.incident.clocks import severity_profile as profile_of
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import SEVERITIES, Severity
 from warroom.domain.incident.state import IncidentState
@@ -177,29 +178,100 @@ CLOCK_STYLE: dict[str, str] = {
 }
 
 
-def clocks(items: list[Clock], update: Clock, *, compact: bool = False) -> Text:
-    """The response checklist with each target and its clock, and the customer-update clock."""
+def clocks(items: list[Clock], update: Clock, *, compact: bool = False,
+           width: int = 0, postmortem: Text | None = None) -> Text:
+    """The response checklist with each item's owner (and who holds that role now), target
+    and clock, and the customer-update clock. Under 80 columns the Target column goes (the
+    clock already says "left" or "OVERDUE"); the owner stays, as it is whom to ask. Compact
+    mode keeps the count, the postmortem, the two most urgent items with their owners and
+    the update clock."""
     t = Text(no_wrap=True, overflow="ellipsis")
     if compact:
         done = sum(1 for c in items if c.state.value in ("done", "done_late"))
         t.append(f"checklist {done}/{len(items)}", style="bold")
+        if postmortem is not None:
+            t.append(" · ")
+            t.append_text(postmortem)
         urgent = [c for c in items if c.state.value in ("overdue", "running")]
         urgent.sort(key=lambda c: (c.state.value != "overdue", c.due_at or c.anchor_at))
         for c in urgent[:2]:
             t.append(" · ")
-            t.append(f"{c.label} ")
+            t.append(f"{c.label} ({_owner(c)}) ")
             t.append(c.text(), style=CLOCK_STYLE[c.state.value])
         t.append(" · update: ", style="bold")
         t.append(_update_text(update), style=CLOCK_STYLE[update.state.value])
         return t
     for c in items:
         mark = "[x]" if c.done_at is not None else "[ ]"
-        t.append(f"{mark} {c.label:<22} {c.target_text:<18} ")
+        t.append(f"{mark} {c.label:<21} ")
+        t.append_text(_owner_cell(c))
+        if width >= 80:
+            t.append(f"{c.target_text:<18} ")
         t.append(c.text(), style=CLOCK_STYLE[c.state.value])
         t.append("\n")
     t.append("Next customer update: ", style="bold")
     t.append(_update_text(update), style=CLOCK_STYLE[update.state.value])
     t.append(f"  ({update.target_text})", style="dim")
+    return t
+
+
+def _owner(c: Clock) -> str:
+    """'IC carol', 'On-call VACANT', 'Dev Team': the seed's Owner and who holds it now."""
+    if c.owner_text() == c.owner:  # a team, not a role
+        return c.owner
+    return f"{c.owner} {safe(c.holder or 'VACANT', 12)}"
+
+
+def _owner_cell(c: Clock) -> Text:
+    """The owner column, 18 wide; a vacant role that still has work to do is said loudly."""
+    cell = Text(f"{_owner(c)[:17]:<17} ")
+    if c.done_at is not None:
+        cell.stylize("dim")
+    elif c.holder is None and c.owner_text() != c.owner:
+        cell.stylize("bold red", len(c.owner) + 1, min(len(_owner(c)), 17))
+    return cell
+
+
+def severity_profile(state: IncidentState, *, compact: bool = False, width: int = 0) -> Text:
+    """What the severity asks of the room (the seed's levels table and response flow): the
+    response time, whether a war room is mandatory, and how the team meets. Compact mode
+    keeps the response time and the war room and drops the response mode."""
+    p = profile_of(state.severity)
+    war_style = "bold" if p.war_room == "mandatory" else ""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    if compact:
+        t.append(f"respond {p.response_time_text}", style="bold")
+        t.append(" · war room ")
+        t.append(p.war_room, style=war_style)
+        return t
+    t.append(f"{state.severity.value} respond ", style="bold")
+    t.append(p.text())
+    t.append("\n" if width < 80 else " · ")
+    t.append("war room ", style="bold")
+    t.append(p.war_room, style=war_style)
+    t.append(f": {p.response_mode}")
+    return t
+
+
+def postmortem_clock(state: IncidentState, now: datetime, *, compact: bool = False,
+                     ) -> Text | None:
+    """'Postmortem: Tue 14:00 UTC, in 2d03h' once scheduled; 'not scheduled' once resolved
+    (the flow's last step is to schedule it); nothing before."""
+    at = state.postmortem_at
+    if at is None and state.status != Status.RESOLVED:
+        return None
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append("postmortem " if compact else "Postmortem: ", style="bold")
+    if at is None:
+        t.append("not scheduled", style="yellow")
+        return t
+    u = at.astimezone(UTC)
+    left = u - now
+    when = (f"in {format_duration(left)}" if left.total_seconds() > 0
+            else f"{format_duration(-left)} ago")
+    t.append(f"{u:%a %H:%M} UTC" if compact else f"{u:%a %d %b %H:%M} UTC")
+    t.append(f", {when}" if not compact else f" {when}",
+             style="bold" if left.total_seconds() > 0 else "dim")
     return t
 
 

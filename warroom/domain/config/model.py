@@ -536,6 +536,10 @@ class Times(_Model):
 BINDING_IDS = ("ack", "status", "severity", "role", "note", "decision", "action_item",
                "escalate", "switch", "declare", "checklist", "edit_entry", "comms", "runbook",
                "postmortem", "payloads", "metrics_mode", "help", "quit")
+# Issue 12's parity and procedure keys (service, phase, action item done, retitle, backdate,
+# postmortem schedule).
+BINDING_IDS += ("service", "phase", "complete_action", "retitle", "backdate",
+                "schedule_postmortem")
 
 
 class Config(_Model):
@@ -574,21 +578,30 @@ class Config(_Model):
     def service(self, name: str | None) -> Service | None:
         return self.services.get(name) if name else None
 
-    def unknown_service(self, name: str | None, incident_id: str = "ID") -> str | None:
+    def unknown_service(self, name: str | None, incident_id: str = "ID", *,
+                        fix: bool = True) -> str | None:
         """A warning for a service name the room does not know, naming the nearest configured
         ones, or None (known, none given, or a room that configures no services at all).
-        A typo silently accepted leaves the incident with no runbook, team or policy."""
-        import difflib
-
+        A typo silently accepted leaves the incident with no runbook, team or policy.
+        `fix`: end with the command that corrects it (the dashboard offers choices instead)."""
         if not name or not self.services or name in self.services:
             return None
         names = sorted(self.services)
-        near = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(
-            name, names, n=3, cutoff=0.6)
+        near = self.nearest_services(name)
         hint = (f"did you mean {' or '.join(near)}?" if near
                 else "configured: " + ", ".join(names[:12]) + (", ..." if len(names) > 12 else ""))
         return (f"service {name!r} is not configured ({hint}); it has no runbook, team or "
-                f"escalation policy of its own. Fix it: warroom service {incident_id} NAME")
+                "escalation policy of its own."
+                + (f" Fix it: warroom service {incident_id} NAME" if fix else ""))
+
+    def nearest_services(self, name: str) -> list[str]:
+        """The configured services a typed name most likely meant (the same name in another
+        case first), best first: the CLI's warning and the dashboard's choices name them."""
+        import difflib
+
+        names = sorted(self.services)
+        return [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(
+            name, names, n=3, cutoff=0.6)
 
     def team_for(self, service: str | None) -> tuple[str | None, Team | None]:
         svc = self.service(service)

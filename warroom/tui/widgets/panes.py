@@ -14,6 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.reactive import Reactive, var
 from textual.widgets import Static
 
@@ -84,23 +85,36 @@ class HeaderPane(Pane):
 
 
 class StatusPane(Pane):
-    """The workflow and phase, the response checklist's clocks, the next customer update."""
+    """The workflow and phase, what the severity asks of the room, the response checklist's
+    owners and clocks, the next customer update, the postmortem's clock."""
 
     state: var[IncidentState | None] = var(None, init=False)
     now: var[datetime] = var(EPOCH, init=False)
     compact: var[bool] = var(False, init=False)
+    cols: var[int] = var(0, init=False)  # its own width: what fits on a checklist line
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.cols = self.content_size.width
 
     def build(self) -> Text:
         t = render.workflow(self.state, compact=self.compact)
         if self.state is None:
             return t
+        profile = render.severity_profile(self.state, compact=self.compact, width=self.cols)
+        t.append(" · " if self.compact else "\n")
+        t.append_text(profile)
         if suggest_monitoring(self.state):
             t.append("\n")
             t.append(" ALL ALERTS RESOLVED: move to Monitoring? (s, m) ",
                      style="bold reverse green")
+        postmortem = render.postmortem_clock(self.state, self.now, compact=self.compact)
         t.append("\n")
         t.append_text(render.clocks(response_clocks(self.state, self.now),
-                                    update_clock(self.state, self.now), compact=self.compact))
+                                    update_clock(self.state, self.now), compact=self.compact,
+                                    width=self.cols, postmortem=postmortem))
+        if postmortem is not None and not self.compact:
+            t.append("\n")
+            t.append_text(postmortem)
         return t
 
 
