@@ -108,3 +108,12 @@ def test_incident_ids(text: str, expected: str) -> None:
 def test_bad_incident_ids(text: str) -> None:
     with pytest.raises(InvalidInput, match="INC-42"):
         parse_incident_id(text)
+
+
+def test_action_done_says_what_was_done(rec) -> None:  # type: ignore[no-untyped-def]
+    """`x` on the dashboard made "action done: 3f2a9c..." appear on every timeline (issue 12)."""
+    from warroom.domain.incident.kinds import describe
+
+    s = rec.commit(commands.add_note(rec.state, "add pool alarm", "carol", kind="action"))
+    rec.commit(commands.complete_action(s, s.action_items[0].id, "dan"))
+    assert describe(rec.events[-1]) == "action done: add pool alarm"

@@ -195,7 +195,9 @@ def complete_action(state: IncidentState, item_id: str, actor: str,
     item = matches[0]
     if item.done_at is not None:
         raise TransitionRefused(f"action item already done by {item.done_by}")
-    return [NewEvent.of(ActionDone(item=item.id), _actor(actor), at)]
+    # The item's text travels with the event, so every timeline (the dashboard's, `show`'s,
+    # a spectator's) says "action done: roll back 4.2" without looking the item up.
+    return [NewEvent.of(ActionDone(item=item.id, text=item.text), _actor(actor), at)]
 
 
 def record_communication(state: IncidentState, template: str, audience: str, actor: str,

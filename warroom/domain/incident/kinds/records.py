@@ -74,8 +74,8 @@ class ActionDone(Kind):
     tone = Tone.ACTION
 
     item: str  # event id of the action item
-    # The item's text: not written by warroom (the item has it); a timeline that knows the
-    # item fills it in, since "action done: <what>" reads better than an event id.
+    # The item's text, written since issue 12 ("action done: <what>" reads better than an
+    # event id); for older events a timeline that knows the item fills it in.
     text: str | None = None
 
     def describe(self) -> str:
