@@ -500,7 +500,8 @@ class Times(_Model):
 # labels and help live in the dashboard's action registry (warroom/tui/actions.py), which this
 # layer cannot import; a test keeps the two lists the same.
 BINDING_IDS = ("ack", "status", "severity", "role", "note", "decision", "action_item",
-               "fact", "escalate", "switch", "declare", "checklist", "edit_entry", "comms", "runbook",
+               "fact",
+               "escalate", "switch", "declare", "checklist", "edit_entry", "comms", "runbook",
                "postmortem", "payloads", "metrics_mode", "help", "quit")
 
 
