@@ -99,7 +99,7 @@ async def test_matrix_shows_its_suggestion_at_80x24_and_asks_before_applying(roo
         assert isinstance(question, ConfirmScreen)  # today: applied on Enter, no question
         text = str(question.question)
         assert "severity SEV-1 -> SEV-2" in text
-        assert "matrix: SEV-2 decided by user impact: 40% of users" in text
+        assert "matrix: user impact: 40% of users (many, >=10%)" in text  # as the CLI says
         await pilot.press("n")
         await pilot.pause()
         assert app.dashboard.state.severity == Severity.SEV1
@@ -366,8 +366,8 @@ async def test_declare_keeps_the_title_when_the_severity_is_wrong(room: Path) ->
         assert isinstance(form, FormScreen)  # today: closed, the title lost
         assert form.values()["title"] == "Login broken for SSO users"
         assert "'9' is not a severity" in form.errors["severity"]
-        error = form.query_one("#e-severity")
-        assert error.display and "not a severity" in str(error.render())
+        label = str(form.query_one("#l-severity").render())  # beside the field
+        assert label.startswith("Severity") and "'9' is not a severity" in label
         assert form.focused is form.query_one("#f-severity")
         await pilot.press("backspace", "2", "enter", "enter")
         await settle(pilot, lambda: app.dashboard.state.id == "INC-3")
@@ -387,6 +387,7 @@ async def test_declare_warns_of_an_unknown_service_with_the_nearest_names(room: 
         form = app.screen
         assert isinstance(form, FormScreen)  # today: declared silently on the typo
         assert "did you mean payments?" in form.errors["service"]
+        assert "did you mean payments?" in str(form.query_one("#l-service").render())
         await _clear(pilot, 10)
         await _type(pilot, "payments")
         await pilot.press("enter")
@@ -426,7 +427,7 @@ async def test_declare_m_assesses_with_the_matrix_and_comes_back(room: Path) -> 
         form = app.screen
         assert isinstance(form, FormScreen) and form.title_text == "Declare an incident"
         assert form.values() == {"title": "Checkout slow", "severity": "3", "service": ""}
-        assert "matrix: SEV-3: user impact" in form.hint
+        assert "matrix: SEV-3: user impact" in str(form.query_one("#preview").render())
         await pilot.press("enter", "enter", "enter")
         await settle(pilot, lambda: app.dashboard.state.id == "INC-3")
         assert app.dashboard.state.severity == Severity.SEV3

@@ -736,12 +736,13 @@ class DashboardScreen(Screen[None]):
         """The form stays open on a mistake, with what was typed; `m` as the severity opens
         the matrix and comes back with its suggestion filled in."""
         values: dict[str, str] = {}
-        hint = "Enter: next / declare · Esc: cancel"
+        note = ""
         validate = declare_validator(self.config)
         while True:
-            answer = await self.ask(FormScreen("Declare an incident", DECLARE_FIELDS,
-                                               declare_preview, hint, validate=validate,
-                                               values=values))
+            answer = await self.ask(FormScreen(
+                "Declare an incident", DECLARE_FIELDS,
+                lambda v, note=note: declare_preview(v, note),  # type: ignore[misc]
+                "Enter: next / declare · Esc: cancel", validate=validate, values=values))
             if not answer:
                 return
             values = answer
@@ -755,7 +756,7 @@ class DashboardScreen(Screen[None]):
             if assessed:
                 s = suggest_severity(assessment(assessed))
                 values["severity"] = str(s.severity.rank)
-                hint = f"matrix: {s.explain()} · Enter declares · Esc: cancel"
+                note = f"matrix: {s.explain()}"
         sev = Severity.parse(values["severity"])
         title, service = values["title"], values["service"] or None
         try:

@@ -44,8 +44,7 @@ STATUS_KEYS = {Status.INVESTIGATING: "i", Status.IDENTIFIED: "d", Status.MONITOR
 
 DECLARE_FIELDS = [
     ("title", "Title", "what is broken, for whom"),
-    ("severity", "Severity: 1 critical · 2 major · 3 minor · 4 low · m: assess with the matrix",
-     "1-4, SEV-n or a level name"),
+    ("severity", "Severity (1-4 · m: assess with the matrix)", "1-4, SEV-n or a level name"),
     ("service", "Service (optional)", "payments"),
 ]
 MATRIX = "m"  # typed as the declaration's severity: assess with the matrix first
@@ -106,7 +105,7 @@ def people_choices(state: IncidentState, role: Role, *, actor: str, present: Seq
     for person, slot in oncall:
         add(person, f"on call: {slot}")
     for stint in reversed(state.role_history):
-        add(stint.person, f"was {stint.role.short}" if stint.end else f"{stint.role.short} now")
+        add(stint.person, f"was {stint.role.title}" if stint.end else f"{stint.role.title} now")
     choices: list[Choice[str]] = [
         Choice(PEOPLE_KEYS[i], f"{safe(person)}  ({', '.join(reasons)})", person)
         for i, (person, reasons) in enumerate(list(why.items())[:len(PEOPLE_KEYS)])
@@ -146,17 +145,23 @@ def change_question(state: IncidentState, events: Sequence[NewEvent],
     q = Text(f"{state.id}: ", style="bold")
     q.append(safe("; ".join(describe(e) for e in events)), style="bold")
     q.append("\n")
-    if suggestion is not None:
-        q.append(f"matrix: {suggestion.severity.value} decided by "
-                 f"{suggestion.decided_by.criterion}: {suggestion.decided_by.reason}\n")
+    if suggestion is None:  # a person's call: what the two levels mean
+        for label, sev in (("from", state.severity),
+                           ("to", next((Severity(e.data["to_severity"]) for e in events
+                                        if "to_severity" in e.data), state.severity))):
+            q.append(f"  {label:<5}{sev.value} {SEVERITIES[sev].name}: "
+                     f"{SEVERITIES[sev].definition}\n", style="dim")
+    if suggestion is not None and len(suggestion.all) > 1:  # the rule that decided is above
+        q.append("every answer, as `warroom assess` lists them:\n")
         for r in suggestion.all:
             q.append(f"  {r.criterion:<15} {r.severity.value}  {r.reason}\n", style="dim")
     q.append("Apply it?")
     return q
 
 
-def declare_preview(values: dict[str, str]) -> Text:
-    """The four levels, the one typed in bold: the choice is on the screen while typing."""
+def declare_preview(values: dict[str, str], note: str = "") -> Text:
+    """The four levels, the one typed in bold: the choice is on the screen while typing;
+    `note`: what the matrix suggested, when it filled the severity in."""
     typed: Severity | None = None
     try:
         typed = Severity.parse(values.get("severity", "")) if values.get("severity") else None
@@ -169,6 +174,8 @@ def declare_preview(values: dict[str, str]) -> Text:
         t.append("  ")
     if values.get("severity", "").strip().lower() == MATRIX:
         t.append("· Enter on the last line opens the matrix", style="bold")
+    if note:
+        t.append(f"\n{note}", style="bold")
     return t
 
 

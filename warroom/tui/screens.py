@@ -178,12 +178,10 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
             if self.preview is not None:
                 yield Static(id="preview", classes="dialog-preview")
             for name, label, placeholder in self.fields:
-                yield Label(Text(label), classes="field-label")
+                # A Static, not a Label: an error appended to it wraps instead of being cut.
+                yield Static(Text(label), classes="field-label", id=f"l-{name}")
                 yield Input(value=self.initial.get(name, ""), placeholder=placeholder,
                             id=f"f-{name}")
-                error = Static("", id=f"e-{name}", classes="field-error")
-                error.display = False
-                yield error
             yield Static(Text(self.hint or "Enter: next / submit · Esc: cancel"),
                          classes="dialog-hint")
 
@@ -200,12 +198,14 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
             self.query_one("#preview", Static).update(self.preview(self.values()))
 
     def show_errors(self, errors: dict[str, str]) -> None:
-        """Each error under its field (the others cleared); focus goes to the first."""
+        """Each error in its field's label, right above what was typed (no line is added, so
+        a short terminal shows it as surely as the field); focus goes to the first."""
         self.errors = dict(errors)
-        for name, _, _ in self.fields:
-            static = self.query_one(f"#e-{name}", Static)
-            static.update(Text(errors.get(name, ""), style="bold red"))
-            static.display = name in errors
+        for name, label, _ in self.fields:
+            text = Text(label)
+            if name in errors:
+                text.append(f": {errors[name]}", style="bold red")
+            self.query_one(f"#l-{name}", Static).update(text)
         first = next((name for name, _, _ in self.fields if name in errors), None)
         if first is not None:
             self.query_one(f"#f-{first}", Input).focus()
