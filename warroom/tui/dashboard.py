@@ -16,6 +16,7 @@ import asyncio
 import gc
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, tzinfo
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -741,7 +742,7 @@ class DashboardScreen(Screen[None]):
         while True:
             answer = await self.ask(FormScreen(
                 "Declare an incident", DECLARE_FIELDS,
-                lambda v, note=note: declare_preview(v, note),  # type: ignore[misc]
+                partial(declare_preview, note=note),
                 "Enter: next / declare · Esc: cancel", validate=validate, values=values))
             if not answer:
                 return
@@ -765,11 +766,9 @@ class DashboardScreen(Screen[None]):
         except (DomainError, StoreError) as e:
             self.notify_error(str(e))
             return
-        warning = service_warning(self.config, service)
-        if warning:
-            self.notify(warning.replace("warroom service ID NAME",
-                                        f"warroom service {result.incident_id} NAME"),
-                        severity="warning", markup=False, timeout=8)
+        warning = service_warning(self.config, service, result.incident_id)
+        if warning:  # declared all the same, as the CLI does: say how to fix it
+            self.notify(warning, severity="warning", markup=False, timeout=8)
         self.call_later(self.follow, result.incident_id)
 
     # ---- the incident's documents -----------------------------------------------------------
@@ -865,7 +864,8 @@ class DashboardScreen(Screen[None]):
         self.app.push_screen(MarkdownScreen(f"Postmortem · {state.id}", markdown,
                                             save_to=self.room_dir() / "postmortems"
                                             / f"{state.id}-postmortem.md",
-                                            on_saved=saved, on_error=self.notify_error))
+                                            save_base=self.room_dir(), on_saved=saved,
+                                            on_error=self.notify_error))
 
     def room_dir(self) -> Path:
         """Where the room's files live: beside its database (SQLite), else beside its

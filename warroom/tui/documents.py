@@ -78,14 +78,15 @@ class MarkdownScreen(ModalScreen[None]):
     ]
 
     def __init__(self, title: str, markdown: str, notes: Text | None = None,
-                 save_to: Path | None = None,
+                 save_to: Path | None = None, save_base: Path | None = None,
                  on_saved: Callable[[Path], None] | None = None,
                  on_error: Callable[[str], None] | None = None) -> None:
         super().__init__(classes="modal")
         self.title_text = title
         self.markdown = markdown
         self.notes = notes
-        self.save_to = save_to  # the default offered; relative answers are read from its room
+        self.save_to = save_to  # the default offered
+        self.save_base = save_base  # where a relative answer is read from (the room's folder)
         self.on_saved = on_saved
         self.on_error = on_error
 
@@ -124,7 +125,7 @@ class MarkdownScreen(ModalScreen[None]):
             return
         path = Path(answer).expanduser()
         if not path.is_absolute():
-            path = self.save_to.parent.parent / path  # beside the room, like the default
+            path = (self.save_base or self.save_to.parent) / path
         if path.is_dir():
             path = path / self.save_to.name
         if path.exists() and not await self.app.push_screen_wait(ConfirmScreen(

@@ -207,13 +207,14 @@ def declare_validator(config: Config) -> Callable[[dict[str, str]], dict[str, st
     return validate
 
 
-def service_warning(config: Config, service: str | None) -> str | None:
+def service_warning(config: Config, service: str | None,
+                    incident_id: str = "ID") -> str | None:
     """The CLI's warning for a service the room does not configure (None if known); a broken
     configuration only loses the warning."""
     from warroom.domain.config.fields import ConfigError
 
     try:
-        return config.unknown_service(service or None)
+        return config.unknown_service(service or None, incident_id)
     except ConfigError:
         return None
 
