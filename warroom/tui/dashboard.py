@@ -514,8 +514,10 @@ class DashboardScreen(Screen[None]):
             if text is None:
                 return
             impact = text if text and text != known else None
-        elif to == Status.RESOLVED:
-            done = (f"{state.id} resolved · {self.keys.label('fact')} records the impact")
+        elif to == Status.RESOLVED:  # a minor one: two keys, and the record can follow
+            done = f"{state.id} resolved"
+            if (await self._facts(state)).impact_source not in ("fact", "note"):
+                done += f" · {self.keys.label('fact')} records the impact"
         else:
             text = await self.ask(TextPrompt(f"Move {state.id} to {to.value}: why? (optional)",
                                              allow_empty=True,
