@@ -116,8 +116,8 @@ async def test_capital_p_shows_and_saves_the_postmortem(room: Path, tmp_path: Pa
         await pilot.press("P")
         await settle(pilot, lambda: isinstance(app.screen, MarkdownScreen))
         assert "INC-1" in app.screen.markdown
-        await pilot.press("ctrl+s")
-        saved = tmp_path / "INC-1-postmortem.md"
+        await pilot.press("ctrl+s", "enter")  # the default: postmortems/ beside the room
+        saved = room.parent / "postmortems" / "INC-1-postmortem.md"
         await settle(pilot, saved.exists)
         assert saved.read_text() == app.screen.markdown
 
@@ -157,6 +157,6 @@ async def test_l_shows_alert_payloads_and_cleared_alerts_suggest_monitoring(tmp_
         assert "alertmanager" in body and "service: payments" in body
         assert body.count("firing") >= 2
         await pilot.press("escape")
-        await pilot.press("s", "m")
+        await pilot.press("s", "m", "enter")  # no reason given
         await settle(pilot, lambda: app.dashboard.state.status.value == "Monitoring")
         assert "ALL ALERTS RESOLVED" not in str(app.query_one("#status-pane").render())

@@ -15,7 +15,7 @@ from warroom.domain.incident.severity import Severity
 from warroom.domain.incident.status import Status
 from warroom.store.sqlite import SQLiteStore
 from warroom.tui.actions import ACTIONS, ActionKeys
-from warroom.tui.screens import ChoiceScreen, ConfirmScreen, InfoScreen
+from warroom.tui.screens import ChoiceScreen, ConfirmScreen, InfoScreen, TextPrompt
 
 from .tui_support import EVIL_TITLE, make_app, seeded_db, settle
 
@@ -58,14 +58,14 @@ async def test_s_moves_status_and_resolve_asks_first(room: Path) -> None:
         await settle(pilot, lambda: app.dashboard.state is not None)
         await pilot.press("s")
         assert isinstance(app.screen, ChoiceScreen)
-        await pilot.press("d")  # Identified
+        await pilot.press("d", "enter")  # Identified; the cause may be left empty
         await settle(pilot, lambda: app.dashboard.state.status == Status.IDENTIFIED)
-        await pilot.press("s", "r")
-        assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("n")  # not now
+        await pilot.press("s", "r")  # a SEV-1: the impact prompt is the confirmation
+        assert isinstance(app.screen, TextPrompt)
+        await pilot.press("escape")  # not now
         await pilot.pause()
         assert app.dashboard.state.status == Status.IDENTIFIED
-        await pilot.press("s", "r", "y")
+        await pilot.press("s", "r", "enter")
         await settle(pilot, lambda: app.dashboard.state.status == Status.RESOLVED)
         await pilot.press("s", "escape")
         assert not isinstance(app.screen, ChoiceScreen)
@@ -76,6 +76,8 @@ async def test_v_changes_severity_and_assesses(room: Path) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot, lambda: app.dashboard.state is not None)
         await pilot.press("v", "2")
+        assert isinstance(app.screen, ConfirmScreen)  # old -> new first
+        await pilot.press("y")
         await settle(pilot, lambda: app.dashboard.state.severity == Severity.SEV2)
         await pilot.press("v", "m")
         await pilot.press("enter")  # revenue: unknown
@@ -83,6 +85,8 @@ async def test_v_changes_severity_and_assesses(room: Path) -> None:
         for _ in range(4):
             await pilot.press("enter")
         await pilot.press("enter")
+        assert isinstance(app.screen, ConfirmScreen)  # old -> new and why first
+        await pilot.press("y")
         await settle(pilot, lambda: app.dashboard.state.severity == Severity.SEV1)
         events = await app.store.events("INC-1")
         assert events[-1].data["assessment"]["decided_by"] == "user impact"
@@ -92,13 +96,13 @@ async def test_r_assigns_hands_off_and_releases(room: Path) -> None:
     app = make_app(room)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot, lambda: app.dashboard.state is not None)
-        await pilot.press("r", "1", "enter")  # the prompt offers me: alice takes IC
+        await pilot.press("r", "1", "1")  # the people offered start with me: alice takes IC
         await settle(pilot, lambda: app.dashboard.state.holder(Role.INCIDENT_COMMANDER) == "alice")
-        await pilot.press("r", "1")
+        await pilot.press("r", "1", "t")  # type a name
         await _type(pilot, "dave")
         await pilot.press("enter")
         await settle(pilot, lambda: app.dashboard.state.holder(Role.INCIDENT_COMMANDER) == "dave")
-        await pilot.press("r", "1", "minus", "enter")
+        await pilot.press("r", "1", "minus")  # release
         await settle(pilot, lambda: app.dashboard.state.holder(Role.INCIDENT_COMMANDER) is None)
         assert [s.person for s in app.dashboard.state.role_history] == ["alice", "dave"]
 
@@ -443,7 +447,7 @@ async def test_a_handoff_typed_while_someone_assigned_is_not_applied(room: Path)
     app = make_app(room, actor="bob")
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot, lambda: app.dashboard.state is not None)
-        await pilot.press("r", "1")
+        await pilot.press("r", "1", "t")
         await _type(pilot, "dave")
         await _as_alice(room, lambda s: commands.assign_role(
             s, Role.INCIDENT_COMMANDER, "carol", "alice"))
@@ -468,7 +472,7 @@ async def test_a_stale_status_dialog_says_who_moved_it_and_when(room: Path) -> N
         assert isinstance(app.screen, ChoiceScreen)
         app.workers.cancel_group(app, "feed")  # the news has not reached this screen yet
         await _as_alice(room, lambda s: commands.change_status(s, Status.RESOLVED, "alice"))
-        await pilot.press("d")  # Identified, as the dialog offered when it opened
+        await pilot.press("d", "enter")  # Identified, as offered when it opened; no cause
         await settle(pilot, lambda: app.dashboard.last_error is not None)
         assert "Investigating -> Resolved by alice" in app.dashboard.last_error
         assert " ago" in app.dashboard.last_error
@@ -479,10 +483,10 @@ async def test_a_stale_status_dialog_says_who_moved_it_and_when(room: Path) -> N
 @pytest.mark.parametrize("keys,yours", [
     (("n", "x", "enter"), "note"),
     (("k", "8"), "checklist mark"),
-    (("v", "2"), "severity change"),
-    (("v", "m", "enter", "1", "0", "0", "enter", "enter", "enter", "enter", "enter"),
+    (("v", "2", "y"), "severity change"),
+    (("v", "m", "enter", "1", "0", "0", "enter", "enter", "enter", "enter", "enter", "y"),
      "assessment"),
-    (("r", "2", "enter"), "assignment"),
+    (("r", "2", "1"), "assignment"),
     (("E", "x", "enter"), "correction"),
 ])
 async def test_every_dialog_writes_at_the_version_it_opened_on(
@@ -541,7 +545,8 @@ async def test_an_open_choice_follows_the_incident_and_writes_at_its_version(
         await pilot.press("d")  # Identified is no longer offered: nothing happens
         await pilot.pause(0.05)
         assert app.screen is dialog and app.dashboard.state.version == 3
-        await pilot.press(dialog.choices[0].key)  # reopen, at the version the dialog shows
+        await pilot.press(dialog.choices[0].key, "enter")  # reopen (no reason), at the version
+        # the dialog shows
         await settle(pilot, lambda: app.dashboard.state.status == Status.INVESTIGATING)
         assert app.dashboard.last_error is None
 

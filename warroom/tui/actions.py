@@ -36,6 +36,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("n", "note", "Note", "Add a note to the timeline", True),
     ActionSpec("d", "decision", "Decision", "Record a decision", True),
     ActionSpec("t", "action_item", "Action", "Add an action item (text @owner)", True),
+    ActionSpec("f", "fact", "Fact", "Record a fact: impact, root cause, ETA, lessons", True,
+               footer=False),
     ActionSpec("e", "escalate", "Escalate", "Escalate to the next level now", True),
     ActionSpec("i", "switch", "Incidents", "Switch to another open incident", False,
                needs_incident=False),

@@ -16,6 +16,7 @@ import asyncio
 import gc
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, tzinfo
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,9 +31,12 @@ from warroom.config_file import LoadedConfig
 from warroom.domain.common.errors import DomainError
 from warroom.domain.config.model import Config
 from warroom.domain.incident import commands
+from warroom.domain.incident.facts import IncidentFacts
 from warroom.domain.incident.fold import apply
 from warroom.domain.incident.kinds import describe
-from warroom.domain.incident.severity import Severity, suggest_severity
+from warroom.domain.incident.kinds.records import FACT_TITLES
+from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import Assessment, Severity, suggest_severity
 from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
 from warroom.domain.metrics.report import MetricsReport, metrics_report
@@ -46,15 +50,26 @@ from warroom.tui.actions import ACTIONS, BY_ACTION, ActionKeys, bindings
 from warroom.tui.prompts import (
     ASSESSMENT_FIELDS,
     DECLARE_FIELDS,
+    MATRIX,
+    RELEASE,
+    TYPE_NAME,
     assessment,
+    assessment_errors,
     assessment_preview,
     audience_choices,
+    change_question,
     checklist_choices,
     comms_choices,
+    declare_preview,
+    declare_validator,
     escalate_question,
+    fact_choices,
+    fact_now,
     incident_choices,
     payloads_text,
+    people_choices,
     role_choices,
+    service_warning,
     severity_choices,
     sort_open,
     status_choices,
@@ -459,8 +474,18 @@ class DashboardScreen(Screen[None]):
     async def action_ack(self) -> None:
         await self.write(lambda s: commands.acknowledge(s, self.actor))
 
+    async def _facts(self, state: IncidentState) -> IncidentFacts:
+        """What the record says now (impact, root cause, ETA, lessons), to prefill a prompt."""
+        from warroom.domain.incident.facts import gather_facts
+
+        return gather_facts(state, await self.store.events(state.id), self.session.now())
+
     @work(group="actions")
     async def action_status(self) -> None:
+        """A move asks what the record needs from it: Identified the cause, Resolved the
+        impact, any other move why (each optional: Enter skips, Esc cancels the move). A
+        SEV-3/SEV-4 resolves at once (two keys); a SEV-1/SEV-2 asks first, its impact prompt
+        being the confirmation."""
         state = self.snapshot()
         if state is None:
             return
@@ -468,12 +493,48 @@ class DashboardScreen(Screen[None]):
                                                           status_choices(s)))
         if to is None:
             return
-        if to == Status.RESOLVED and not await self.ask(ConfirmScreen(
-                f"Resolve {state.id}? This ends escalation and "
-                "starts the postmortem clock.")):
-            return
-        await self.write(lambda s: commands.change_status(s, to, self.actor), seen=state,
-                         yours=f"move to {to.value}")
+        reason = cause = impact = None
+        done: str | None = None
+        if to == Status.IDENTIFIED:
+            known = (await self._facts(state)).root_cause or ""
+            text = await self.ask(TextPrompt(
+                f"{state.id} Identified: what was identified? (the root cause, optional)",
+                value=known, allow_empty=True,
+                hint="Enter records it (empty: skip) · Esc cancels the move"))
+            if text is None:
+                return
+            cause = text if text and text != known else None
+        elif to == Status.RESOLVED and state.severity.rank <= 2:
+            facts = await self._facts(state)
+            known = fact_now(facts, "impact")
+            text = await self.ask(TextPrompt(
+                f"Resolve {state.id} ({state.severity.value})? This ends escalation and starts "
+                "the postmortem clock. Impact, for the record (optional):",
+                value=known, allow_empty=True, hint="Enter resolves · Esc: do not resolve"))
+            if text is None:
+                return
+            impact = text if text and text != known else None
+        elif to == Status.RESOLVED:  # a minor one: two keys, and the record can follow
+            done = f"{state.id} resolved"
+            if (await self._facts(state)).impact_source not in ("fact", "note"):
+                done += f" · {self.keys.label('fact')} records the impact"
+        else:
+            text = await self.ask(TextPrompt(f"Move {state.id} to {to.value}: why? (optional)",
+                                             allow_empty=True,
+                                             hint="Enter moves (empty: no reason) · Esc cancels"))
+            if text is None:
+                return
+            reason = text or None
+
+        def decide(s: IncidentState) -> list[Any]:
+            events = commands.change_status(s, to, self.actor, reason=reason)
+            if cause:
+                events += commands.record_fact(s, "root_cause", cause, self.actor)
+            if impact:
+                events += commands.record_fact(s, "impact", impact, self.actor)
+            return events
+
+        await self.write(decide, done, seen=state, yours=f"move to {to.value}")
 
     @work(group="actions")
     async def action_severity(self) -> None:
@@ -483,26 +544,42 @@ class DashboardScreen(Screen[None]):
         value, state = await self.ask_live(state, lambda s: ("Severity",
                                                              severity_choices(s.severity)))
         if isinstance(value, Severity):
-            await self.write(lambda s: commands.change_severity(s, value, self.actor),
-                             seen=state, yours=f"severity change to {value.value}")
+            await self._change_severity(state, value)
         elif value == "matrix":
             await self._assess(state)
 
+    async def _change_severity(self, seen: IncidentState, to: Severity, *,
+                               reason: str | None = None, assessment: Assessment | None = None,
+                               yours: str = "severity change") -> None:
+        """Show old -> new and why, and write only on yes. Confirming the current level needs
+        no question (it changes nothing but the triage item)."""
+        def decide(s: IncidentState) -> list[Any]:
+            return commands.change_severity(s, to, self.actor, reason=reason,
+                                            assessment=assessment)
+
+        if to != seen.severity:
+            try:
+                events = decide(seen)
+            except DomainError as e:
+                self.notify_error(str(e))
+                return
+            suggestion = suggest_severity(assessment) if assessment is not None else None
+            if not await self.ask(ConfirmScreen(change_question(seen, events, suggestion))):
+                return
+        await self.write(decide, seen=seen, yours=f"{yours} to {to.value}")
+
     async def _assess(self, seen: IncidentState) -> None:
         values = await self.ask(FormScreen(
-            "Severity assessment matrix", ASSESSMENT_FIELDS, assessment_preview,
-            hint="Any subset · Enter on the last line applies the suggestion · Esc cancels"))
+            f"Severity assessment matrix · {seen.id} is {seen.severity.value}",
+            ASSESSMENT_FIELDS, assessment_preview,
+            hint="Any subset · Enter on the last line shows the change first · Esc cancels",
+            validate=assessment_errors))
         if not values:
             return
-        try:
-            a = assessment(values)
-            sev = suggest_severity(a).severity
-        except (DomainError, ValueError) as e:
-            self.notify_error(str(e))
-            return
-        await self.write(lambda s: commands.change_severity(
-            s, sev, self.actor, reason="assessment matrix", assessment=a),
-            seen=seen, yours="assessment")
+        a = assessment(values)
+        sev = suggest_severity(a).severity
+        await self._change_severity(seen, sev, reason="assessment matrix", assessment=a,
+                                    yours="assessment")
 
     @work(group="actions")
     async def action_role(self) -> None:
@@ -513,19 +590,68 @@ class DashboardScreen(Screen[None]):
                                                             role_choices(s)))
         if role is None:
             return
-        holder = state.holder(role)
-        hint = ("Enter a name to hand off · '-' to release" if holder else
-                "Enter a name · Esc cancels")
-        person = await self.ask(TextPrompt(f"{role.title}: who?", placeholder=self.actor,
-                                           value="" if holder else self.actor, hint=hint))
-        if not person:
+        person, state = await self.ask_live(state, lambda s: (
+            f"{role.title}: who? (now {s.holder(role) or 'vacant'})", self._people(s, role)))
+        if person is None:
             return
-        if person == "-":
+        holder = state.holder(role)
+        if person == TYPE_NAME:
+            typed = await self.ask(TextPrompt(f"{role.title}: who?", placeholder=self.actor,
+                                              hint="Enter a name · Esc cancels"))
+            if not typed:
+                return
+            person = typed
+        if person == RELEASE:
             await self.write(lambda s: commands.release_role(s, role, self.actor),
                              seen=state, yours="release")
         else:
             await self.write(lambda s: commands.assign_role(s, role, person, self.actor),
                              seen=state, yours="handoff" if holder else "assignment")
+
+    def _people(self, state: IncidentState, role: Role) -> list[Choice[str]]:
+        return people_choices(state, role, actor=self.actor, present=self.present,
+                              oncall=self._on_call(state))
+
+    def _on_call(self, state: IncidentState) -> list[tuple[str, str]]:
+        """Who is on call now: the incident's own rotation first, then every other one."""
+        from warroom.domain.config.fields import ConfigError
+        from warroom.domain.oncall.rotation import who_is_on_call
+
+        try:
+            _, policy = self.config.policy_for(state.service)
+            own = self.config.rotation_for(state.service, policy)
+        except (KeyError, ConfigError):
+            own = None
+        rotations = ([own] if own else []) + [r for r in self.config.rotations.values()
+                                              if r is not own]
+        now, people = self.session.now(), []
+        for rotation in rotations:
+            who = who_is_on_call(rotation, now)
+            people += [(p, f"{rotation.name} {slot}") for p, slot in
+                       ((who.primary, "primary"), (who.secondary, "secondary")) if p]
+        return people
+
+    @work(group="actions")
+    async def action_fact(self) -> None:
+        """Set a fact for the record directly (`warroom fact`): no magic note prefix needed."""
+        state = self.snapshot()
+        if state is None:
+            return
+        facts = await self._facts(state)
+        name = await self.ask(ChoiceScreen(f"Record a fact · {state.id}", fact_choices(facts),
+                                           hint="The postmortem and the messages state these"))
+        if not name:
+            return
+        known = fact_now(facts, name)
+        text = await self.ask(TextPrompt(
+            f"{FACT_TITLES[name]} · {state.id}", value=known,
+            hint="Enter records it · Esc cancels" + (" · each lesson adds to the list"
+                                                      if name == "lessons" else "")))
+        if not text or text == known:
+            return
+        await self.write(lambda s: commands.record_fact(s, name, text, self.actor),
+                         f"{FACT_TITLES[name]} recorded", seen=state,
+                         yours=FACT_TITLES[name].lower())
 
     async def _note(self, kind: str, title: str, hint: str = "") -> None:
         seen = self.snapshot()
@@ -610,17 +736,41 @@ class DashboardScreen(Screen[None]):
 
     @work(group="actions")
     async def action_declare(self) -> None:
-        values = await self.ask(FormScreen("Declare an incident", DECLARE_FIELDS))
-        if not values:
-            return
+        """The form stays open on a mistake, with what was typed; `m` as the severity opens
+        the matrix and comes back with its suggestion filled in."""
+        values: dict[str, str] = {}
+        note = ""
+        validate = declare_validator(self.config)
+        while True:
+            answer = await self.ask(FormScreen(
+                "Declare an incident", DECLARE_FIELDS,
+                partial(declare_preview, note=note),
+                "Enter: next / declare · Esc: cancel", validate=validate, values=values))
+            if not answer:
+                return
+            values = answer
+            if values["severity"].lower() != MATRIX:
+                break
+            assessed = await self.ask(FormScreen(
+                "Severity assessment matrix · for the declaration", ASSESSMENT_FIELDS,
+                assessment_preview, hint="Any subset · Enter on the last line takes the "
+                "suggestion back to the declaration · Esc: back", validate=assessment_errors))
+            values["severity"] = ""
+            if assessed:
+                s = suggest_severity(assessment(assessed))
+                values["severity"] = str(s.severity.rank)
+                note = f"matrix: {s.explain()}"
+        sev = Severity.parse(values["severity"])
+        title, service = values["title"], values["service"] or None
         try:
-            sev = Severity.parse(values["severity"] or "")
-            title, service = values["title"], values["service"] or None
             result = await execute(self.store, None, lambda _: commands.declare(
                 title, sev, self.actor, service=service, source="tui"), retry=NEVER)
         except (DomainError, StoreError) as e:
             self.notify_error(str(e))
             return
+        warning = service_warning(self.config, service, result.incident_id)
+        if warning:  # declared all the same, as the CLI does: say how to fix it
+            self.notify(warning, severity="warning", markup=False, timeout=8)
         self.call_later(self.follow, result.incident_id)
 
     # ---- the incident's documents -----------------------------------------------------------
@@ -714,8 +864,18 @@ class DashboardScreen(Screen[None]):
             self.notify(f"postmortem saved to {path}", markup=False)
 
         self.app.push_screen(MarkdownScreen(f"Postmortem · {state.id}", markdown,
-                                            save_to=Path.cwd() / f"{state.id}-postmortem.md",
-                                            on_saved=saved))
+                                            save_to=self.room_dir() / "postmortems"
+                                            / f"{state.id}-postmortem.md",
+                                            save_base=self.room_dir(), on_saved=saved,
+                                            on_error=self.notify_error))
+
+    def room_dir(self) -> Path:
+        """Where the room's files live: beside its database (SQLite), else beside its
+        configuration file, else where the process started."""
+        path = getattr(self.store, "path", None)
+        if isinstance(path, Path):
+            return path.expanduser().absolute().parent
+        return self.loaded.base_dir or Path.cwd()
 
     @work(group="actions")
     async def action_payloads(self) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -77,14 +78,17 @@ class MarkdownScreen(ModalScreen[None]):
     ]
 
     def __init__(self, title: str, markdown: str, notes: Text | None = None,
-                 save_to: Path | None = None,
-                 on_saved: Callable[[Path], None] | None = None) -> None:
+                 save_to: Path | None = None, save_base: Path | None = None,
+                 on_saved: Callable[[Path], None] | None = None,
+                 on_error: Callable[[str], None] | None = None) -> None:
         super().__init__(classes="modal")
         self.title_text = title
         self.markdown = markdown
         self.notes = notes
-        self.save_to = save_to
+        self.save_to = save_to  # the default offered
+        self.save_base = save_base  # where a relative answer is read from (the room's folder)
         self.on_saved = on_saved
+        self.on_error = on_error
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog document"):
@@ -95,7 +99,7 @@ class MarkdownScreen(ModalScreen[None]):
                 yield Static(self.notes, classes="dialog-hint")
             keys = "↑/↓ PgUp/PgDn scroll · Esc close"
             if self.save_to is not None:
-                keys = f"ctrl+s save to {self.save_to.name} · " + keys
+                keys = "ctrl+s save (asks where) · " + keys
             yield Static(Text(keys), classes="dialog-hint")
 
     def on_mount(self) -> None:
@@ -106,12 +110,36 @@ class MarkdownScreen(ModalScreen[None]):
             return self.save_to is not None
         return True
 
-    def action_save(self) -> None:
+    @work(exclusive=True, group="save")
+    async def action_save(self) -> None:
+        """Ask where (the default beside the room, not wherever the process started), create
+        the folder, and ask before overwriting a file that is already there."""
+        from warroom.tui.screens import ConfirmScreen, TextPrompt
+
         if self.save_to is None:
             return
-        self.save_to.write_text(self.markdown, encoding="utf-8")
+        answer = await self.app.push_screen_wait(TextPrompt(
+            "Save the postmortem (Markdown) to", value=str(self.save_to),
+            hint="Enter saves (the folder is created) · Esc cancels"))
+        if not answer:
+            return
+        path = Path(answer).expanduser()
+        if not path.is_absolute():
+            path = (self.save_base or self.save_to.parent) / path
+        if path.is_dir():
+            path = path / self.save_to.name
+        if path.exists() and not await self.app.push_screen_wait(ConfirmScreen(
+                f"{path} already exists. Overwrite it?")):
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(self.markdown, encoding="utf-8")
+        except OSError as e:
+            if self.on_error is not None:
+                self.on_error(f"the postmortem was not saved: {e}")
+            return
         if self.on_saved is not None:
-            self.on_saved(self.save_to)
+            self.on_saved(path)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -19,6 +19,10 @@ from warroom.domain.common.timefmt import TimeWindow, format_duration, parse_tim
 from warroom.domain.config.model import Config
 from warroom.domain.incident.checklist import CHECKLIST, ChecklistItem, owner_role
 from warroom.domain.incident.commands import NOTE_KINDS
+from warroom.domain.incident.events import NewEvent
+from warroom.domain.incident.facts import IncidentFacts
+from warroom.domain.incident.kinds import describe
+from warroom.domain.incident.kinds.records import FACT_TITLES
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import (
     SEVERITIES,
@@ -27,6 +31,7 @@ from warroom.domain.incident.severity import (
     Reputation,
     SecurityImpact,
     Severity,
+    Suggestion,
     suggest_severity,
 )
 from warroom.domain.incident.state import IncidentState
@@ -42,9 +47,10 @@ STATUS_KEYS = {Status.INVESTIGATING: "i", Status.IDENTIFIED: "d", Status.MONITOR
 
 DECLARE_FIELDS = [
     ("title", "Title", "what is broken, for whom"),
-    ("severity", "Severity 1-4", "1 = critical"),
+    ("severity", "Severity (1-4 · m: assess with the matrix)", "1-4, SEV-n or a level name"),
     ("service", "Service (optional)", "payments"),
 ]
+MATRIX = "m"  # typed as the declaration's severity: assess with the matrix first
 
 ASSESSMENT_FIELDS = [
     ("revenue", "Revenue impact, $ per minute", "e.g. 2500"),
@@ -74,6 +80,146 @@ def severity_choices(current: Severity) -> list[Choice[Any]]:
 def role_choices(state: IncidentState) -> list[Choice[Role]]:
     return [Choice(str(i + 1), f"{role.title}: {safe(state.holder(role) or 'VACANT')}", role)
             for i, role in enumerate(Role)]
+
+
+RELEASE = "__release__"  # the role choice's "release" (no person is named this: it has spaces)
+TYPE_NAME = "__type__"
+PEOPLE_KEYS = "123456789"
+
+
+def people_choices(state: IncidentState, role: Role, *, actor: str, present: Sequence[str],
+                   oncall: Sequence[tuple[str, str]]) -> list[Choice[str]]:
+    """Who may take `role`, one key each: this terminal's person, those in the room, those on
+    call now, those who held a role on this incident, in that order and each once; then
+    typing another name and, if the role is held, releasing it. The holder is not offered
+    (a handoff to oneself is refused anyway)."""
+    holder = state.holder(role)
+    why: dict[str, list[str]] = {}
+
+    def add(person: str | None, reason: str) -> None:
+        if person and person != holder:
+            why.setdefault(person, [])
+            if reason not in why[person]:
+                why[person].append(reason)
+
+    add(actor, "you")
+    for person in present:
+        add(person, "in the room")
+    for person, slot in oncall:
+        add(person, f"on call: {slot}")
+    for stint in reversed(state.role_history):
+        add(stint.person, f"was {stint.role.title}" if stint.end else f"{stint.role.title} now")
+    choices: list[Choice[str]] = [
+        Choice(PEOPLE_KEYS[i], f"{safe(person)}  ({', '.join(reasons)})", person)
+        for i, (person, reasons) in enumerate(list(why.items())[:len(PEOPLE_KEYS)])
+    ]
+    choices.append(Choice("t", "type a name…", TYPE_NAME))
+    if holder:
+        choices.append(Choice("-", f"release (vacate; {safe(holder)} holds it)", RELEASE))
+    return choices
+
+
+def fact_choices(facts: IncidentFacts) -> list[Choice[str]]:
+    """The facts a postmortem and the messages state, each with what the record says now."""
+    current = {"impact": facts.impact, "root_cause": facts.root_cause, "eta": facts.eta,
+               "lessons": "; ".join(facts.lessons) or None}
+    keys = {"impact": "i", "root_cause": "c", "eta": "e", "lessons": "l"}
+    return [Choice(keys.get(name, str(i + 1)),
+                   f"{title}: {safe(current.get(name) or 'not recorded', 50)}", name)
+            for i, (name, title) in enumerate(FACT_TITLES.items())]
+
+
+def fact_now(facts: IncidentFacts, name: str) -> str:
+    """The value a fact's prompt starts from: what the record says (lessons add up, so a new
+    lesson starts empty)."""
+    if name == "impact" and facts.impact_source in ("fact", "note", "summary"):
+        return facts.impact or ""
+    if name == "root_cause":
+        return facts.root_cause or ""
+    if name == "eta":
+        return facts.eta or ""
+    return ""
+
+
+def change_question(state: IncidentState, events: Sequence[NewEvent],
+                    suggestion: Suggestion | None = None) -> Text:
+    """The confirmation of a severity change: old -> new and why, in the words the CLI prints
+    (the event's own description, then the matrix's rule), before anything is written."""
+    q = Text(f"{state.id}: ", style="bold")
+    q.append(safe("; ".join(describe(e) for e in events)), style="bold")
+    q.append("\n")
+    if suggestion is None:  # a person's call: what the two levels mean
+        for label, sev in (("from", state.severity),
+                           ("to", next((Severity(e.data["to_severity"]) for e in events
+                                        if "to_severity" in e.data), state.severity))):
+            q.append(f"  {label:<5}{sev.value} {SEVERITIES[sev].name}: "
+                     f"{SEVERITIES[sev].definition}\n", style="dim")
+    if suggestion is not None and len(suggestion.all) > 1:  # the rule that decided is above
+        q.append("every answer, as `warroom assess` lists them:\n")
+        for r in suggestion.all:
+            q.append(f"  {r.criterion:<15} {r.severity.value}  {r.reason}\n", style="dim")
+    q.append("Apply it?")
+    return q
+
+
+def declare_preview(values: dict[str, str], note: str = "") -> Text:
+    """The four levels, the one typed in bold: the choice is on the screen while typing;
+    `note`: what the matrix suggested, when it filled the severity in."""
+    typed: Severity | None = None
+    try:
+        typed = Severity.parse(values.get("severity", "")) if values.get("severity") else None
+    except DomainError:
+        typed = None
+    t = Text()
+    for sev in Severity:
+        t.append(f"{sev.rank} {SEVERITIES[sev].name}", style="bold reverse" if sev == typed
+                 else "")
+        t.append("  ")
+    if values.get("severity", "").strip().lower() == MATRIX:
+        t.append("· Enter on the last line opens the matrix", style="bold")
+    if note:
+        t.append(f"\n{note}", style="bold")
+    return t
+
+
+def declare_validator(config: Config) -> Callable[[dict[str, str]], dict[str, str]]:
+    """The declaration's checks, field by field. An unknown service is a warning, not a
+    refusal: the first Enter shows the nearest configured names, a second Enter on the same
+    name keeps it (an outage's service may not be configured yet)."""
+    warned: set[str] = set()
+
+    def validate(values: dict[str, str]) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if not values.get("title", "").strip():
+            errors["title"] = "a title is needed: what is broken, for whom"
+        sev = values.get("severity", "").strip()
+        if sev.lower() != MATRIX:
+            try:
+                Severity.parse(sev)
+            except DomainError:
+                errors["severity"] = (f"{sev!r} is not a severity: 1-4, SEV-1..SEV-4, "
+                                      "or m for the matrix" if sev else
+                                      "pick 1-4 (or m for the matrix)")
+        service = values.get("service", "").strip()
+        warning = service_warning(config, service)
+        if warning and service not in warned:
+            warned.add(service)
+            errors["service"] = warning.split(";")[0] + " · Enter again keeps it"
+        return errors
+
+    return validate
+
+
+def service_warning(config: Config, service: str | None,
+                    incident_id: str = "ID") -> str | None:
+    """The CLI's warning for a service the room does not configure (None if known); a broken
+    configuration only loses the warning."""
+    from warroom.domain.config.fields import ConfigError
+
+    try:
+        return config.unknown_service(service or None, incident_id)
+    except ConfigError:
+        return None
 
 
 def checklist_choices(state: IncidentState) -> list[Choice[str]]:
@@ -142,6 +288,21 @@ def sort_open(rows: list[IncidentSummary]) -> list[IncidentSummary]:
 
 def age(delta: timedelta) -> str:
     return format_duration(delta) + " old"
+
+
+def assessment_errors(values: dict[str, str]) -> dict[str, str]:
+    """The matrix form's answers that cannot be read, each under its own field."""
+    errors: dict[str, str] = {}
+    for name, _, _ in ASSESSMENT_FIELDS:
+        if not values.get(name, "").strip():
+            continue
+        try:
+            suggest_severity(assessment({name: values.get(name, "")}))
+        except (DomainError, ValueError) as e:
+            errors[name] = str(e)
+    if not errors and not any(v.strip() for v in values.values()):
+        errors[ASSESSMENT_FIELDS[0][0]] = "answer at least one line (any subset will do)"
+    return errors
 
 
 def assessment(values: dict[str, str]) -> Assessment:

@@ -88,17 +88,20 @@ class ChoiceScreen(ModalScreen[Any]):
 
 
 class TextPrompt(ModalScreen[str | None]):
-    """One line of text: Enter submits, Escape cancels."""
+    """One line of text: Enter submits, Escape cancels. With `allow_empty`, Enter on an empty
+    line answers "" (skip this step) and only Escape cancels: an optional fact must never cost
+    the move it belongs to."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, placeholder: str = "", value: str = "",
-                 hint: str = "") -> None:
+                 hint: str = "", *, allow_empty: bool = False) -> None:
         super().__init__(classes="modal")
         self.title_text = title
         self.placeholder = placeholder
         self.value = value
         self.hint = hint
+        self.allow_empty = allow_empty
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -113,7 +116,7 @@ class TextPrompt(ModalScreen[str | None]):
     @on(Input.Submitted)
     def _submit(self, event: Input.Submitted) -> None:
         value = event.value.strip()
-        self.dismiss(value or None)
+        self.dismiss(value if value or self.allow_empty else None)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -129,42 +132,56 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("escape", "answer(False)", "No", show=False),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str | Text) -> None:
         super().__init__(classes="modal")
         self.question = question
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog confirm"):
-            yield Label(Text(self.question), classes="dialog-title")
+            question = self.question
+            yield Label(question if isinstance(question, Text) else Text(question),
+                        classes="dialog-title")
             yield Static(Text("y / Enter: yes · n / Esc: no"), classes="dialog-hint")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
 
 
+Validate = Callable[[dict[str, str]], dict[str, str]]
+
+
 class FormScreen(ModalScreen[dict[str, str] | None]):
     """A few labelled lines (declare an incident, assess severity): Enter on the last submits,
-    Tab and Enter move on, Escape cancels. `preview` shows a live consequence of the values."""
+    Tab and Enter move on, Escape cancels. `preview` shows a live consequence of the values,
+    right under the title so a short terminal still shows it. `validate` answers {field: error}
+    on submit: the form stays open with what was typed and each error under its field (losing
+    a typed title to a mistyped severity is how a declaration gets abandoned)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, fields: Sequence[tuple[str, str, str]],
                  preview: Callable[[dict[str, str]], Text] | None = None,
-                 hint: str = "") -> None:
+                 hint: str = "", *, validate: Validate | None = None,
+                 values: dict[str, str] | None = None) -> None:
         super().__init__(classes="modal")
         self.title_text = title
         self.fields = list(fields)  # (name, label, placeholder)
         self.preview = preview
         self.hint = hint
+        self.validate = validate
+        self.initial = dict(values or {})
+        self.errors: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form"):
             yield Label(Text(self.title_text), classes="dialog-title")
-            for name, label, placeholder in self.fields:
-                yield Label(Text(label), classes="field-label")
-                yield Input(placeholder=placeholder, id=f"f-{name}")
             if self.preview is not None:
                 yield Static(id="preview", classes="dialog-preview")
+            for name, label, placeholder in self.fields:
+                # A Static, not a Label: an error appended to it wraps instead of being cut.
+                yield Static(Text(label), classes="field-label", id=f"l-{name}")
+                yield Input(value=self.initial.get(name, ""), placeholder=placeholder,
+                            id=f"f-{name}")
             yield Static(Text(self.hint or "Enter: next / submit · Esc: cancel"),
                          classes="dialog-hint")
 
@@ -180,6 +197,19 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         if self.preview is not None:
             self.query_one("#preview", Static).update(self.preview(self.values()))
 
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """Each error in its field's label, right above what was typed (no line is added, so
+        a short terminal shows it as surely as the field); focus goes to the first."""
+        self.errors = dict(errors)
+        for name, label, _ in self.fields:
+            text = Text(label)
+            if name in errors:
+                text.append(f": {errors[name]}", style="bold red")
+            self.query_one(f"#l-{name}", Static).update(text)
+        first = next((name for name, _, _ in self.fields if name in errors), None)
+        if first is not None:
+            self.query_one(f"#f-{first}", Input).focus()
+
     @on(Input.Changed)
     def _changed(self) -> None:
         self._refresh_preview()
@@ -190,8 +220,13 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         index = inputs.index(event.input)
         if index < len(inputs) - 1:
             inputs[index + 1].focus()
+            return
+        values = self.values()
+        errors = self.validate(values) if self.validate is not None else {}
+        if errors:
+            self.show_errors(errors)
         else:
-            self.dismiss(self.values())
+            self.dismiss(values)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -534,12 +534,9 @@ class Times(_Model):
 # labels and help live in the dashboard's action registry (warroom/tui/actions.py), which this
 # layer cannot import; a test keeps the two lists the same.
 BINDING_IDS = ("ack", "status", "severity", "role", "note", "decision", "action_item",
-               "escalate", "switch", "declare", "checklist", "edit_entry", "comms", "runbook",
-               "postmortem", "payloads", "metrics_mode", "help", "quit")
-# Issue 12's parity and procedure keys (service, phase, action item done, retitle, backdate,
-# postmortem schedule).
-BINDING_IDS += ("service", "phase", "complete_action", "retitle", "backdate",
-                "schedule_postmortem")
+               "fact", "escalate", "switch", "declare", "checklist", "service", "phase",
+               "complete_action", "retitle", "backdate", "schedule_postmortem", "edit_entry",
+               "comms", "runbook", "postmortem", "payloads", "metrics_mode", "help", "quit")
 
 
 class Config(_Model):
