@@ -251,9 +251,13 @@ def _in_order(rows: list[TimelineRow], start: int) -> bool:
 
 
 def _when(at: datetime, local_tz: tzinfo) -> str:
+    """UTC, and the local time beside it where it differs (not at the calendar's ends)."""
     utc = at.astimezone(UTC)
-    local = at.astimezone(local_tz)
     text = f"{utc:%Y-%m-%d %H:%M:%S} UTC"
+    try:
+        local = at.astimezone(local_tz)
+    except OverflowError:  # year 9999 in a zone east of UTC
+        return text
     if local.utcoffset() != utc.utcoffset():
         text += f" ({local:%H:%M:%S} {local.tzname() or ''})".replace(" )", ")")
     return text
