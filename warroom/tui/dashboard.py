@@ -23,7 +23,6 @@ from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
-from textual.geometry import Size
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 
@@ -195,12 +194,11 @@ class DashboardScreen(Screen[None]):
                     screen.oncall_month, screen.compact)
         yield KeyBar(lambda action: self.check_action(action, ()), self.keys.label, id="keys")
 
-    def _fit(self, size: Size | None = None) -> None:
-        """Everything that depends on the terminal's size, from that size alone: the layout
-        after a live resize is the layout of a fresh start at that size (no state carried
-        over from the size before). The resize event's size is the truth; `app.size` lags
-        behind it while Textual debounces a burst of resizes."""
-        size = size or self.app.size
+    def _fit(self) -> None:
+        """Everything that depends on the terminal's size, from that size alone, so the layout
+        after a live resize is the layout of a fresh start at that size. `app.size` is the
+        latest size (a queued resize event may be older than it)."""
+        size = self.app.size
         self.compact = size.width < COMPACT_WIDTH or size.height < COMPACT_HEIGHT
         self.width = size.width
         self.set_class(self.compact, "-compact")
@@ -209,7 +207,7 @@ class DashboardScreen(Screen[None]):
             self.query_one(KeyBar).refresh_keys()
 
     def on_resize(self, event: events.Resize) -> None:
-        self._fit(event.size)
+        self._fit()
 
     def on_screen_resume(self) -> None:
         """Back from a dialog: a resize while it was open is applied (once more) here."""

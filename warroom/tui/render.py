@@ -54,7 +54,8 @@ def header(state: IncidentState | None, *, now: datetime, local_tz: tzinfo, acto
     t = Text(no_wrap=True, overflow="ellipsis")
     if state is None:
         t.append(" warroom ", style="bold reverse")
-        t.append("  No open incident: ", style="bold")
+        t.append("\n")
+        t.append("No open incident: ", style="bold")
         if spectator:
             t.append("alerts open incidents by themselves; this terminal only watches")
         else:
