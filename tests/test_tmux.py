@@ -166,7 +166,6 @@ def test_a_live_resize_gives_the_layout_of_a_fresh_start(tmux: Tmux, tmp_path: P
     # A shell may export the size the terminal had when it started: it must not pin it.
     tmux.start("resized", 200, 50, ["env", "COLUMNS=200", "LINES=50", *command], env)
     wide = _stable(tmux, "resized", "Timeline · 2 events")
-    tty = tmux.run("display", "-p", "-t", "resized", "#{pane_tty}").strip()
     assert "╭─ Timeline" in wide, wide  # framed, beside the panes
     tmux.run("resize-window", "-t", "resized", "-x", "80", "-y", "24")
     tmux.start("fresh", 80, 24, command, env)
