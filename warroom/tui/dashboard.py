@@ -768,8 +768,8 @@ class DashboardScreen(Screen[None]):
         t.append(f"{'ctrl+p':>8}  ", style="bold")
         t.append("Command palette: every action by name\n")
         t.append(f"{'tab':>8}  ", style="bold")
-        t.append(f"Focus the timeline; up/down select an entry, {self.keys.label('edit_entry')}"
-                 " corrects it\n")
+        t.append(f"Focus the timeline; up/down select an entry, Enter opens it whole, "
+                 f"{self.keys.label('edit_entry')} corrects it\n")
         if self.spectator:
             t.append("\nSpectator mode: read-only. Nothing you press changes the room.",
                      style="bold")
