@@ -223,7 +223,7 @@ async def test_an_empty_room_at_80x24_shows_how_to_start(tmp_path: Path) -> None
 
 
 DIALOGS = [["s"], ["v"], ["v", "m"], ["r"], ["n"], ["D"], ["c"], ["c", "1"], ["i"], ["b"],
-           ["P"], ["l"], ["question_mark"], ["k"], ["tab", "enter"]]
+           ["P"], ["l"], ["question_mark"], ["k"], ["e"], ["tab", "enter"]]
 
 
 @pytest.mark.parametrize("keys", DIALOGS, ids=["+".join(k) for k in DIALOGS])
