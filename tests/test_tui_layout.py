@@ -63,6 +63,8 @@ async def test_the_timeline_has_the_width(room: Path, size: tuple[int, int], lea
     async with app.run_test(size=size) as pilot:
         await _ready(pilot)
         assert _timeline(app).scrollable_content_region.width >= least
+        if app.dashboard.compact:  # the stacked panes have the whole width too
+            assert app.dashboard.query_one("#right").region.width == size[0]
 
 
 async def test_enter_on_the_focused_timeline_opens_the_entry_whole(room: Path) -> None:

@@ -212,12 +212,13 @@ class TimelineView(ScrollView, can_focus=True):
         e = row.event
         at = row.happened_at.astimezone(UTC).strftime("%H:%M:%S")
         label = row.label[:8]
-        actor = printable(e.actor)[:10]
+        who = 12 if width >= 100 else 10  # "alertmanager" whole where there is room
+        actor = printable(e.actor)[:who]
         text = printable(row.text)
         marks = " (edited)" if row.edited else ""
         if row.recorded_note:
             marks += f" ({row.recorded_note})"
-        fixed = 10 + 9 + 11
+        fixed = 9 + 9 + who + 1
         room = max(0, width - fixed)
         body = (text + marks)
         if len(body) > room:
@@ -226,7 +227,7 @@ class TimelineView(ScrollView, can_focus=True):
         segments = [
             Segment(f"{at} ", row_style + Style(dim=True)),
             Segment(f"{label:<8} ", row_style + TONE_STYLES[row.tone]),
-            Segment(f"{actor:<10} ", row_style + Style(bold=True)),
+            Segment(f"{actor:<{who}} ", row_style + Style(bold=True)),
             Segment(body, row_style),
         ]
         return Strip(segments).extend_cell_length(width, row_style)
