@@ -128,3 +128,73 @@ def test_watch_without_a_room_names_the_demo(tmp_path: Path) -> None:
     assert r.code != 0
     assert "no database" in r.err and "warroom demo --watch" in r.err, r.err
     assert not db.exists()
+
+
+def _masked(screen: str) -> str:
+    """A screen with its digits masked: two terminals started seconds apart show different
+    clocks, not different layouts."""
+    import re
+
+    return re.sub(r"\d", "0", screen)
+
+
+def _stable(tmux: Tmux, name: str, text: str) -> str:
+    """The screen once it shows `text` and stops changing (digits aside: the clocks tick)."""
+    tmux.wait_for(name, text)
+    deadline = time.monotonic() + 30
+    last = ""
+    while True:
+        raw = tmux.screen(name)
+        if _masked(raw) == _masked(last) and text in raw:
+            return raw
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name} never settled:\n{raw}")
+        last = raw
+        time.sleep(0.3)
+
+
+def test_a_live_resize_gives_the_layout_of_a_fresh_start(tmux: Tmux, tmp_path: Path) -> None:
+    """200x50 resized to 80x24 must not keep the wide layout (issue 12, item 9). It did when
+    the environment held COLUMNS and LINES (Python's answer for the size, before the
+    terminal's): the dashboard drew at the size it started with, whatever the window did."""
+    db = tmp_path / "room.db"
+    assert run_cli(db, "declare", "--title", "Checkout failing", "--severity", "1",
+                   "--service", "payments").code == 0
+    assert run_cli(db, "note", "1", "pool exhausted on db-3 " * 6).code == 0
+    env = cli_env(db, "watcher") | {"PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "warroom", "watch"]
+    # A shell may export the size the terminal had when it started: it must not pin it.
+    tmux.start("resized", 200, 50, ["env", "COLUMNS=200", "LINES=50", *command], env)
+    wide = _stable(tmux, "resized", "Timeline · 2 events")
+    assert "╭─ Timeline" in wide, wide  # framed, beside the panes
+    tmux.run("resize-window", "-t", "resized", "-x", "80", "-y", "24")
+    tmux.start("fresh", 80, 24, command, env)
+    fresh = _stable(tmux, "fresh", "Timeline · 2 events")
+    deadline = time.monotonic() + 30
+    while _masked(resized := _stable(tmux, "resized", "Timeline · 2 events")) != _masked(fresh):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"resized:\n{resized}\nfresh:\n{fresh}")
+        time.sleep(0.3)
+    assert "─Timeline · 2 events" in resized and "╭─ Timeline" not in resized
+    lines = resized.splitlines()
+    row = next(line for line in lines if "pool exhausted" in line)
+    assert len(row.rstrip()) > 70  # the timeline has the whole width, not 14 columns
+    tmux.run("resize-window", "-t", "resized", "-x", "200", "-y", "50")
+    assert _masked(_stable(tmux, "resized", "╭─ Timeline")) == _masked(wide)
+
+
+def test_the_key_bar_fits_80x24(tmux: Tmux, tmp_path: Path) -> None:
+    """At 80x24 the key bar was cut at "e Escalate …": `?` must always be on it."""
+    db = tmp_path / "room.db"
+    assert run_cli(db, "declare", "--title", "Disk full", "--severity", "2").code == 0
+    env = cli_env(db, "alice") | {"PYTHONPATH": str(REPO)}
+    tmux.start("narrow", 80, 24, [sys.executable, "-m", "warroom"], env)
+    screen = _stable(tmux, "narrow", "? Help")
+    bar = screen.splitlines()[-1]
+    assert "…" not in bar and "? Help +" in bar, bar
+    for key in (" a Ack", " s Status", " n Note", " c Comms"):
+        assert key in bar, bar
+    tmux.keys("narrow", "?")
+    keys = tmux.wait_for("narrow", "Declare a new incident")
+    assert "Keys" in keys
+    tmux.keys("narrow", "Escape", "q")

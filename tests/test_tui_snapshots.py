@@ -38,8 +38,32 @@ def test_dashboard_80x24(snap_compare, room: Path) -> None:  # type: ignore[no-u
     assert snap_compare(make_app(room), terminal_size=(80, 24), run_before=_ready)
 
 
+def test_dashboard_120x40(snap_compare, room: Path) -> None:  # type: ignore[no-untyped-def]
+    """Below 140 columns the panes stack above a timeline as wide as the terminal."""
+    assert snap_compare(make_app(room), terminal_size=(120, 40), run_before=_ready)
+
+
 def test_dashboard_160x48(snap_compare, room: Path) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(make_app(room), terminal_size=(160, 48), run_before=_ready)
+
+
+def test_empty_room_80x24(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot, lambda: pilot.app.dashboard.metrics_report is not None)
+        await pilot.pause()
+
+    assert snap_compare(make_app(tmp_path / "empty.db"), terminal_size=(80, 24),
+                        run_before=run_before)
+
+
+def test_entry_dialog_80x24(snap_compare, room: Path) -> None:  # type: ignore[no-untyped-def]
+    """Tab, then Enter: the newest entry whole."""
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _ready(pilot)
+        await pilot.press("tab", "enter")
+        await pilot.pause()
+
+    assert snap_compare(make_app(room), terminal_size=(80, 24), run_before=run_before)
 
 
 def test_spectator_160x48(snap_compare, room: Path) -> None:  # type: ignore[no-untyped-def]

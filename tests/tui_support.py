@@ -38,6 +38,20 @@ async def seed(store: SQLiteStore) -> None:
 
 
 def seeded_db(path: Path) -> Path:
+    """The seed, recorded as it happened: each event's recorded time is its own time, as it
+    is when people type live (otherwise every entry would be marked "recorded" today, and the
+    screen would change with the day the tests run)."""
+    from unittest import mock
+
+    from warroom.store import sql
+
+    real = sql.append_steps
+
+    def as_it_happened(*args, now, **kwargs):  # type: ignore[no-untyped-def]
+        events = args[3]
+        first = events[0].at if events and events[0].at is not None else now
+        return real(*args, now=first, **kwargs)
+
     async def build() -> None:
         s = await SQLiteStore.open(path)
         try:
@@ -45,7 +59,8 @@ def seeded_db(path: Path) -> Path:
         finally:
             await s.close()
 
-    asyncio.run(build())
+    with mock.patch.object(sql, "append_steps", as_it_happened):
+        asyncio.run(build())
     return path
 
 

@@ -98,13 +98,16 @@ from warroom.tui.widgets.panes import (
     RosterPane,
     StatusPane,
 )
-from warroom.tui.widgets.timeline import TimelineView
+from warroom.tui.widgets.timeline import TimelineView, entry_detail
 
 T = TypeVar("T")
 LiveBuild = Callable[[IncidentState], tuple[str, list[Choice[Any]]]]
 
-COMPACT_WIDTH = 120
+# Below these the panes stack above a full-width timeline: beside it they need about 60 columns
+# (#right in warroom.tcss), which at 120 would leave the timeline 54.
+COMPACT_WIDTH = 140
 COMPACT_HEIGHT = 36
+SHORT_HEIGHT = 30  # dialogs drop their blank lines and input frames below this
 METRICS_EVERY = timedelta(seconds=60)  # the 30-day window slides even when nothing changes
 # The summary fields metrics read: a change elsewhere (a note, a role) does not recompute them.
 METRIC_FIELDS = ("severity", "service", "status", "started_at", "detected_at",
@@ -186,8 +189,8 @@ class DashboardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         screen = DashboardScreen
         yield HeaderPane(actor=self.actor, local_tz=self.local_tz, spectator=self.spectator,
-                         id="header").data_bind(screen.state, screen.now, screen.open_count,
-                                                screen.clock_note, screen.width)
+                         id="header", declare_key=self.keys.label("declare")).data_bind(
+            screen.state, screen.now, screen.open_count, screen.clock_note, screen.width)
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 timeline = TimelineView(id="timeline")
@@ -207,12 +210,22 @@ class DashboardScreen(Screen[None]):
         yield KeyBar(lambda action: self.check_action(action, ()), self.keys.label, id="keys")
 
     def _fit(self) -> None:
+        """Everything that depends on the terminal's size, from that size alone, so the layout
+        after a live resize is the layout of a fresh start at that size. `app.size` is the
+        latest size (a queued resize event may be older than it)."""
         size = self.app.size
         self.compact = size.width < COMPACT_WIDTH or size.height < COMPACT_HEIGHT
         self.width = size.width
         self.set_class(self.compact, "-compact")
+        self.app.set_class(size.height < SHORT_HEIGHT, "-short")
+        if self.is_mounted:
+            self.query_one(KeyBar).refresh_keys()
 
     def on_resize(self, event: events.Resize) -> None:
+        self._fit()
+
+    def on_screen_resume(self) -> None:
+        """Back from a dialog: a resize while it was open is applied (once more) here."""
         self._fit()
 
     # ---- start ------------------------------------------------------------------------------
@@ -360,6 +373,15 @@ class DashboardScreen(Screen[None]):
                 await self.follow(target)
                 return
         self._title_timeline()
+
+    def on_timeline_view_entry_opened(self, message: TimelineView.EntryOpened) -> None:
+        """Enter on the focused timeline: the entry whole, read-only, scrollable; Esc closes."""
+        from warroom.tui.documents import TextScreen
+
+        row = message.row
+        self.app.push_screen(TextScreen(
+            f"{row.label} · #{row.event.seq} · {row.event.incident_id}",
+            entry_detail(row, message.amendments, self.local_tz)))
 
     def on_feed_stopped(self, message: FeedStopped) -> None:
         """The room's files were replaced (store.fault): say so until someone acts; the screen
@@ -906,8 +928,8 @@ class DashboardScreen(Screen[None]):
         t.append(f"{'ctrl+p':>8}  ", style="bold")
         t.append("Command palette: every action by name\n")
         t.append(f"{'tab':>8}  ", style="bold")
-        t.append(f"Focus the timeline; up/down select an entry, {self.keys.label('edit_entry')}"
-                 " corrects it\n")
+        t.append(f"Focus the timeline; up/down select an entry, Enter opens it whole, "
+                 f"{self.keys.label('edit_entry')} corrects it\n")
         if self.spectator:
             t.append("\nSpectator mode: read-only. Nothing you press changes the room.",
                      style="bold")

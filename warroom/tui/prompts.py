@@ -5,6 +5,7 @@ in order. Functions of the record, so each action in dashboard.py is only its fl
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -334,6 +335,9 @@ def assessment(values: dict[str, str]) -> Assessment:
     )
 
 
+COMMS_HINT_WIDTH = 70
+
+
 def comms_choices(state: IncidentState, now: datetime) -> tuple[list[Choice[str]], Text]:
     """The messages, each with when it was sent or is due, and who must be told."""
     from warroom.domain.comms.messages import TEMPLATE_NAMES, comms_schedule
@@ -355,7 +359,11 @@ def comms_choices(state: IncidentState, now: datetime) -> tuple[list[Choice[str]
     plan = Text(f"Who must be told for {state.severity.value}:\n", style="bold")
     for action in stakeholders_for(state.severity):
         plan.append(f"  {action.label:<13} ", style="bold")
-        plan.append(f"{action.what} · {action.how} · {action.when}\n")
+        # Wrapped here, under its own column (a dialog is 70 columns inside): the terminal
+        # would wrap it to the left edge, under the names.
+        detail = " · ".join(p for p in (action.what, action.how, action.when) if p != "-")
+        lines = textwrap.wrap(detail, COMMS_HINT_WIDTH - 16) or [""]
+        plan.append("\n".join([lines[0], *(" " * 16 + line for line in lines[1:])]) + "\n")
     return choices, plan
 
 

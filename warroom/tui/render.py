@@ -7,7 +7,7 @@ with NO_COLOR or in 16 colours.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from rich.text import Text
 
@@ -49,11 +49,18 @@ def severity_badge(sev: str) -> Text:
 
 def header(state: IncidentState | None, *, now: datetime, local_tz: tzinfo, actor: str,
            spectator: bool, width: int, open_count: int = 0,
-           clock_offset: str | None = None) -> Text:
+           clock_offset: str | None = None, declare_key: str = "D") -> Text:
+    """The followed incident, the clock (local time only where it is not UTC), who you are.
+    An empty room says how to start, with the key this terminal declares with."""
     t = Text(no_wrap=True, overflow="ellipsis")
     if state is None:
         t.append(" warroom ", style="bold reverse")
-        t.append("  no open incident  ")
+        t.append("\n")
+        t.append("No open incident: ", style="bold")
+        if spectator:
+            t.append("alerts open incidents by themselves; this terminal only watches")
+        else:
+            t.append(f"{declare_key} declares one; alerts open incidents by themselves")
     else:
         t.append(f" {state.id} ", style="bold reverse")
         t.append(" ")
@@ -75,7 +82,8 @@ def header(state: IncidentState | None, *, now: datetime, local_tz: tzinfo, acto
     t.append("\n")
     local = now.astimezone(local_tz)
     t.append(f"{now:%H:%M:%S} UTC", style="bold")
-    t.append(f" · {local:%H:%M:%S} {local.tzname() or ''}".rstrip())
+    if local.utcoffset() != timedelta(0):  # the same time twice says nothing
+        t.append(f" · {local:%H:%M:%S} {local.tzname() or local.strftime('%z')}")
     if clock_offset:
         t.append(f" · {clock_offset}", style="bold yellow")
     who = safe(actor, 20)
@@ -87,6 +95,8 @@ def header(state: IncidentState | None, *, now: datetime, local_tz: tzinfo, acto
     t.append(f" · you: {who}")
     if open_count > 1:
         t.append(f" · {open_count} open (i)")
+    elif open_count == 0 and state is not None and not spectator:
+        t.append(f" · no open incident ({declare_key} declares one)")
     if spectator:
         t.append("  ")
         t.append(" SPECTATOR · READ-ONLY ", style="bold black on yellow")

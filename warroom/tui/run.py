@@ -61,6 +61,16 @@ def report_crash(error: BaseException | None, rendered: str, folder: Path) -> in
     return 1
 
 
+def _follow_the_terminal() -> None:
+    """Forget COLUMNS and LINES: Textual asks Python for the terminal's size, and Python
+    answers with these when they are set (a shell or a tool may export them), so a dashboard
+    started with them kept that size through every resize of the window it is in: 200x50
+    resized to 80x24 drew the wide layout into 80 columns (issue 12, item 9). The terminal
+    itself knows its size; these only ever describe it as it was."""
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
+
 async def run_app(app: Any, *, crash_dir: Path | None = None, **run_options: Any) -> int:
     """Run a Textual app to its end: its result, or 1 and one line if it crashed (the report
     goes to `crash_dir`, by default the state directory: $XDG_STATE_HOME/warroom)."""
@@ -75,6 +85,8 @@ async def run_app(app: Any, *, crash_dir: Path | None = None, **run_options: Any
     # is restored: catch it in memory (it goes into the report) instead of on the terminal.
     app.error_console = Console(file=rendered, markup=False, highlight=False, width=120,
                                 color_system=None)
+    if not run_options.get("headless"):
+        _follow_the_terminal()
     try:
         result = await app.run_async(**run_options)
     except Exception as e:  # a crash outside the app's own handling

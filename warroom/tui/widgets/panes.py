@@ -72,16 +72,19 @@ class HeaderPane(Pane):
     clock_note: var[str | None] = var(None, init=False)
     width: var[int] = var(80, init=False)
 
-    def __init__(self, *, actor: str, local_tz: tzinfo, spectator: bool, id: str) -> None:
+    def __init__(self, *, actor: str, local_tz: tzinfo, spectator: bool, id: str,
+                 declare_key: str = "D") -> None:
         self.actor = actor
         self.local_tz = local_tz
         self.spectator = spectator
+        self.declare_key = declare_key  # as warroom.toml's [keys] maps it
         super().__init__(id=id, classes=None)
 
     def build(self) -> Text:
         return render.header(self.state, now=self.now, local_tz=self.local_tz,
                              actor=self.actor, spectator=self.spectator, width=self.width,
-                             open_count=self.open_count, clock_offset=self.clock_note)
+                             open_count=self.open_count, clock_offset=self.clock_note,
+                             declare_key=self.declare_key)
 
 
 class StatusPane(Pane):

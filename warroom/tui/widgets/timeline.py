@@ -3,14 +3,19 @@
 A widget per row would not survive a 100,000-event incident; this keeps the events in a list
 and renders a line on demand through Textual's Line API, with a small cache of rendered strips.
 New entries keep the view pinned to the bottom unless the reader scrolled up to read history.
+
+Rows are listed by the time things happened, as `warroom show` lists them: a note backdated to
+22:45 and recorded at 23:06 sits before the 22:55 entry, marked "recorded 23:06". A row is one
+line; Enter on the selected row opens it whole (`EntryOpened`), so no text is ever out of reach.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime, tzinfo
 
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
@@ -21,6 +26,7 @@ from textual.strip import Strip
 
 from warroom.domain.common.text import printable
 from warroom.domain.incident.events import Event, Tone
+from warroom.domain.incident.kinds import describe, parse_body
 from warroom.domain.incident.kinds.records import Amended
 from warroom.domain.incident.timeline import TimelineRow, timeline_rows
 
@@ -51,6 +57,7 @@ class TimelineView(ScrollView, can_focus=True):
         Binding("pagedown", "cursor(10)", "Page down", show=False),
         Binding("home", "cursor_home", "Oldest", show=False),
         Binding("end", "cursor_end", "Newest", show=False),
+        Binding("enter", "open_entry", "Open the entry", show=False),
     ]
 
     cursor: reactive[int] = reactive(-1, repaint=False)
@@ -58,6 +65,14 @@ class TimelineView(ScrollView, can_focus=True):
     class Selected(Message):
         def __init__(self, event: Event) -> None:
             self.event = event
+            super().__init__()
+
+    class EntryOpened(Message):
+        """Enter on a row: the screen shows the entry whole (it knows the local time zone)."""
+
+        def __init__(self, row: TimelineRow, amendments: list[Event]) -> None:
+            self.row = row
+            self.amendments = amendments
             super().__init__()
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -76,7 +91,7 @@ class TimelineView(ScrollView, can_focus=True):
         return self._rows
 
     def set_events(self, events: list[Event]) -> None:
-        self._rows = timeline_rows(events)
+        self._rows = timeline_rows(events, by_time=True)
         self._cache.clear()
         self._follow = True
         self.cursor = -1
@@ -85,10 +100,24 @@ class TimelineView(ScrollView, can_focus=True):
         self.call_after_refresh(self.scroll_end, animate=False, immediate=True, force=True)
 
     def add_events(self, events: list[Event]) -> None:
+        """Append a batch; a backdated entry (or a corrected time) lands where it happened.
+        The rows are kept sorted, so the common batch (all newer than the last row) is an
+        append; otherwise one stable sort of a nearly sorted list, and the cursor stays on the
+        entry it was on."""
         at_bottom = self._follow or self.scroll_offset.y >= self.max_scroll_y
-        self._rows = timeline_rows(events, self._rows)
-        if any(e.kind == Amended.kind for e in events):
-            self._cache.clear()  # an earlier row may read differently now
+        before = len(self._rows)
+        selected = self._rows[self.cursor].event.event_id \
+            if 0 <= self.cursor < before else None
+        rows = timeline_rows(events, self._rows)
+        amended = any(e.kind == Amended.kind for e in events)
+        if amended or not _in_order(rows, max(0, before - 1)):
+            rows.sort(key=lambda r: r.happened_at)
+            self._cache.clear()  # rows moved, or an earlier row reads differently now
+        self._rows = rows
+        if selected is not None:
+            at = next((i for i, r in enumerate(rows) if r.event.event_id == selected), -1)
+            if at != self.cursor:
+                self.set_reactive(TimelineView.cursor, at)
         self._resize()
         if at_bottom:
             self.scroll_end(animate=False, immediate=True, force=True)
@@ -111,7 +140,28 @@ class TimelineView(ScrollView, can_focus=True):
             return self._rows[-1].event
         return None
 
+    def selected_row(self) -> TimelineRow | None:
+        if 0 <= self.cursor < len(self._rows):
+            return self._rows[self.cursor]
+        return self._rows[-1] if self._rows else None
+
+    def amendments_of(self, event_id: str) -> list[Event]:
+        """The scribe's corrections of one entry, oldest first (each is a row of its own)."""
+        found = []
+        for row in self._rows:
+            e = row.event
+            if e.kind == Amended.kind:
+                body = parse_body(e.kind, e.data)
+                if isinstance(body, Amended) and body.target == event_id:
+                    found.append(e)
+        return sorted(found, key=lambda e: e.seq)
+
     # ---- keys -------------------------------------------------------------------------------
+
+    def action_open_entry(self) -> None:
+        row = self.selected_row()
+        if row is not None:
+            self.post_message(self.EntryOpened(row, self.amendments_of(row.event.event_id)))
 
     def action_cursor(self, delta: int) -> None:
         if not self._rows:
@@ -160,12 +210,15 @@ class TimelineView(ScrollView, can_focus=True):
 
     def _render_row(self, row: TimelineRow, width: int, base: Style, selected: bool) -> Strip:
         e = row.event
-        at = e.at.astimezone(UTC).strftime("%H:%M:%S")
+        at = row.happened_at.astimezone(UTC).strftime("%H:%M:%S")
         label = row.label[:8]
-        actor = printable(e.actor)[:10]
+        who = 10  # the column tools read (bench/dashboard_keypress.py waits for "bench      ")
+        actor = printable(e.actor)[:who]
         text = printable(row.text)
         marks = " (edited)" if row.edited else ""
-        fixed = 10 + 9 + 11
+        if row.recorded_note:
+            marks += f" ({row.recorded_note})"
+        fixed = 9 + 9 + who + 1
         room = max(0, width - fixed)
         body = (text + marks)
         if len(body) > room:
@@ -174,7 +227,7 @@ class TimelineView(ScrollView, can_focus=True):
         segments = [
             Segment(f"{at} ", row_style + Style(dim=True)),
             Segment(f"{label:<8} ", row_style + TONE_STYLES[row.tone]),
-            Segment(f"{actor:<10} ", row_style + Style(bold=True)),
+            Segment(f"{actor:<{who}} ", row_style + Style(bold=True)),
             Segment(body, row_style),
         ]
         return Strip(segments).extend_cell_length(width, row_style)
@@ -190,3 +243,62 @@ class TimelineView(ScrollView, can_focus=True):
     def on_blur(self) -> None:
         self._cache.clear()
         self.refresh()
+
+
+def _in_order(rows: list[TimelineRow], start: int) -> bool:
+    """Whether rows[start:] are in time order (the rows before it already are)."""
+    return all(rows[i].happened_at <= rows[i + 1].happened_at
+               for i in range(start, len(rows) - 1))
+
+
+def _when(at: datetime, local_tz: tzinfo) -> str:
+    """UTC, and the local time beside it where it differs (not at the calendar's ends)."""
+    utc = at.astimezone(UTC)
+    text = f"{utc:%Y-%m-%d %H:%M:%S} UTC"
+    try:
+        local = at.astimezone(local_tz)
+    except OverflowError:  # year 9999 in a zone east of UTC
+        return text
+    if local.utcoffset() != utc.utcoffset():
+        text += f" ({local:%H:%M:%S} {local.tzname() or ''})".replace(" )", ")")
+    return text
+
+
+def entry_detail(row: TimelineRow, amendments: list[Event], local_tz: tzinfo) -> Text:
+    """One timeline entry whole: what, who, when it happened and when it was recorded, the
+    full text, and every correction. Untrusted text is shown literally (newlines kept)."""
+    e = row.event
+    t = Text()
+    fields = [
+        ("Kind", f"{row.label} ({e.kind})"),
+        ("Actor", printable(e.actor)),
+        ("Happened", _when(row.happened_at, local_tz)),
+        ("Recorded", _when(e.recorded_at, local_tz)
+         + ("  (recorded later)" if row.recorded_later else "")),
+        ("Entry", f"#{e.seq} · {e.incident_id} v{e.version}"),
+    ]
+    for name, value in fields:
+        t.append(f"{name:<9}", style="bold")
+        t.append(value + "\n")
+    t.append("\n")
+    t.append(printable(row.text, single_line=False), style=TONE_STYLES[row.tone])
+    t.append("\n")
+    if row.amended_text is not None:
+        t.append("\nAs first recorded:\n", style="bold")
+        t.append(printable(describe(e), single_line=False) + "\n", style="dim")
+    if amendments:
+        t.append(f"\nAmendments ({len(amendments)}):\n", style="bold")
+        for a in amendments:
+            body = parse_body(a.kind, a.data)
+            t.append(f"  {_when(a.recorded_at, local_tz)} by {printable(a.actor)}: ")
+            if isinstance(body, Amended):
+                changes = []
+                if body.text is not None:
+                    changes.append(f"text -> {body.text}")
+                if body.at is not None:
+                    changes.append(f"time -> {body.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
+                if body.reason:
+                    changes.append(f"because {body.reason}")
+                t.append(printable("; ".join(changes) or "no change", single_line=False))
+            t.append("\n")
+    return t
