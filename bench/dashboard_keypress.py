@@ -8,8 +8,9 @@ the 50 ms poll or the screen's refresh timer):
 
   note    `n` and the text put in the prompt (untimed), then Enter is timed: until the new
           note's row is drawn on the timeline and that screen update went out
-  status  `s` (untimed), then the move's key is timed (Investigating -> Identified ->
-          Monitoring -> Investigating, round and round): until the status row is drawn
+  status  `s` and the move's key (untimed: Investigating -> Identified -> Monitoring ->
+          Investigating, round and round), then the Enter that closes the move's prompt (the
+          cause, or why: left empty) is timed: until the status row is drawn
   ack     the dashboard follows a fresh unacknowledged incident (untimed), `a` is timed: until
           the acknowledgement's row is drawn
   prompt  `n` is timed until the note prompt is on screen (then Escape)
@@ -157,10 +158,14 @@ async def _samples(app: Any, pilot: Any, probe: ScreenProbe, timeline: Any, orde
                 and timeline.rows()[-1].event.data.get("text") == t,
                 row=lambda e, t=text: e.data.get("text") == t)
         elif kind == "status":
-            key, to = NEXT_STATUS.get(state.status.value, ("i", "Investigating"))
+            move, to = NEXT_STATUS.get(state.status.value, ("i", "Investigating"))
             await pilot.press("s")
             await wait_until(lambda: isinstance(app.screen, ChoiceScreen), timeout,
                              what="status choices")
+            await pilot.press(move)
+            await wait_until(lambda: isinstance(app.screen, TextPrompt), timeout,
+                             what="the move's prompt")
+            key = "enter"
             want = Status(to)
             exp = probe.expect(lambda w=want: app.dashboard.state is not None
                                and app.dashboard.state.status == w,
@@ -284,12 +289,14 @@ def in_tmux(db: Path, size: tuple[int, int], samples: int, seed: int,
                 current = screen.splitlines()[0].split()
                 now = next((w for w in current if w.title() in NEXT_STATUS), "MONITORING")
                 key, to = NEXT_STATUS[now.title()]
+                tmux.keys("kp", key)
+                tmux.wait_for("kp", lambda s: "optional" in s, timeout)  # the move's prompt
                 time.sleep(rng.uniform(0.03, 0.12))
                 t0 = time.monotonic()
-                tmux.keys("kp", key)
+                tmux.keys("kp", "Enter")
                 shown = to.upper()
                 at, _ = tmux.wait_for(
-                    "kp", lambda s, t=shown: "Move " not in s and t in s.splitlines()[0],
+                    "kp", lambda s, t=shown: "optional" not in s and t in s.splitlines()[0],
                     timeout, every=0.001)
                 results.append({"kind": "status", "ms": (at - t0) * 1000})
         finally:

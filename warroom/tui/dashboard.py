@@ -107,6 +107,10 @@ LiveBuild = Callable[[IncidentState], tuple[str, list[Choice[Any]]]]
 # (#right in warroom.tcss), which at 120 would leave the timeline 54.
 COMPACT_WIDTH = 140
 COMPACT_HEIGHT = 36
+# Between MEDIUM_WIDTH and COMPACT_WIDTH, with the height for it (120x40), the panes still
+# stack above the full-width timeline, but in two columns: the status pane whole (the
+# checklist with its owners and clocks) beside the other three condensed.
+MEDIUM_WIDTH = 100
 SHORT_HEIGHT = 30  # dialogs drop their blank lines and input frames below this
 METRICS_EVERY = timedelta(seconds=60)  # the 30-day window slides even when nothing changes
 # The summary fields metrics read: a change elsewhere (a note, a role) does not recompute them.
@@ -136,6 +140,7 @@ class DashboardScreen(Screen[None]):
     state: var[IncidentState | None] = var(None, init=False, always_update=True)
     now: var[datetime] = var(EPOCH, init=False)  # the clock, as of the last tick
     compact: var[bool] = var(False, init=False)
+    status_compact: var[bool] = var(False, init=False)  # the status pane: whole when medium
     width: var[int] = var(80, init=False)
     open_count: var[int] = var(0, init=False)
     clock_note: var[str | None] = var(None, init=False)
@@ -198,7 +203,7 @@ class DashboardScreen(Screen[None]):
                 yield timeline
             with Vertical(id="right"):
                 yield StatusPane("Status", id="status-pane").data_bind(
-                    screen.state, screen.now, screen.compact)
+                    screen.state, screen.now, compact=screen.status_compact)
                 yield EscalationPane("Escalation", config=self.config,
                                      id="escalation-pane").data_bind(
                     screen.state, screen.now, screen.compact)
@@ -215,8 +220,12 @@ class DashboardScreen(Screen[None]):
         latest size (a queued resize event may be older than it)."""
         size = self.app.size
         self.compact = size.width < COMPACT_WIDTH or size.height < COMPACT_HEIGHT
+        medium = (MEDIUM_WIDTH <= size.width < COMPACT_WIDTH
+                  and size.height >= COMPACT_HEIGHT)
+        self.status_compact = self.compact and not medium
         self.width = size.width
         self.set_class(self.compact, "-compact")
+        self.set_class(medium, "-medium")
         self.app.set_class(size.height < SHORT_HEIGHT, "-short")
         if self.is_mounted:
             self.query_one(KeyBar).refresh_keys()
