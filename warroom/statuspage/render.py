@@ -178,7 +178,7 @@ def _slug(text: str) -> str:
     return out or "status"
 
 
-def _incident_json(page: StatusPage, inc: PageIncident) -> dict[str, Any]:
+def incident_json(page: StatusPage, inc: PageIncident) -> dict[str, Any]:
     page_id = _slug(page.name)
     return {
         "id": inc.id, "name": inc.name, "status": inc.status, "impact": inc.impact,
@@ -221,14 +221,14 @@ def summary(page: StatusPage) -> dict[str, Any]:
         "page": _page_json(page),
         "status": {"indicator": page.indicator, "description": page.description},
         "components": _components_json(page),
-        "incidents": [_incident_json(page, i) for i in page.active],
+        "incidents": [incident_json(page, i) for i in page.active],
         "scheduled_maintenances": [],
     }
 
 
 def incidents(page: StatusPage) -> dict[str, Any]:
     return {"page": _page_json(page),
-            "incidents": [_incident_json(page, i) for i in page.incidents]}
+            "incidents": [incident_json(page, i) for i in page.incidents]}
 
 
 def dumps(data: Any) -> str:
