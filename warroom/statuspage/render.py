@@ -40,7 +40,8 @@ CSS = """
 --line:#2c323c;--card:#1a1e26;--ok:#3fbf74;--degraded:#e0c341;--partial:#f08a3c;
 --major:#f0645a}}
 *{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,
+body{margin:0;background:var(--bg);color:var(--fg);overflow-wrap:anywhere;
+font:16px/1.5 system-ui,-apple-system,
 "Segoe UI",Roboto,sans-serif}
 main,header,footer{max-width:46rem;margin:0 auto;padding:0 1rem}
 header{padding-top:1.5rem}h1{font-size:1.6rem;margin:0 0 1rem}
