@@ -358,7 +358,7 @@ async def until(condition: Any, limit: float = 5.0) -> None:
 
 async def test_status_is_public_with_etag_last_modified_and_304(
         live: tuple[TestClient, LiveStatusPage]) -> None:
-    client, sp = live
+    client, _ = live
     r = await client.get("/status", allow_redirects=False)
     assert r.status == 308 and r.headers["Location"] == "/status/"
     r = await client.get("/status/")
@@ -486,3 +486,58 @@ async def test_a_dead_subscriber_blocks_nothing(room: SQLiteStore) -> None:
         assert re.search(r"cannot connect|ClientConnector|refused", events[-1].data["detail"])
     finally:
         await sp.close()
+
+
+# ---- 3. the dashboard's comms dialog: what the page says now, and whether an update is due -----
+
+
+@pytest.fixture
+def tui_room(tmp_path: Path) -> Path:
+    from .tui_support import seeded_db
+
+    return seeded_db(tmp_path / "tui.db")
+
+
+async def test_the_comms_dialog_shows_what_the_page_says_and_when_an_update_is_due(
+        tui_room: Path) -> None:
+    from warroom.tui.screens import ChoiceScreen
+
+    from .tui_support import NOW as TUI_NOW
+    from .tui_support import make_app, settle
+
+    app = make_app(tui_room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        await pilot.press("c")
+        assert isinstance(app.screen, ChoiceScreen)
+        hint = app.screen.hint.plain
+        assert "Status page now: nothing published about this incident" in hint
+        assert "Next public update: due in 16m" in hint  # a SEV-1 14 minutes in, nothing sent
+        await pilot.press("escape")
+        await settle(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
+        await app.store.append("INC-1", mark_sent(
+            app.dashboard.state, "initial", "customers", "carol",
+            text="[red]We are[/] looking into failed payments.\nMore soon.",
+            at=TUI_NOW - timedelta(minutes=1)))
+        await settle(pilot, lambda: len(app.dashboard.state.communications) == 1)
+        await pilot.press("c")
+        assert isinstance(app.screen, ChoiceScreen)
+        hint = app.screen.hint.plain
+        assert ("Status page now: Investigating · 14:45Z · [red]We are[/] looking into "
+                "failed payments.") in hint  # literal: never read as markup
+        assert "Next public update: due in" in hint
+
+
+def test_the_comms_dialog_says_when_the_public_update_is_overdue(rec: Any) -> None:
+    from warroom.domain.statuspage.page import latest_update
+    from warroom.tui.prompts import comms_choices
+
+    state = rec.commit(mark_sent(rec.state, "initial", "customers", "carol", text="On it."))
+    later = rec.now + timedelta(hours=2)
+    _, plan = comms_choices(state, later, latest_update(state, rec.events))
+    assert "Status page now: Investigating · 14:32Z · On it." in plan.plain
+    assert "Next public update: OVERDUE" in plan.plain
+    resolved = rec.commit(commands.change_status(state, Status.RESOLVED, "carol"))
+    _, plan = comms_choices(resolved, later, latest_update(resolved, rec.events))
+    assert "Status page now: Resolved · 14:32Z · This incident has been resolved." in plan.plain
+    assert "Next public update: none due" in plan.plain

@@ -127,7 +127,7 @@ def browser() -> Iterator[Any]:
 def _get(url: str) -> str:
     import urllib.request
 
-    with urllib.request.urlopen(url, timeout=10) as r:  # noqa: S310 - our own test server
+    with urllib.request.urlopen(url, timeout=10) as r:
         return str(r.read().decode())
 
 

@@ -28,6 +28,7 @@ from datetime import date, datetime, timedelta
 from warroom.domain.config.model import Config
 from warroom.domain.incident.events import Event
 from warroom.domain.incident.facts import timeline
+from warroom.domain.incident.kinds.lifecycle import StatusChanged
 from warroom.domain.incident.kinds.records import CUSTOMER_AUDIENCES, CommunicationSent
 from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
@@ -157,40 +158,43 @@ class StatusPage:
         return f"{self.url.rstrip('/')}/{path}" if self.url else path
 
 
-def _status_at(state: IncidentState, at: datetime) -> Status:
-    current = Status.INVESTIGATING
-    for change in state.status_history:
-        if change.at <= at:
-            current = change.to_status
-    return current
-
-
 def customer_updates(state: IncidentState, events: Sequence[Event]) -> list[Update]:
     """The messages customers were sent about this incident, oldest first, as corrected."""
     out: list[Update] = []
-    for item in timeline(events):
+    status = Status.INVESTIGATING
+    for item in timeline(events):  # in time order, ties in the order they were recorded
+        if item.kind == StatusChanged.kind:
+            status = Status(item.data["to_status"])
+            continue
         if item.kind != CommunicationSent.kind:
             continue
         if str(item.data.get("audience", "")) not in CUSTOMER_AUDIENCES:
             continue
         body = str(item.data.get("text") or "").strip()
-        status = _status_at(state, item.at)
         if not body:  # marked sent without its text: the status word says what we know
             body = status.value
         out.append(Update(item.event.event_id, status.value.lower(), body, item.at))
     return out
 
 
+def _shown_updates(state: IncidentState, events: Sequence[Event]) -> list[Update]:
+    """The customer messages, closed by a "Resolved" line when the incident was resolved
+    without one."""
+    updates = customer_updates(state, events)
+    if updates and not state.is_open and state.resolved_at is not None and (
+            updates[-1].status != "resolved"):
+        updates.append(Update(f"{state.id.lower()}-resolved", "resolved", RESOLVED_BODY,
+                              state.resolved_at))
+    return updates
+
+
 def page_incident(state: IncidentState, events: Sequence[Event], config: Config,
                   ) -> PageIncident | None:
     """The incident as customers see it; None while nobody has told them about it."""
-    updates = customer_updates(state, events)
+    updates = _shown_updates(state, events)
     if not updates:
         return None
     resolved_at = state.resolved_at if not state.is_open else None
-    if resolved_at is not None and updates[-1].status != "resolved":
-        updates.append(Update(f"{state.id.lower()}-resolved", "resolved", RESOLVED_BODY,
-                              resolved_at))
     components = (state.service,) if state.service in config.services else ()
     return PageIncident(
         id=state.id.lower(), name=state.title, status=state.status.value.lower(),
@@ -278,5 +282,5 @@ def page_version(page: StatusPage) -> tuple[object, ...]:
 
 def latest_update(state: IncidentState, events: Sequence[Event]) -> Update | None:
     """What the page says now about this incident (the dashboard's comms dialog)."""
-    ups = customer_updates(state, events)
+    ups = _shown_updates(state, events)
     return ups[-1] if ups else None
