@@ -325,6 +325,14 @@ def test_auto_publish_sends_the_initial_message_to_customers_for_sev1_and_sev2()
         assert initial_status_events(cfg, state, rec.events, template, rec.now) == []
 
 
+def test_a_subscribers_credentials_are_secrets() -> None:
+    from warroom.domain.config.secrets import config_secrets
+
+    cfg = config(subscribers={"bot": {"webhook": "https://h.example.com/x?key=url-secret-1",
+                                      "headers": {"Authorization": "Bearer hdr-secret-2"}}})
+    assert {"url-secret-1", "Bearer hdr-secret-2"} <= set(config_secrets(cfg))
+
+
 def test_auto_publish_is_off_by_default() -> None:
     assert Config().statuspage.auto_publish is False
     assert Config().statuspage.subscribers == {}

@@ -33,10 +33,11 @@ from warroom.background import Background
 from warroom.domain.common.jsonable import utc_iso
 from warroom.domain.common.redact import redact_text
 from warroom.domain.config.model import Config, Subscriber
+from warroom.domain.config.secrets import config_secrets
 from warroom.domain.incident.events import NewEvent, idempotent_id
 from warroom.domain.incident.kinds.records import StatusPageNotified
 from warroom.domain.statuspage.page import PageIncident, StatusPage, Update
-from warroom.statuspage.render import site
+from warroom.statuspage.render import incident_json, site
 from warroom.statuspage.site import read_page
 from warroom.store.base import Store
 from warroom.store.errors import DuplicateEventId, StoreError
@@ -232,9 +233,7 @@ class LiveStatusPage:
 
     async def _post(self, page: StatusPage, inc: PageIncident, update: Update,
                     sub: Subscriber) -> tuple[bool, str]:
-        from warroom.statuspage.render import incident_json
-
-        secrets = [v for v in sub.headers.values() if v]
+        secrets = config_secrets(self.config)  # its headers and URL keys among them
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 headers={"User-Agent": f"warroom/{__version__}"})
