@@ -549,3 +549,13 @@ def test_the_comms_dialog_says_when_the_public_update_is_overdue(rec: Any) -> No
     _, plan = comms_choices(resolved, later, latest_update(resolved, rec.events))
     assert "Status page now: Resolved · 14:32Z · This incident has been resolved." in plan.plain
     assert "Next public update: none due" in plan.plain
+
+
+async def test_the_page_is_the_same_bytes_while_nothing_changes(store: SQLiteStore) -> None:
+    first = render.site(await read_page(store, config(), NOW))
+    again = render.site(await read_page(store, config(), NOW + timedelta(minutes=7)))
+    assert first == again  # an empty room: no clock in the page, the ETag holds
+    await plant(store, NOW - timedelta(minutes=30))
+    first = render.site(await read_page(store, config(), NOW))
+    again = render.site(await read_page(store, config(), NOW + timedelta(minutes=7)))
+    assert first == again

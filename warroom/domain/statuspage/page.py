@@ -227,9 +227,11 @@ def build_page(rooms: Sequence[tuple[IncidentState, Sequence[Event]]], config: C
             published.append((inc, state.severity.value))
     published.sort(key=lambda p: (p[0].created_at, p[0].id), reverse=True)
 
-    changed = [t for inc, _ in published for t in (inc.updated_at,)]
-    updated_at = max(changed, default=now)
     today = now.date()
+    # The latest published change; with none, the day's start: the page's bytes (and its
+    # ETag) stay the same until something changes or the day (and its bars) moves on.
+    midnight = datetime.combine(today, datetime.min.time(), tzinfo=now.tzinfo)
+    updated_at = max((inc.updated_at for inc, _ in published), default=midnight)
     components: list[Component] = []
     groups: dict[str, list[str]] = {}
     group_names: dict[str, str] = {}
