@@ -559,3 +559,28 @@ async def test_the_page_is_the_same_bytes_while_nothing_changes(store: SQLiteSto
     first = render.site(await read_page(store, config(), NOW))
     again = render.site(await read_page(store, config(), NOW + timedelta(minutes=7)))
     assert first == again
+
+
+async def test_an_alert_opening_a_sev1_publishes_its_initial_message_when_configured(
+        store: SQLiteStore) -> None:
+    from warroom.domain.alerts.formats import parse_notification
+    from warroom.ingest.receiver import AlertReceiver
+
+    from .alert_support import T0, sample
+    from .escalation_support import demo_config
+
+    cfg = demo_config().model_copy(deep=True)
+    cfg.statuspage.auto_publish = True
+    rx = AlertReceiver(store, cfg, clock=lambda: T0)
+    try:
+        r = await rx.receive(parse_notification(sample("alertmanager_firing.json")), size=2000)
+    finally:
+        await rx.close()
+    state = await store.get(r.incident_id or "")
+    assert state.severity == Severity.SEV1
+    assert [(c.audience, c.channel) for c in state.communications] == [
+        ("internal", "warroom"), ("customers", "status page")]
+    assert "first_update" in state.checklist  # the customers' first update, ticked
+    page = await read_page(store, cfg, T0)
+    [inc] = page.active
+    assert "Reference: INC-1" in inc.updates[0].body

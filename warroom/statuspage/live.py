@@ -125,6 +125,8 @@ class LiveStatusPage:
                 await self.rebuild()
             except StoreError as e:
                 log.warning("could not rebuild the status page: %s", e)
+            except Exception:  # a bug: keep serving the last good page, and keep trying
+                log.exception("could not rebuild the status page")
 
     async def rebuild(self) -> None:
         now = self.clock()
