@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "warroom.cli.comms",
     "warroom.cli.escalation",
     "warroom.cli.alerts",
+    "warroom.cli.statuspage",
 )
 
 EPILOG = """\

@@ -7,6 +7,8 @@ Endpoints:
     GET  /healthz        liveness, no token needed
     GET  /watch          the read-only dashboard in a browser, for a spectator token
                          (warroom/serve/browser.py, mounted by run.py)
+    GET  /status/        the public status page, no token (warroom/statuspage/live.py,
+                         mounted by run.py)
 
 Every post carries the room's token, as `Authorization: Bearer TOKEN` or (PagerDuty) as its
 `routing_key` / `service_key`; tokens are compared in constant time. A body over the size limit

@@ -20,6 +20,7 @@ from warroom.serve.feed import KEEPALIVE, FeedHub, add_routes
 from warroom.serve.http import HOOKS_KEY, build_app
 from warroom.serve.listen import ConnectionGate, check_plain_http, connection_cap
 from warroom.serve.spectators import SpectatorGate
+from warroom.statuspage.live import LiveStatusPage
 from warroom.store.base import Store
 
 # After an answer, what is left of a request's body is read (and dropped) for this long at
@@ -38,8 +39,9 @@ async def serve(store: Store, config: Config, token: str, host: str, port: int, 
                 on_hub: Callable[[FeedHub], None] | None = None,
                 watch: WatchCommand | None = None) -> None:
     """Until `stop` is set (or SIGTERM / SIGINT): receive alerts, run the engine and stream
-    the room to spectators (`config_path`: the file whose [spectators] table is re-read when
-    it changes; `spectator_token`: $WARROOM_SPECTATOR_TOKEN).
+    the room to spectators, and serve the public status page at /status/ (`config_path`: the
+    file whose [spectators] table is re-read when it changes; `spectator_token`:
+    $WARROOM_SPECTATOR_TOKEN).
 
     With `watch` (how to start the read-only dashboard on this room), browsers watch at
     GET /watch (warroom/serve/browser.py) behind the same spectator tokens, at most
@@ -79,12 +81,15 @@ async def serve(store: Store, config: Config, token: str, host: str, port: int, 
     hub = FeedHub(store, spectators, keepalive=keepalive,
                   secrets=[token, *config_secrets(config), *filter(None, [spectator_token])])
     add_routes(app, hub)
+    status_page = LiveStatusPage(store, config)  # public: GET /status/, no token
+    status_page.mount(app)
     if watch is not None:
         BrowserWatch(spectators.name_for, spectators.max_browsers, watch).mount(app)
     await runner.setup()
     if on_gate is not None:
         on_gate(gate)
     await hub.start()
+    await status_page.start()
     if on_hub is not None:
         on_hub(hub)
     engine_task: asyncio.Task[None] | None = None
@@ -108,6 +113,7 @@ async def serve(store: Store, config: Config, token: str, host: str, port: int, 
         if server is not None:
             server.close()
         await hub.close()
+        await status_page.close()
         if engine_task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(engine_task, 10)

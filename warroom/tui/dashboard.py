@@ -811,7 +811,13 @@ class DashboardScreen(Screen[None]):
         state = self.snapshot()
         if state is None:
             return
-        choices, plan = comms_choices(state, self.session.now())
+        from warroom.domain.statuspage.page import latest_update
+
+        try:  # what the status page says now about it (its latest customer message)
+            on_page = latest_update(state, await self.store.events(state.id))
+        except StoreError:
+            on_page = None
+        choices, plan = comms_choices(state, self.session.now(), on_page)
         name = await self.ask(ChoiceScreen(f"Communications · {state.id}", choices, hint=plan))
         if not name:
             return

@@ -38,6 +38,7 @@ from warroom.domain.incident.severity import (
 from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Phase, Status, allowed_moves
 from warroom.domain.oncall.escalation import escalation_view_for
+from warroom.domain.statuspage.page import Update
 from warroom.store.base import IncidentSummary
 from warroom.tui.render import safe
 from warroom.tui.screens import Choice, FormScreen
@@ -338,9 +339,12 @@ def assessment(values: dict[str, str]) -> Assessment:
 COMMS_HINT_WIDTH = 70
 
 
-def comms_choices(state: IncidentState, now: datetime) -> tuple[list[Choice[str]], Text]:
-    """The messages, each with when it was sent or is due, and who must be told."""
-    from warroom.domain.comms.messages import TEMPLATE_NAMES, comms_schedule
+def comms_choices(state: IncidentState, now: datetime, on_page: Update | None = None,
+                  ) -> tuple[list[Choice[str]], Text]:
+    """The messages, each with when it was sent or is due, who must be told, and what the
+    public status page says now (`on_page`: the latest customer message) and whether a new
+    update is due."""
+    from warroom.domain.comms.messages import TEMPLATE_NAMES, comms_schedule, next_update_due
     from warroom.domain.comms.stakeholders import stakeholders_for
 
     schedule = {row.template: row for row in comms_schedule(state, now)}
@@ -364,6 +368,21 @@ def comms_choices(state: IncidentState, now: datetime) -> tuple[list[Choice[str]
         detail = " · ".join(p for p in (action.what, action.how, action.when) if p != "-")
         lines = textwrap.wrap(detail, COMMS_HINT_WIDTH - 16) or [""]
         plan.append("\n".join([lines[0], *(" " * 16 + line for line in lines[1:])]) + "\n")
+    plan.append("Status page now: ", style="bold")
+    if on_page is None:
+        plan.append("nothing published about this incident\n", style="dim")
+    else:
+        first = next((ln.strip() for ln in on_page.body.splitlines() if ln.strip()), "")
+        plan.append(f"{on_page.status_word} · {on_page.at:%H:%M}Z · ")
+        plan.append(safe(first, 60) + "\n")  # untrusted text: appended, never markup
+    due = next_update_due(state) if state.is_open else None
+    plan.append("Next public update: ", style="bold")
+    if due is None:
+        plan.append("none due\n")
+    elif due <= now:
+        plan.append(f"OVERDUE {format_duration(now - due)}\n", style="bold red")
+    else:
+        plan.append(f"due in {format_duration(due - now)}\n")
     return choices, plan
 
 

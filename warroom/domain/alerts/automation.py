@@ -42,6 +42,7 @@ from warroom.domain.incident.kinds.lifecycle import Acknowledged, StatusChanged
 from warroom.domain.incident.kinds.people import RoleAssigned
 from warroom.domain.incident.kinds.records import CommunicationSent
 from warroom.domain.incident.roles import Role
+from warroom.domain.incident.severity import Severity
 from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
 from warroom.domain.oncall.escalation import hold_ladder
@@ -369,6 +370,11 @@ def _auto_close(config: Config, state: IncidentState, now: datetime, actor: str,
     ]
 
 
+# The severities whose alert-opened incidents publish their initial message when
+# [statuspage].auto_publish is on (the stakeholder plan's "immediate status page").
+AUTO_PUBLISH_SEVERITIES = frozenset({Severity.SEV1, Severity.SEV2})
+
+
 def initial_status_event_id(incident_id: str) -> str:
     return idempotent_id(f"{incident_id}:alerts:initial-status")
 
@@ -376,14 +382,23 @@ def initial_status_event_id(incident_id: str) -> str:
 def initial_status_events(config: Config, state: IncidentState, events: Sequence[Event],
                           template: MessageTemplate, now: datetime) -> list[NewEvent]:
     """The initial "Investigating" status from the comms template, to the internal audience
-    (customer updates stay a person's decision), once per incident."""
+    (customer updates stay a person's decision), once per incident; with
+    [statuspage].auto_publish, a SEV-1/SEV-2 incident's also goes to customers (the status
+    page) in the same write."""
     if any(c.template == template.name and c.actor == config.alerts.actor
            for c in state.communications):
         return []
     msg = render_message(template, state, events, now)
     body = CommunicationSent(template=template.name, audience="internal", channel="warroom",
                              text=msg.text)
-    return [NewEvent.of(body, config.alerts.actor, now, initial_status_event_id(state.id))]
+    out = [NewEvent.of(body, config.alerts.actor, now, initial_status_event_id(state.id))]
+    if config.statuspage.auto_publish and state.severity in AUTO_PUBLISH_SEVERITIES:
+        # [statuspage].auto_publish: the same text goes to customers, on the status page.
+        public = CommunicationSent(template=template.name, audience="customers",
+                                   channel="status page", text=msg.text)
+        out.append(NewEvent.of(public, config.alerts.actor, now,
+                               idempotent_id(f"{state.id}:alerts:initial-customers")))
+    return out
 
 
 def remediation_started_id(incident_id: str, alert_key: str) -> str:

@@ -528,6 +528,52 @@ class Times(_Model):
         return TimeWindow(self.earliest, self.ahead)
 
 
+# ---- the public status page ---------------------------------------------------------------
+
+ComponentState = Literal["operational", "degraded_performance", "partial_outage", "major_outage"]
+
+
+def _default_states() -> dict[str, ComponentState]:
+    return {"SEV-1": "major_outage", "SEV-2": "partial_outage",
+            "SEV-3": "degraded_performance", "SEV-4": "operational",
+            "Monitoring": "degraded_performance"}
+
+
+class Subscriber(_Model):
+    """Told of every update on the status page: the update as JSON, POSTed (retried and
+    recorded like a page)."""
+
+    webhook: WebhookURL
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class StatusPageConfig(_Model):
+    """The public status page (docs/statuspage.md): one component per configured service.
+
+    `states` maps an open incident on a service to the component's state: by severity
+    ("SEV-1".."SEV-4"), and "Monitoring" caps the state of an incident whose fix is out (the
+    worst open incident wins). `auto_publish`: an alert that opens a SEV-1/SEV-2 incident
+    also publishes the initial template's message to customers (off: a person decides)."""
+
+    name: str = Field(default="Status", min_length=1, max_length=100)
+    url: str | None = None  # where the page is published (links in the JSON and the feed)
+    group_by_team: bool = True
+    auto_publish: bool = False
+    states: dict[str, ComponentState] = Field(default_factory=_default_states)
+    subscribers: dict[str, Subscriber] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_states(self) -> StatusPageConfig:
+        allowed = {"SEV-1", "SEV-2", "SEV-3", "SEV-4", "Monitoring"}
+        problems: list[Problem] = [((("states", k)), "expected SEV-1, SEV-2, SEV-3, SEV-4 or "
+                                                     "Monitoring")
+                                   for k in self.states if k not in allowed]
+        if problems:
+            raise _problems(problems)
+        self.states = {**_default_states(), **self.states}
+        return self
+
+
 # ---- the dashboard's keys ---------------------------------------------------------------------
 
 # The binding ids a [keys] table may give other keys: the dashboard's actions. Their default keys,
@@ -553,6 +599,7 @@ class Config(_Model):
     content: Content = Field(default_factory=Content)
     times: Times = Field(default_factory=Times)
     spectators: SpectatorsConfig = Field(default_factory=SpectatorsConfig)
+    statuspage: StatusPageConfig = Field(default_factory=StatusPageConfig)
     # binding id -> key(s): the dashboard's keys, remapped (README "Remapping keys").
     keys: dict[str, KeyList] = Field(default_factory=dict)
 

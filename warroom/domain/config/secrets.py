@@ -27,7 +27,8 @@ def config_secrets(config: Config) -> list[str]:
     if config.alerts.token:
         out.append(config.alerts.token)
     out += [t for t in config.spectators.tokens.values() if t]
-    notifies = [*config.people.values(), *(p.notify for p in config.escalation_policies.values())]
+    notifies = [*config.people.values(), *(p.notify for p in config.escalation_policies.values()),
+                *config.statuspage.subscribers.values()]  # status page subscribers too
     for n in notifies:
         out += [v for v in n.headers.values() if v]
         if n.webhook:

@@ -112,6 +112,29 @@ class CommunicationSent(Kind):
             state.check("first_update", event.at)
 
 
+class StatusPageNotified(Kind):
+    """A status page subscriber told of an update (warroom/statuspage/live.py): claimed once
+    across servers, then each attempt's outcome, like a page's deliveries."""
+
+    kind = "statuspage_notified"
+    label = "status"
+    tone = Tone.QUIET
+
+    subscriber: str
+    update: str  # the page's update id (a communication's event id)
+    outcome: str  # claimed | delivered | failed
+    attempt: int = Field(default=1, ge=1)
+    detail: str = ""
+    retry_at: datetime | None = None
+
+    def describe(self) -> str:
+        detail = f": {self.detail}" if self.detail else ""
+        again = (f"; retry at {self.retry_at.astimezone(UTC):%H:%M:%S}"
+                 if self.retry_at else "")
+        return (f"status page subscriber {self.subscriber}: {self.outcome} "
+                f"(attempt {self.attempt}){detail}{again}")
+
+
 class Amended(Kind):
     """The scribe's correction of an earlier event: the log stays append-only."""
 

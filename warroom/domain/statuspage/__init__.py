@@ -1,0 +1,1 @@
+"""The public status page's model: what customers were told, built from the room (pure)."""
