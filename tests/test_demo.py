@@ -51,3 +51,16 @@ def test_opening_the_demo_pages_nobody_for_its_history(tmp_path: Path) -> None:
                 env=env)
     assert r.code == 0, r.err
     assert "fired" not in r.out, r.out
+
+
+def test_the_demo_reads_as_it_happened(tmp_path: Path) -> None:
+    """Its history and its ongoing incidents were recorded as they happened: no row of the
+    demo says "recorded 03:30" (the time the demo was built), and `show` marks none."""
+    demo = tmp_path / "demo" / "demo.db"
+    env = cli_env(tmp_path / "mine.db")
+    assert run_cli(demo, "demo", "--path", str(demo), "--build-only", env=env).code == 0
+    rows = run_cli(demo, "list", "--all", "--json", "--db", str(demo), env=env).json()
+    for row in rows[:3] + rows[-2:]:  # type: ignore[operator]
+        shown = run_cli(demo, "show", row["id"], "--db", str(demo), env=env)  # type: ignore[index]
+        assert shown.code == 0, shown.err
+        assert "recorded " not in shown.out, shown.out

@@ -6,6 +6,8 @@ running `warroom demo` share one room and each sees the other's key presses.
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -81,7 +83,9 @@ async def add_scenario(store: Store, scenario: dict[str, Any], now: datetime) ->
 
             def decide(state: IncidentState | None, step: dict[str, Any] = step,
                        at: datetime = at) -> list[NewEvent]:
-                return _step_events(step, state, at, now)
+                # Recorded as it happened: the demo is a history, not a room of late scribes.
+                return [dataclasses.replace(e, replayed=True)
+                        for e in _step_events(step, state, at, now)]
 
             result = await execute(store, incident_id, decide, retry=BACKGROUND)
             incident_id = result.incident_id

@@ -78,10 +78,11 @@ def plan(target: Target, events: Sequence[NewEvent], *, first_seq: int, now: dat
     for i, new in enumerate(events):
         if new.kind == Declared.kind and (i > 0 or state is not None):
             raise ValueError(f"{target.incident_id} is already declared")
+        at = (new.at or now).astimezone(UTC)
         event = Event(
             seq=first_seq + i, event_id=new.event_id, incident_id=target.incident_id,
             version=target.version + 1 + i, kind=new.kind, actor=new.actor,
-            at=(new.at or now).astimezone(UTC), recorded_at=now, data=new.data,
+            at=at, recorded_at=min(at, now) if new.replayed else now, data=new.data,
         )
         state = apply(state, event)
         committed.append(event)

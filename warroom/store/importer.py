@@ -112,6 +112,7 @@ def _incidents(events: Iterable[Mapping[str, Any]]) -> list[tuple[str, list[NewE
                                 "only the first event may be one")
         at = _time(e["at"], where)
         new = NewEvent(kind=str(e["kind"]), actor=str(e["actor"]), data=dict(e["data"]), at=at,
+                       replayed=True,
                        event_id=str(e["event_id"]))
         try:
             state = apply(state, Event(

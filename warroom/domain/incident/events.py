@@ -134,6 +134,9 @@ class NewEvent:
     data: dict[str, Any]
     at: datetime | None = None
     event_id: str | None = None
+    # A history played back (an import, the demo's script): recorded when it happened, so its
+    # rows are not all marked "recorded later". A person's or a machine's live write never is.
+    replayed: bool = False
 
     @classmethod
     def of(cls, body: Kind, actor: str, at: datetime | None = None,
