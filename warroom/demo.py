@@ -7,7 +7,6 @@ running `warroom demo` share one room and each sees the other's key presses.
 from __future__ import annotations
 
 import dataclasses
-
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
