@@ -566,3 +566,32 @@ async def test_a_message_is_marked_sent_at_the_version_it_was_written_on(room: P
         assert "Investigating -> Resolved by alice" in app.dashboard.last_error
         assert "Your initial mark-sent was not applied" in app.dashboard.last_error
         assert app.dashboard.state.communications == []
+
+
+async def test_a_note_refused_as_stale_comes_back_with_its_text(room: Path) -> None:
+    """A note typed while the engine paged (or a colleague acted) was refused and its text lost:
+    the prompt now comes back with it, on the new version, and Enter writes it then."""
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await _type(pilot, "pool at 100% on db-3")
+        other = await SQLiteStore.open(room)
+        try:
+            seen = await other.get("INC-1")
+            await other.append("INC-1", commands.acknowledge(seen, "bob"))
+        finally:
+            await other.close()
+        await settle(pilot, lambda: app.dashboard.state.acknowledged)
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.dashboard.last_error is not None)
+        assert "acknowledged by bob" in app.dashboard.last_error
+        await settle(pilot, lambda: isinstance(app.screen, TextPrompt))
+        assert app.screen.query_one("#text").value == "pool at 100% on db-3"
+        assert "changed while you typed" in str(app.screen.hint)
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.dashboard.state.version == seen.version + 2)
+        events = await app.store.events("INC-1")
+        assert [e.kind for e in events][-2:] == ["acknowledged", "note"]
+        assert events[-1].data["text"] == "pool at 100% on db-3"

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, tzinfo
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from rich.text import Text
 from textual import events, work
@@ -101,6 +101,7 @@ from warroom.tui.widgets.panes import (
 from warroom.tui.widgets.timeline import TimelineView, entry_detail
 
 T = TypeVar("T")
+Written = Literal["written", "conflict", "error"]
 LiveBuild = Callable[[IncidentState], tuple[str, list[Choice[Any]]]]
 
 # Below these the panes stack above a full-width timeline: beside it they need about 60 columns
@@ -482,24 +483,26 @@ class DashboardScreen(Screen[None]):
         return await self.app.push_screen_wait(dialog)
 
     async def write(self, decide: Decide, done: str | None = None, *,
-                    seen: IncidentState | None = None, yours: str = "change") -> None:
+                    seen: IncidentState | None = None, yours: str = "change") -> Written:
         """Decide on the incident as this screen showed it when the dialog opened (`seen`) and
         write at that version, through the one write path. A person's key press is never
         re-decided: if someone changed the incident while the dialog was open, nothing is
         written and the notification says who did what, when, and which of `yours` was lost."""
         state = seen or self.state
         if state is None:
-            return
+            return "error"
         try:
             await execute(self.store, state.id, decide, expected_version=state.version,
                           retry=NEVER)
         except Conflict as e:
             self.notify_error(e.describe(self.session.now(), yours=yours))
+            return "conflict"
         except (DomainError, StoreError) as e:
             self.notify_error(str(e))
-        else:
-            if done:
-                self.notify(done, markup=False, timeout=3)
+            return "error"
+        if done:
+            self.notify(done, markup=False, timeout=3)
+        return "written"
 
     @work(group="actions")
     async def action_ack(self) -> None:
@@ -685,15 +688,24 @@ class DashboardScreen(Screen[None]):
                          yours=FACT_TITLES[name].lower())
 
     async def _note(self, kind: str, title: str, hint: str = "") -> None:
+        """A refused note is not lost: if the incident moved on while it was typed (an engine's
+        page, a colleague's change), the prompt comes back with the text, on the new version,
+        and the notice says what changed; Enter writes it then, Esc drops it."""
         seen = self.snapshot()
-        if seen is None:
-            return
-        text = await self.ask(TextPrompt(title, hint=hint))
-        if not text:
-            return
-        # An action item's trailing @name is its owner: the domain's add_note reads it.
-        await self.write(lambda s: commands.add_note(s, text, self.actor, kind=kind),
-                         seen=seen, yours=kind.replace("_", " "))
+        text: str | None = ""
+        while seen is not None:
+            text = await self.ask(TextPrompt(title, hint=hint, value=text or ""))
+            if not text:
+                return
+            # An action item's trailing @name is its owner: the domain's add_note reads it.
+            written = await self.write(
+                lambda s, text=text: commands.add_note(s, text, self.actor, kind=kind),
+                seen=seen, yours=kind.replace("_", " "))
+            if written != "conflict":
+                return
+            seen = self.snapshot()
+            hint = (f"{seen.id if seen else 'The incident'} changed while you typed (see the "
+                    "notice): Enter writes this as it is now · Esc drops it")
 
     @work(group="actions")
     async def action_note(self) -> None:
