@@ -20,7 +20,6 @@ from warroom.cli.output import (
 from warroom.domain.common.jsonable import to_json
 from warroom.domain.incident import commands
 from warroom.domain.incident.checklist import parse_item
-from warroom.domain.incident.clocks import response_clocks, severity_profile
 from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.kinds.records import meeting_text
 from warroom.domain.incident.roles import Role
@@ -35,7 +34,6 @@ from warroom.domain.incident.severity import (
 )
 from warroom.domain.incident.state import IncidentState, parse_incident_id
 from warroom.domain.incident.status import Phase, Status, allowed_moves
-from warroom.domain.incident.timeline import timeline_rows
 from warroom.store.base import AppendResult
 from warroom.store.execute import Decide, execute
 
@@ -289,6 +287,9 @@ async def list_incidents(ctx: Context) -> int:
 
 def _show_lines(state: IncidentState, events: list[Any], ctx: Context,
                 last: int | None = None) -> None:
+    from warroom.domain.incident.clocks import response_clocks, severity_profile
+    from warroom.domain.incident.timeline import timeline_rows
+
     now = ctx.now()
     line(f"{state.id}  {state.severity.value}  {state.status.value}  ({state.phase.value})  "
          f"version {state.version}")
@@ -343,6 +344,8 @@ async def show(ctx: Context) -> int:
         state = await store.get(incident_id)
         events = await store.events(incident_id)
     if ctx.json:
+        from warroom.domain.incident.clocks import severity_profile
+
         # Commit order (by seq) for scripts; each entry carries `at` and `recorded_at`.
         if ctx.args.last:
             events = events[-ctx.args.last :]

@@ -59,11 +59,11 @@ class Parser(argparse.ArgumentParser):
         import sys
 
         from warroom.domain.common.text import printable
-        from warroom.store.errors import ExitCode
 
-        # One line, like every other refusal; the usage is one --help away.
+        # One line, like every other refusal; the usage is one --help away. Exit 2 is
+        # ExitCode.USAGE, not imported: warroom.store's package imports the whole store.
         sys.stderr.write(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
-        raise SystemExit(ExitCode.USAGE)
+        raise SystemExit(2)
 
     def format_help(self) -> str:
         if callable(self.epilog):
