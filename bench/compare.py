@@ -44,6 +44,8 @@ def figures(name: str, data: dict[str, Any]) -> dict[str, float]:
     if name == "cli_wall":
         for r in data["runs"]:
             out[f"{r['command']} [{r['entry']}] median ms"] = r["median_ms"]
+            if "x_pass" in r:  # the ratio to `python -c pass` of the same run (issue 15)
+                out[f"{r['command']} [{r['entry']}] x pass"] = r["x_pass"]
     elif name == "dashboard_keypress":
         for r in data["runs"]:
             for q in ("p50_ms", "p95_ms"):

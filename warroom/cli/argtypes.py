@@ -5,8 +5,10 @@ value silently read otherwise (`show --last -1` dropping the first entry)."""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from warroom.domain.common.errors import InvalidInput
+if TYPE_CHECKING:
+    from warroom.domain.common.errors import InvalidInput
 
 # SQLite's INTEGER and PostgreSQL's bigint: no sequence number or version is ever larger.
 MAX_INT = 2**63 - 1
@@ -39,9 +41,11 @@ def sequence(text: str) -> int:
     return n
 
 
-def check_utf8(argv: list[str]) -> None:
-    """Refuse an argument that is not UTF-8: Python hands such bytes over as lone surrogates,
-    which the store, JSON and the terminal all refuse later with a traceback."""
+def utf8_problem(argv: list[str]) -> str | None:
+    """What is wrong with an argument that is not UTF-8 (None: nothing). Python hands such
+    bytes over as lone surrogates, which the store, JSON and the terminal all refuse later
+    with a traceback. A message, not an exception: the CLI checks this before parsing, where
+    it imports no domain module (`warroom --version` stays light)."""
     for i, arg in enumerate(argv):
         try:
             arg.encode("utf-8")
@@ -50,7 +54,14 @@ def check_utf8(argv: list[str]) -> None:
             shown = raw[max(0, e.start - 10): e.start + 10]
             name = _option_of(argv, i)
             where = f"the value of {name}" if name else f"argument {i + 1}"
-            raise InvalidInput(f"{where} is not valid UTF-8 (near {shown!r})") from None
+            return f"{where} is not valid UTF-8 (near {shown!r})"
+    return None
+
+
+def _invalid(message: str) -> InvalidInput:
+    from warroom.domain.common.errors import InvalidInput
+
+    return InvalidInput(message)
 
 
 def _escaped(arg: str) -> bool:
@@ -75,8 +86,8 @@ def check_name(name: str, what: str) -> str:
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(f"{what} is not valid UTF-8") from None
+        raise _invalid(f"{what} is not valid UTF-8") from None
     if len(name) > MAX_NAME:
-        raise InvalidInput(f"{what} is {len(name)} characters long; a name may have at most "
+        raise _invalid(f"{what} is {len(name)} characters long; a name may have at most "
                            f"{MAX_NAME}")
     return name

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import argparse
 import getpass
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+# The grammar's helpers live with the grammar (warroom.cli.args); kept importable from here.
+from warroom.cli.args import command_adder, incident_arg
 from warroom.cli.argtypes import check_name
 from warroom.domain.common.errors import InvalidInput
-from warroom.domain.common.timefmt import TimeWindow, parse_time
 from warroom.settings import Settings
-from warroom.store import Store, open_store
 
 if TYPE_CHECKING:
     from warroom.config_file import LoadedConfig
+    from warroom.domain.common.timefmt import TimeWindow
     from warroom.domain.config.model import Config
+    from warroom.store import Store
     from warroom.store.execute import Retry
+
+__all__ = ["Context", "command_adder", "default_actor", "incident_arg"]
 
 
 LOOKUP_AHEAD = timedelta(days=366)
@@ -111,6 +114,8 @@ class Context:
         call then, metrics until then) records nothing and may look up to a year ahead."""
         if text is None:
             return None
+        from warroom.domain.common.timefmt import parse_time
+
         now = self.now()
         try:
             dt = parse_time(text, now, self.local_tz)
@@ -124,6 +129,8 @@ class Context:
     def window(self) -> TimeWindow:
         """The room's [times]; without a configuration file, the defaults (and no need to
         load the configuration models for a note's --at)."""
+        from warroom.domain.common.timefmt import TimeWindow
+
         if self._loaded is None:
             from warroom.config_file import has_config
 
@@ -141,23 +148,8 @@ class Context:
         return NEVER if expected_version is not None else Retry.until(self.lock_timeout)
 
     async def store(self, *, write: bool) -> Store:
+        from warroom.store import open_store
+
         readonly = self.spectator or not write
         return await open_store(self.db, readonly=readonly, create=write,
                                 lock_timeout=self.lock_timeout)
-
-
-def command_adder(sub: Any, common: argparse.ArgumentParser
-                  ) -> Callable[..., argparse.ArgumentParser]:
-    """`cmd(name, help, handler)` for a module's register(): a subcommand that takes the
-    common options and runs `handler(ctx)`."""
-
-    def cmd(name: str, help: str, handler: Any, **kw: Any) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help, parents=[common], **kw)
-        p.set_defaults(handler=handler)
-        return p
-
-    return cmd
-
-
-def incident_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("incident", metavar="ID", help="incident id: INC-42 or 42")

@@ -10,31 +10,28 @@ Exit codes (also in --help and the README):
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import inspect
 import sys
 from collections.abc import Sequence
 
 from warroom import __version__
-from warroom.cli.argtypes import check_utf8
-from warroom.cli.context import Context
-from warroom.cli.output import emit_json
-from warroom.domain.common.errors import DomainError
-from warroom.domain.common.text import printable
-from warroom.settings import Settings, SettingsError
-from warroom.store.errors import Conflict, ExitCode, StoreError
+from warroom.cli.args import Parser as _Parser
+from warroom.cli.args import resolve_handler
+from warroom.cli.argtypes import utf8_problem
 
-# Each module adds its subcommands with register(subparsers, common); handlers import what
-# they need lazily, so `warroom ack` never pays for the dashboard.
+# Each module adds its subcommands with register(subparsers, common). They hold the grammar
+# only (warroom.cli.args) and name their handlers as "module:function", imported when the
+# command runs: `warroom --version` loads no domain, store nor asyncio, and `warroom ack` only
+# what acknowledging needs (tests/test_startup_imports.py).
 COMMAND_MODULES = (
-    "warroom.cli.incidents",
-    "warroom.cli.room",
-    "warroom.cli.metrics",
-    "warroom.cli.comms",
-    "warroom.cli.escalation",
-    "warroom.cli.alerts",
-    "warroom.cli.statuspage",
+    "warroom.cli.args.incidents",
+    "warroom.cli.args.room",
+    "warroom.cli.args.metrics",
+    "warroom.cli.args.comms",
+    "warroom.cli.args.escalation",
+    "warroom.cli.args.alerts",
+    "warroom.cli.args.statuspage",
 )
 
 EPILOG = """\
@@ -60,13 +57,6 @@ environment:
   WARROOM_TOKEN   the token alert senders must present to `warroom serve`
   XDG_STATE_HOME  where a crashed dashboard writes its traceback (default ~/.local/state)
 """
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        # One line, like every other refusal; the usage is one --help away.
-        sys.stderr.write(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
-        raise SystemExit(ExitCode.USAGE)
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -105,7 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _report(ctx_json: bool, code: int, kind: str, message: str) -> int:
+    from warroom.domain.common.text import printable
+
     if ctx_json:
+        from warroom.cli.output import emit_json
+
         emit_json({"error": {"code": code, "type": kind, "message": message}})
     sys.stderr.write(f"warroom: {printable(message, single_line=False)}\n")
     return code
@@ -134,13 +128,19 @@ def _glue_relative_times(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     want_json = "--json" in arguments
-    try:
-        check_utf8(arguments)
-    except DomainError as e:
-        return _report(want_json, ExitCode.USAGE, type(e).__name__, str(e))
+    problem = utf8_problem(arguments)
+    if problem is not None:
+        return _report(want_json, 2, "InvalidInput", problem)  # ExitCode.USAGE
     parser = build_parser()
     args = parser.parse_args(_glue_relative_times(arguments))
     want_json = bool(getattr(args, "json", False))
+    # Imported only now, not at the top: `--version` and `--help` end inside parse_args and
+    # must not pay for pydantic, the domain, the store or asyncio.
+    from warroom.cli.context import Context
+    from warroom.domain.common.errors import DomainError
+    from warroom.settings import Settings, SettingsError
+    from warroom.store.errors import Conflict, ExitCode, StoreError
+
     try:
         settings = Settings.from_env()
     except SettingsError as e:
@@ -152,8 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = dashboard
     try:
         ctx = Context.from_args(args, settings)
-        result = handler(ctx)
+        result = resolve_handler(handler)(ctx)
         if inspect.iscoroutine(result):
+            import asyncio
+
             result = asyncio.run(result)
         return int(result or 0)
     except Conflict as e:

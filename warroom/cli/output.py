@@ -6,7 +6,7 @@ import dataclasses
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pydantic import BaseModel
 
@@ -17,7 +17,9 @@ from warroom.domain.incident.events import Event, iso
 from warroom.domain.incident.kinds import describe, event_json, kind_label
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.state import IncidentState
-from warroom.domain.incident.timeline import TimelineRow
+
+if TYPE_CHECKING:
+    from warroom.domain.incident.timeline import TimelineRow
 
 
 def emit_json(obj: Any, out: TextIO | None = None) -> None:

@@ -7,21 +7,10 @@ history.atom. Only what was sent to customers is in them.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
-from typing import Any
 
-from warroom.cli.context import Context, command_adder
+from warroom.cli.context import Context
 from warroom.cli.output import emit_json, line, safe
-
-
-def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    cmd = command_adder(sub, common)
-    p = cmd("statuspage", "the public status page: `build --out DIR` writes it as a static "
-                          "site (what `warroom serve` shows at /status/)", statuspage)
-    p.add_argument("action", choices=("build",), help="build: write the static site")
-    p.add_argument("--out", metavar="DIR", required=True,
-                   help="the folder to write (created if missing; files are replaced whole)")
 
 
 async def statuspage(ctx: Context) -> int:

@@ -10,9 +10,6 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from warroom.domain.common.timefmt import format_duration
-from warroom.domain.incident.kinds import describe
-
 if TYPE_CHECKING:
     from warroom.domain.incident.events import Event
 
@@ -103,6 +100,11 @@ class Conflict(StoreError):
     def describe(self, now: datetime | None = None, yours: str = "change") -> str:
         """`yours` names what was refused ("handoff"), so the person knows which of their
         actions the notice is about."""
+        # Imported here: every command imports these errors (for their exit codes), and only
+        # a conflict needs the event kinds' descriptions.
+        from warroom.domain.common.timefmt import format_duration
+        from warroom.domain.incident.kinds import describe
+
         now = now or datetime.now(UTC)
         parts = []
         for e in self.changes[-3:]:

@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
-class LadderHold(BaseModel):
+class _Deferred(BaseModel):
+    """Built on first use, not at import: a command that never validates a state (`warroom
+    list` reads summary rows) does not pay for building these models (issue 15)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class LadderHold(_Deferred):
     """The escalation ladder waits until `until` before its first level (see escalation.py).
 
     It stops counting once any level fires after it was set (a human pressed "escalate now",
@@ -25,7 +32,7 @@ class LadderHold(BaseModel):
     actor: str
 
 
-class AlertRoute(BaseModel):
+class AlertRoute(_Deferred):
     """How the alert receiver routed an incident it opened (warroom/domain/alerts/automation.py)."""
 
     route: str  # page | notify | queue | remediate

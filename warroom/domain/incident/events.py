@@ -62,7 +62,10 @@ class Kind(BaseModel):
     fields are ignored so that bodies written by a newer warroom stay readable.
     """
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Built on first use (defer_build): a command imports every kind to fold and describe
+    # events, and uses one or two of them; building all ~40 at import cost most of the
+    # domain's start-up (issue 15).
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     kind: ClassVar[str]  # its name in the log: never change it, old databases hold it
     label: ClassVar[str]  # at most 8 characters, the timeline's and `tail`'s second column

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from warroom.domain.alerts.state import AlertRoute, LadderHold
 from warroom.domain.incident.roles import Role
@@ -19,40 +19,47 @@ from warroom.domain.incident.status import Phase, Status
 _PHASE_ORDER = list(Phase)
 
 
-class RoleHolder(BaseModel):
+class _Deferred(BaseModel):
+    """Built on first use, not at import: a command that never validates a state (`warroom
+    list` reads summary rows) does not pay for building these models (issue 15)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class RoleHolder(_Deferred):
     person: str
     since: datetime
 
 
-class RoleStint(BaseModel):
+class RoleStint(_Deferred):
     role: Role
     person: str
     start: datetime
     end: datetime | None = None
 
 
-class SeverityChange(BaseModel):
+class SeverityChange(_Deferred):
     at: datetime
     actor: str
     from_severity: Severity | None
     to_severity: Severity
 
 
-class StatusChange(BaseModel):
+class StatusChange(_Deferred):
     at: datetime
     actor: str
     from_status: Status | None
     to_status: Status
 
 
-class DecisionRecord(BaseModel):
+class DecisionRecord(_Deferred):
     id: str
     text: str
     at: datetime
     actor: str
 
 
-class ActionRecord(BaseModel):
+class ActionRecord(_Deferred):
     id: str
     text: str
     owner: str | None
@@ -62,7 +69,7 @@ class ActionRecord(BaseModel):
     done_by: str | None = None
 
 
-class CommunicationRecord(BaseModel):
+class CommunicationRecord(_Deferred):
     id: str
     template: str
     audience: str
@@ -71,7 +78,7 @@ class CommunicationRecord(BaseModel):
     actor: str
 
 
-class DeliveryRecord(BaseModel):
+class DeliveryRecord(_Deferred):
     """One outcome of delivering a page (warroom/domain/incident/kinds/paging.py folds them)."""
 
     recipient: str  # a handle, or "policy:NAME" for a policy's own channel
@@ -83,7 +90,7 @@ class DeliveryRecord(BaseModel):
     retry_at: datetime | None = None  # a failure that will be retried then
 
 
-class EscalationRecord(BaseModel):
+class EscalationRecord(_Deferred):
     level: int
     targets: list[str]
     at: datetime
@@ -98,7 +105,7 @@ class EscalationRecord(BaseModel):
     drill: bool = False  # fired with --no-deliver: its pages are never sent
 
 
-class AlertRecord(BaseModel):
+class AlertRecord(_Deferred):
     key: str
     source: str
     summary: str
@@ -109,7 +116,7 @@ class AlertRecord(BaseModel):
     count: int = 1
 
 
-class IncidentState(BaseModel):
+class IncidentState(_Deferred):
     id: str
     title: str
     summary: str | None = None
