@@ -23,13 +23,14 @@ from rich.text import Text
 from textual.widgets import Static
 
 from warroom.domain.incident.events import Event
+from warroom.domain.incident.fold import apply
 from warroom.domain.incident.state import IncidentState
-from warroom.domain.incident.timetravel import state_at_version
 from warroom.tui.actions import BY_ACTION
 
 # What may be pressed while scrubbing: the time-travel keys and what only reads the screen.
 # Everything else writes, or works on the live incident (comms can mark a message sent, the
 # switch changes what is followed): Esc first.
+CHECKPOINT = 500
 ALLOWED = frozenset({"time_back", "time_forward", "time_live", "help", "quit", "metrics_mode",
                      "runbook"})
 
@@ -42,9 +43,11 @@ class Scrub:
     incident_id: str
     events: list[Event]
     version: int
-    # Folded states by version, so stepping back and forth does not fold from the start each
-    # time (an incident of 10,000 events stays quick to scrub).
+    # Folded states at every CHECKPOINT-th version (and the last one shown), so a step folds at
+    # most CHECKPOINT events instead of the whole history (an incident of 10,000 events stays
+    # quick to scrub both ways).
     _states: dict[int, IncidentState] = field(default_factory=dict, repr=False)
+    _shown: int = 0
 
     @property
     def last(self) -> int:
@@ -60,13 +63,20 @@ class Scrub:
         return self.event.recorded_at
 
     def state(self) -> IncidentState:
-        cached = self._states.get(self.version)
-        if cached is None:
-            cached = state_at_version(self.events[:self.version], self.version)
-            if len(self._states) > 256:
-                self._states.clear()
-            self._states[self.version] = cached
-        return cached.model_copy(deep=True)  # the screen's state may be handed to dialogs
+        """The fold of the events up to the version shown, a copy the screen may keep."""
+        v = self.version
+        base = max((k for k in self._states if k <= v), default=0)
+        state = self._states[base].model_copy(deep=True) if base else None
+        for e in self.events[base:v]:
+            state = apply(state, e)
+            if e.version % CHECKPOINT == 0 and e.version not in self._states:
+                self._states[e.version] = state.model_copy(deep=True)
+        assert state is not None
+        if self._shown % CHECKPOINT:
+            self._states.pop(self._shown, None)  # only the last shown besides checkpoints
+        self._shown = v
+        self._states.setdefault(v, state.model_copy(deep=True))
+        return state
 
 
 def scrub_of(state: IncidentState, events: list[Event]) -> Scrub | None:

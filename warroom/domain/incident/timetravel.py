@@ -48,7 +48,3 @@ def state_as_of(events: Sequence[Event], cut: datetime) -> IncidentState | None:
     known = known_at(events, cut)
     return fold(known) if known else None
 
-
-def state_at_version(events: Sequence[Event], version: int) -> IncidentState:
-    """The incident right after its event `version` was applied (the dashboard's scrubbing)."""
-    return fold(e for e in sorted(events, key=lambda e: e.version) if e.version <= version)
