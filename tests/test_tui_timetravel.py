@@ -236,3 +236,25 @@ def test_scrubbing_banner_80x24(snap_compare, room: Path) -> None:  # type: igno
         await pilot.pause()
 
     assert snap_compare(make_app(room), terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_scrubbing_from_the_focused_timeline_with_remapped_keys(room: Path) -> None:
+    """The refusal follows warroom.toml's [keys] (a remapped note key is refused, its old key
+    is nothing), and the time-travel keys work with the timeline focused."""
+    app = make_app(room, keys={"note": "z", "time_back": "comma"})
+    async with app.run_test(size=(160, 48)) as pilot:
+        d = app.dashboard
+        await settle(pilot, lambda: d.state is not None and d.state.version == 5)
+        await pilot.press("tab")
+        assert isinstance(app.focused, TimelineView)
+        await pilot.press("comma")
+        await settle(pilot, lambda: bool(d.query(AsOfBar)))
+        assert d.state is not None and d.state.version == 4
+        before = len(app._notifications)
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.screen is d
+        assert any(t.startswith("Note: nothing can be changed") for t in _texts(app)[before:])
+        await pilot.press("escape")
+        await settle(pilot, lambda: not d.query(AsOfBar))
+        assert d.state is not None and d.state.version == 5

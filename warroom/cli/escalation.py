@@ -53,7 +53,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                         "--at hour; nobody acknowledges, overrides apply")
     p.add_argument("--at", metavar="TIME", action="append",
                    help="at this time instead of now; with simulate: an hour of the day "
-                        "(HH:MM, local time) to simulate on every day too (repeatable)")
+                        "(HH:MM, in the zone of the ladder's rotation, where the people paged "
+                        "live) to simulate on every day too (repeatable)")
     p.add_argument("--rotation", metavar="NAME", help="only this rotation")
     p.add_argument("--from", dest="since", metavar="DATE", help="simulate: the window's start")
     p.add_argument("--to", dest="until", metavar="DATE",
