@@ -162,9 +162,19 @@ def oncall(ctx: Context) -> int:
     from warroom.domain.config.model import WEEKDAY_TITLES
     from warroom.domain.oncall.rotation import who_is_on_call
 
+    a = ctx.args
+    if a.action == "simulate":
+        from warroom.cli.oncall_simulate import simulate
+
+        return simulate(ctx)
+    given = [f"--{n}" for n, v in (("from", a.since), ("to", a.until), ("service", a.service))
+             if v is not None]
+    if given or len(a.at or []) > 1:
+        raise InvalidInput(f"{', '.join(given) or 'a second --at'} belongs to "
+                           "`warroom oncall simulate`")
     loaded = ctx.loaded_config
     config = loaded.config
-    at = _time(ctx, ctx.args.at, "--at", lookup=True)
+    at = _time(ctx, a.at[-1] if a.at else None, "--at", lookup=True)
     names = list(config.rotations)
     if ctx.args.rotation:
         if ctx.args.rotation not in config.rotations:

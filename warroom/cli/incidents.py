@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from typing import Any
 
 from warroom.cli.context import Context
@@ -286,11 +287,12 @@ async def list_incidents(ctx: Context) -> int:
 
 
 def _show_lines(state: IncidentState, events: list[Any], ctx: Context,
-                last: int | None = None) -> None:
+                last: int | None = None, now: datetime | None = None,
+                messages: bool = False) -> None:
     from warroom.domain.incident.clocks import response_clocks, severity_profile
     from warroom.domain.incident.timeline import timeline_rows
 
-    now = ctx.now()
+    now = now or ctx.now()
     line(f"{state.id}  {state.severity.value}  {state.status.value}  ({state.phase.value})  "
          f"version {state.version}")
     line(f"title:     {safe(state.title)}")
@@ -328,6 +330,8 @@ def _show_lines(state: IncidentState, events: list[Any], ctx: Context,
         mark = "x" if c.done_at else " "
         line(f"  [{mark}] {c.label:<22} {safe(c.owner_text()):<26} {c.target_text:<22} "
              f"{c.text()}")
+    if messages:
+        _sent_lines(state)
     line("timeline:")
     rows = timeline_rows(events, by_time=True)
     if last:
@@ -338,8 +342,23 @@ def _show_lines(state: IncidentState, events: list[Any], ctx: Context,
         line("  " + row_line(row) + later + edited)
 
 
+def _sent_lines(state: IncidentState) -> None:
+    """What had gone out: the messages marked sent and the pages (escalation levels fired)."""
+    line("messages sent:" if state.communications else "messages sent: none")
+    for c in state.communications:
+        channel = f" via {safe(c.channel)}" if c.channel else ""
+        line(f"  {when(c.at)}  {safe(c.template):<14} to {safe(c.audience)}{channel} "
+             f"(by {safe(c.actor)})")
+    line("pages:" if state.escalations else "pages: none")
+    for x in state.escalations:
+        drill = "  (drill: not delivered)" if x.drill else ""
+        line(f"  {when(x.at)}  level {x.level}: {safe(', '.join(x.targets) or '-')}{drill}")
+
+
 async def show(ctx: Context) -> int:
     incident_id = parse_incident_id(ctx.args.incident)
+    if ctx.args.as_of is not None:
+        return await _show_as_of(ctx, incident_id)
     async with await ctx.store(write=False) as store:
         state = await store.get(incident_id)
         events = await store.events(incident_id)
@@ -354,6 +373,47 @@ async def show(ctx: Context) -> int:
         emit_json(data)
     else:
         _show_lines(state, events, ctx, ctx.args.last)
+    return 0
+
+
+async def _show_as_of(ctx: Context, incident_id: str) -> int:
+    """`show --as-of`: the fold of what had been committed by then, never of what happened by
+    then (warroom/domain/incident/timetravel.py says why)."""
+    from warroom.domain.common.errors import InvalidInput
+    from warroom.domain.incident.clocks import response_clocks, severity_profile, update_clock
+    from warroom.domain.incident.fold import fold
+    from warroom.domain.incident.timetravel import VIEW, known_at, later_backdated
+
+    cut = ctx.time(ctx.args.as_of, "--as-of")
+    assert cut is not None
+    async with await ctx.store(write=False) as store:
+        events = await store.events(incident_id)
+        if not events:
+            await store.get(incident_id)  # the usual "no such incident" (exit 4)
+    known = known_at(events, cut)
+    if not known:
+        raise InvalidInput(f"{incident_id} was not declared yet at {when(cut)} (recorded at "
+                           f"{when(events[0].recorded_at)})")
+    state = fold(known)
+    hidden = later_backdated(events, cut)
+    shown = known[-ctx.args.last:] if ctx.args.last else known
+    if ctx.json:
+        data = incident_json(state, shown)
+        data["as_of"] = {
+            "at": cut, "view": VIEW, "events_known": len(known), "events_total": len(events),
+            "left_out_backdated": [e.seq for e in hidden],
+        }
+        data["severity_profile"] = to_json(severity_profile(state.severity))
+        data["clocks"] = [*response_clocks(state, cut), update_clock(state, cut)]
+        emit_json(data)
+        return 0
+    line(f"AS OF {when(cut)}: as the room knew it (events recorded by then: {len(known)} of "
+         f"{len(events)}; clocks computed at that time)")
+    if hidden:
+        seqs = ", ".join(f"#{e.seq}" for e in hidden)
+        line(f"left out: {len(hidden)} entr{'y' if len(hidden) == 1 else 'ies'} backdated to "
+             f"before then but recorded after ({seqs})")
+    _show_lines(state, known, ctx, ctx.args.last, now=cut, messages=True)
     return 0
 
 

@@ -63,6 +63,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "each was mapped", False, footer=False),
     ActionSpec("m", "metrics_mode", "Metrics/load", "Switch the metrics pane to on-call load "
                "and back", False, needs_incident=False, footer=False),
+    ActionSpec("left_square_bracket", "time_back", "Back in time", "Time travel: step back "
+               "through the incident's events (every pane as of that event)", False,
+               footer=False),
+    ActionSpec("right_square_bracket", "time_forward", "Forward in time", "Time travel: step "
+               "forward (past the newest event: live)", False, footer=False),
+    ActionSpec("escape", "time_live", "Live", "Time travel: back to live", False,
+               footer=False),
     ActionSpec("question_mark", "help", "Help", "Show every key", False, needs_incident=False),
     ActionSpec("q", "quit", "Quit", "Quit warroom", False, needs_incident=False),
 )

@@ -89,6 +89,8 @@ from warroom.tui.session import (
     PresenceChanged,
     RoomSession,
 )
+from warroom.tui.timetravel import ALLOWED as ALLOWED_AS_OF
+from warroom.tui.timetravel import AsOfBar, Scrub, banner, refusal, scrub_of
 from warroom.tui.widgets.keybar import KeyBar
 from warroom.tui.widgets.panes import (
     EPOCH,
@@ -418,7 +420,8 @@ class DashboardScreen(Screen[None]):
     # ---- time -------------------------------------------------------------------------------
 
     def _tick(self) -> None:
-        self.now = self.session.now()
+        if self._scrub is None:  # scrubbing: the clocks stay at the moment shown
+            self.now = self.session.now()
         stale = self._metrics_at is None or self.now - self._metrics_at > METRICS_EVERY
         if self._metrics_dirty or stale:
             self._compute_metrics()
@@ -456,6 +459,8 @@ class DashboardScreen(Screen[None]):
             return True
         if spec.mutating and self.spectator:
             return False
+        if self._scrub is not None and action not in ALLOWED_AS_OF:
+            return False  # scrubbing: nothing is changed, nothing acts on the live incident
         if spec.needs_incident and self.state is None:
             return None
         return True
@@ -1108,3 +1113,92 @@ class DashboardScreen(Screen[None]):
             return
         await self.write(lambda s: commands.schedule_postmortem(s, meets_at, self.actor),
                          seen=seen, yours="postmortem schedule")
+
+    # ---- time travel (issue 17.4: warroom/tui/timetravel.py) ------------------------------
+
+    _scrub: Scrub | None = None  # set while `[`/`]` show the incident as of one of its events
+
+    def action_time_back(self) -> None:
+        scrub = self._scrub
+        if scrub is None:
+            state = self.state
+            if state is None:
+                return
+            scrub = scrub_of(state, [r.event for r in self.query_one(TimelineView).rows()])
+            if scrub is None:
+                self.notify_error(f"{state.id}: its timeline is still loading; try again")
+                return
+            self._start_scrub(scrub)
+        elif scrub.version == 1:
+            self.notify(f"{scrub.incident_id}'s declaration: nothing earlier", markup=False,
+                        timeout=3)
+            return
+        else:
+            scrub.version -= 1
+        self._show_scrub(scrub)
+
+    def action_time_forward(self) -> None:
+        scrub = self._scrub
+        if scrub is None:
+            self.notify("live already: nothing newer to step to", markup=False, timeout=3)
+        elif scrub.version >= scrub.last:
+            self.action_time_live()
+        else:
+            scrub.version += 1
+            self._show_scrub(scrub)
+
+    def action_time_live(self) -> None:
+        """Back to live: the incident read again whole, in turn with the feed's batches, so
+        what arrived meanwhile is on screen and nothing is applied twice."""
+        scrub = self._scrub
+        if scrub is None:
+            return
+        self.call_later(self._end_scrub, scrub.incident_id)
+
+    def _start_scrub(self, scrub: Scrub) -> None:
+        # Synchronous with the feed's handler (no await between the two assignments): from
+        # here the feed brings this incident's events to the store only, until Esc.
+        self._scrub = scrub
+        self.follow_id = None
+        self.mount(AsOfBar(banner(scrub, self.local_tz)), before=self.query_one("#body"))
+        self.query_one(KeyBar).refresh_keys()
+
+    def _show_scrub(self, scrub: Scrub) -> None:
+        self.state = scrub.state()
+        self.now = scrub.at
+        timeline = self.query_one(TimelineView)
+        timeline.set_events(scrub.events[:scrub.version])
+        event_id = scrub.event.event_id
+        row = next((i for i, r in enumerate(timeline.rows()) if r.event.event_id == event_id),
+                   timeline.row_count - 1)
+        timeline.cursor = row
+        timeline.call_after_refresh(timeline.scroll_to_region_of, row)
+        self._title_timeline()
+        for bar in self.query(AsOfBar):
+            bar.update(banner(scrub, self.local_tz))
+
+    async def _end_scrub(self, incident_id: str) -> None:
+        if self._scrub is None:
+            return
+        await self.follow(incident_id)
+        self._scrub = None
+        self.now = self.session.now()
+        await self.query(AsOfBar).remove()
+        self.query_one(KeyBar).refresh_keys()
+
+    def on_key(self, event: events.Key) -> None:
+        """While scrubbing, a key of a withheld action says why nothing happens (the binding
+        itself is off: `check_action`)."""
+        scrub = self._scrub
+        if scrub is None:
+            return
+        for spec in ACTIONS:
+            if spec.action in ALLOWED_AS_OF:
+                continue
+            keys = {k.strip() for k in self.keys.keys(spec.action).split(",")}
+            if event.key in keys or (event.character is not None and event.character in keys):
+                event.stop()
+                event.prevent_default()
+                self.notify(refusal(scrub, spec.action, self.local_tz), severity="warning",
+                            markup=False, timeout=4)
+                return

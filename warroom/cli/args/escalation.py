@@ -33,9 +33,25 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="refuse (exit 3) if the incident changed since version N")
     p.add_argument("--no-deliver", action="store_true", help="record it but send no page")
 
-    p = cmd("oncall", "who is primary and secondary on each rotation", "oncall")
-    p.add_argument("--at", metavar="TIME", help="at this time instead of now")
+    p = cmd("oncall", "who is primary and secondary on each rotation; `oncall simulate`: who "
+            "each escalation level would page, and when, at each handoff and daylight-saving "
+            "change of a window", "oncall")
+    p.add_argument("action", nargs="?", choices=("simulate",),
+                   help="simulate: an incident declared at each handoff (and a minute before), "
+                        "override edge and daylight-saving change in --from/--to, and at each "
+                        "--at hour; nobody acknowledges, overrides apply")
+    p.add_argument("--at", metavar="TIME", action="append",
+                   help="at this time instead of now; with simulate: an hour of the day "
+                        "(HH:MM, in the zone of the ladder's rotation, where the people paged "
+                        "live) to simulate on every day too (repeatable)")
     p.add_argument("--rotation", metavar="NAME", help="only this rotation")
+    p.add_argument("--from", dest="since", metavar="DATE", help="simulate: the window's start")
+    p.add_argument("--to", dest="until", metavar="DATE",
+                   help="simulate: the window's end (a bare date: the end of that day)")
+    p.add_argument("--service", metavar="NAME", help="simulate: the incident's service (its "
+                   "policy and rotation)")
+    p.add_argument("--severity", metavar="SEV-N", default="SEV-1",
+                   help="simulate: the incident's severity (default SEV-1: the whole ladder)")
 
     p = cmd("config", "check or show the room's configuration", "config_cmd")
     p.add_argument("action", nargs="?", choices=("check", "show"), default="check",

@@ -47,6 +47,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     incident_arg(p)
     p.add_argument("--last", type=count, default=None, metavar="N",
                    help="only the last N timeline entries")
+    p.add_argument("--as-of", metavar="TIME",
+                   help="the incident as the room knew it then: the events recorded (committed) "
+                        "by TIME, clocks computed at TIME; an entry backdated to before TIME but "
+                        "recorded after it is left out (ISO 8601, HH:MM, -1h)")
 
     p = cmd("ack", "acknowledge an incident (stops escalation)", "ack")
     incident_arg(p)

@@ -582,7 +582,8 @@ class StatusPageConfig(_Model):
 BINDING_IDS = ("ack", "status", "severity", "role", "note", "decision", "action_item",
                "fact", "escalate", "switch", "declare", "checklist", "service", "phase",
                "complete_action", "retitle", "backdate", "schedule_postmortem", "edit_entry",
-               "comms", "runbook", "postmortem", "payloads", "metrics_mode", "help", "quit")
+               "comms", "runbook", "postmortem", "payloads", "metrics_mode", "time_back",
+               "time_forward", "time_live", "help", "quit")
 
 
 class Config(_Model):
