@@ -191,3 +191,26 @@ def test_no_inotify_off_linux(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(WakeUnavailable, match="no inotify on darwin"):
         wake._libc()
 
+
+
+async def test_verbose_says_how_the_feed_is_woken(db_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from warroom.cli.main import _say_verbose
+
+    await _room(db_path)
+    logger = logging.getLogger("warroom.store")
+    handlers, level = list(logger.handlers), logger.level
+    _say_verbose()
+    try:
+        reader = await SQLiteStore.open(db_path, readonly=True)
+        try:
+            reader.generation()  # starts the feed's watcher, which decides at once
+            await asyncio.sleep(0.05)
+        finally:
+            await reader.close()
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+    err = capsys.readouterr().err
+    expected = "woken by inotify" if reader.wake_mode == "inotify" else "polling every"
+    assert f"warroom: change feed of {db_path}" in err and expected in err
