@@ -85,7 +85,8 @@ class FolderWatch:
     """
 
     def __init__(self, db: Path) -> None:
-        self.db = db
+        # SQLite puts -wal beside the file a symbolic link points to: watch that folder.
+        self.db = db = Path(os.path.realpath(db))
         self.names = {os.fsencode(db.name + suffix) for suffix in ("", "-wal", "-shm")}
         self.gone: str | None = None  # why the watch stopped working (then poll)
         self._fd = -1
