@@ -214,3 +214,28 @@ async def test_verbose_says_how_the_feed_is_woken(db_path: Path,
     err = capsys.readouterr().err
     expected = "woken by inotify" if reader.wake_mode == "inotify" else "polling every"
     assert f"warroom: change feed of {db_path}" in err and expected in err
+
+
+@linux
+async def test_a_room_opened_through_a_symbolic_link_is_watched_where_its_wal_is(
+        tmp_path: Path) -> None:
+    real_dir, link_dir = tmp_path / "real", tmp_path / "link"
+    real_dir.mkdir()
+    link_dir.mkdir()
+    incident = await _room(real_dir / "room.db")
+    (link_dir / "room.db").symlink_to(real_dir / "room.db")
+    writer = await SQLiteStore.open(real_dir / "room.db")
+    reader = await SQLiteStore.open(link_dir / "room.db", readonly=True, poll_interval=NEVER,
+                                    backstop=NEVER)
+    try:
+        feed = reader.subscribe(await reader.last_seq())
+        first = asyncio.ensure_future(anext(feed))
+        await asyncio.sleep(0.2)
+        state = await writer.get(incident)
+        await writer.append(incident, commands.add_note(state, "through the link", "a"))
+        batch = await asyncio.wait_for(first, PATIENCE)
+        assert [e.data["text"] for e in batch] == ["through the link"]
+        await feed.aclose()
+    finally:
+        await reader.close()
+        await writer.close()
