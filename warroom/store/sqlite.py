@@ -466,7 +466,7 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
         if watch is not None:
             self.wake_mode = "inotify"
             log.info("change feed of %s: woken by inotify on %s, backstop poll every %g s",
-                     self.path, self.path.parent, self.backstop)
+                     self.path, watch.db.parent, self.backstop)
         else:
             self.wake_mode = "poll"
             log.info("change feed of %s: polling every %g s (no inotify: %s)", self.path,
@@ -534,8 +534,7 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
         lock; a busy answer is a transient failure, looked at again a poll interval later."""
         conn = self._version_conn
         if conn is None:
-            conn = sqlite3.connect(self._uri(), uri=True, timeout=0, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(self._uri(), uri=True, timeout=0, isolation_level=None)
             try:
                 _prepare_reader(conn)
             except BaseException:
