@@ -228,11 +228,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="seconds of the measured window (default 25)")
     p.add_argument("--warmup", type=float, default=3.0,
                    help="seconds between 'ready' and the window (default 3)")
-    # watchfiles is not a dependency of warroom: its variants run only when asked for
-    default = [v for v in ALL_VARIANTS if not v.startswith("watchfiles")]
+    # `inotify` is `store` again; watchfiles is not a dependency of warroom (pip install it)
+    default = [v for v in ALL_VARIANTS if v != "inotify" and not v.startswith("watchfiles")]
     p.add_argument("--variants", default=",".join(default),
-                   help=f"comma-separated, from {', '.join(ALL_VARIANTS)} (default: all but "
-                        "watchfiles-*, which need `pip install watchfiles`)")
+                   help=f"comma-separated, from {', '.join(ALL_VARIANTS)} (default: "
+                        f"{', '.join(default)})")
     p.add_argument("--poll-interval", type=float, default=0.05,
                    help="the readers' poll interval (default 0.05, the store's default)")
     p.add_argument("--sequential", action="store_true",
