@@ -1,12 +1,18 @@
 """Patched copies of the SQLite store's change-feed poller, for measurement only.
 
-warroom/store/sqlite.py polls `PRAGMA data_version` every `poll_interval` through aiosqlite:
-each poll is a timer wake-up on the event loop, a hand-off to the connection's thread and a
-wake-up of the loop again when the answer comes back. The variants below keep everything else
-of SQLiteStore and change only how that poll is done, so that idle_reader_cpu.py and
-feed_latency.py can compare them with the real thing. None of them is used by warroom itself.
+warroom/store/sqlite.py reads `PRAGMA data_version` through aiosqlite when inotify says the
+room's files changed (with a 1 s backstop poll), or every `poll_interval` where inotify is not
+available. Each read is a hand-off to the connection's thread and a wake-up of the loop again
+when the answer comes back. The variants below keep everything else of SQLiteStore and change
+only how the feed is woken, so that idle_reader_cpu.py and feed_latency.py can compare them
+with the real thing. None of them but `store`/`inotify` and `poll` is used by warroom itself.
 
-- store:           the real SQLiteStore, unchanged.
+- store, inotify:  the real SQLiteStore, unchanged (inotify where it works, as on Linux).
+- poll:            the real SQLiteStore with inotify turned off (`wake="poll"`): the poll every
+                   `poll_interval`, as everywhere without inotify and as before issue 15.
+- watchfiles-N:    the real feed woken by watchfiles' `awatch` (Rust notify) on the room's
+                   folder instead of the ctypes inotify binding, with step=N ms (debounce=N):
+                   the library considered for the job (it must be installed by hand).
 - poll-thread:     a dedicated daemon thread with a plain sqlite3 connection polls with
                    time.sleep between polls and wakes the event loop only when data_version moved
                    (an idle room never wakes the loop).
@@ -26,10 +32,12 @@ import asyncio
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 from warroom.store.sqlite import SQLiteStore, _prepare_reader
 
-VARIANTS = ("store", "poll-thread", "inline-sqlite3")
+VARIANTS = ("store", "inotify", "poll", "poll-thread", "inline-sqlite3", "watchfiles-1",
+            "watchfiles-50")
 
 
 def _raw_reader(store: SQLiteStore, timeout: float) -> sqlite3.Connection:
@@ -116,12 +124,66 @@ class InlineSqlite3Store(SQLiteStore):
                 conn.close()
 
 
+class WatchfilesWake:
+    """wake.FolderWatch's interface on watchfiles.awatch: a task sets the flag per yield."""
+
+    def __init__(self, db: Path, step: int) -> None:
+        import watchfiles
+
+        self.gone: str | None = None
+        self._pending = asyncio.Event()
+        self._stop = asyncio.Event()
+        names = {db.name + s for s in ("", "-wal", "-shm")}
+
+        async def run() -> None:
+            async for _changes in watchfiles.awatch(
+                    db.parent, watch_filter=lambda _c, path: Path(path).name in names,
+                    step=step, debounce=step, stop_event=self._stop, recursive=False):
+                self._pending.set()
+
+        self._task = asyncio.get_running_loop().create_task(run())
+
+    def take(self) -> bool:
+        pending = self._pending.is_set()
+        self._pending.clear()
+        return pending
+
+    async def wait(self, seconds: float) -> None:
+        if self._pending.is_set():
+            return
+        try:
+            async with asyncio.timeout(seconds):
+                await self._pending.wait()
+        except TimeoutError:
+            pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._task.cancel()
+
+
+class WatchfilesStore(SQLiteStore):
+    step = 50
+
+    def _start_watch(self) -> Any:
+        self.wake_mode = f"watchfiles step={self.step}"
+        return WatchfilesWake(self.path, self.step)
+
+
+class Watchfiles1Store(WatchfilesStore):
+    step = 1
+
+
 async def open_variant(name: str, db: str | Path, *, readonly: bool = True,
                        poll_interval: float = 0.05) -> SQLiteStore:
     cls: type[SQLiteStore] = {
         "store": SQLiteStore,
+        "inotify": SQLiteStore,
+        "poll": SQLiteStore,
         "poll-thread": PollThreadStore,
         "inline-sqlite3": InlineSqlite3Store,
+        "watchfiles-1": Watchfiles1Store,
+        "watchfiles-50": WatchfilesStore,
     }[name]
     return await cls.open(db, readonly=readonly, create=not readonly,
-                          poll_interval=poll_interval)
+                          poll_interval=poll_interval, wake="poll" if name == "poll" else "auto")

@@ -84,8 +84,8 @@ def test_feed_latency_patched_poller_also_misses_nothing(tmp_path: Path) -> None
 def test_idle_reader_cpu_reports_every_variant(tmp_path: Path) -> None:
     doc = run_script("idle_reader_cpu", tmp_path, "--duration", "0.5", "--warmup", "0",
                      "--polls", "20")
-    assert [r["variant"] for r in doc["runs"]] == ["store", "poll-thread", "inline-sqlite3",
-                                                   "floor"]
+    assert [r["variant"] for r in doc["runs"]] == ["store", "poll", "poll-thread",
+                                                   "inline-sqlite3", "floor"]
     for r in doc["runs"]:
         assert r["cpu_pct_of_core"] >= 0 and r["polls_per_s"] == 20.0
     assert set(doc["per_poll_cpu_us"]) == {"asyncio_timer_wakeup_us",

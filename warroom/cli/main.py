@@ -74,7 +74,33 @@ def common_options() -> argparse.ArgumentParser:
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
                         help="the room's configuration (default: $WARROOM_CONFIG, else "
                              "warroom.toml beside the database, else built-in defaults)")
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="say on stderr how this process learns of other terminals' "
+                             "changes (inotify, or polling and why)")
     return common
+
+
+def _say_verbose() -> None:
+    """The store's start-up choices (warroom.store at INFO) to stderr, as `warroom: ...`.
+
+    The handler looks up sys.stderr at each line, so that while the dashboard holds the
+    terminal the line goes where Textual sends stderr, not over the screen."""
+    import logging
+
+    class Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+        @property  # type: ignore[override]
+        def stream(self) -> object:
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, _value: object) -> None:
+            pass
+
+    handler = Stderr()
+    handler.setFormatter(logging.Formatter("warroom: %(message)s"))
+    logger = logging.getLogger("warroom.store")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from warroom.settings import Settings, SettingsError
     from warroom.store.errors import Conflict, ExitCode, StoreError
 
+    if getattr(args, "verbose", False):
+        _say_verbose()
     try:
         settings = Settings.from_env()
     except SettingsError as e:

@@ -3,8 +3,9 @@
 Every write is one call that runs a whole transaction on the connection's own thread
 (BEGIN IMMEDIATE ... COMMIT), so a cancelled task can never leave the write lock held, and the
 call is shielded so the caller's cancellation does not lose the answer of a committed write.
-Readers use a separate read-only connection; a third one polls PRAGMA data_version to learn of
-other processes' commits (see ../shared/ARCHITECTURE.md for the measurements behind this).
+Readers use a separate read-only connection; a third one reads PRAGMA data_version to learn of
+other processes' commits: when inotify says the room's files changed (warroom/store/wake.py),
+with a slow backstop poll, or every `poll_interval` where no notification exists.
 
 The statements, the reads and the append transaction are shared with PostgreSQL
 (warroom/store/sql.py, append_plan.py); this module holds what only SQLite does: the dialect,
@@ -14,6 +15,7 @@ connections, the transaction on the connection's thread, the schema, the data_ve
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import urllib.parse
@@ -42,6 +44,13 @@ from warroom.store.errors import (
 from warroom.store.files import RoomFiles, RoomFilesReplaced
 from warroom.store.fs import network_filesystem
 from warroom.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION, not_a_room
+from warroom.store.wake import SETTLE, FolderWatch, WakeUnavailable
+
+log = logging.getLogger("warroom.store")
+
+# The poll that remains when inotify wakes the feed: it only catches what a notification
+# could not say (a commit made visible later than SETTLE looked), so once a second is enough.
+BACKSTOP = 1.0
 
 T = TypeVar("T")
 
@@ -228,16 +237,19 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
     statements = STATEMENTS
 
     def __init__(self, path: Path, *, readonly: bool, lock_timeout: float,
-                 poll_interval: float) -> None:
+                 poll_interval: float, backstop: float = BACKSTOP, wake: str = "auto") -> None:
         self.path = path
         self.location = str(path)
         self.readonly = readonly
         self.lock_timeout = lock_timeout
-        self.poll_interval = poll_interval
+        self.poll_interval = poll_interval  # the feed's poll where no notification exists
+        self.backstop = backstop  # the feed's poll while inotify wakes it
+        self.wake = wake  # "auto": inotify where it works; "poll": never
+        self.wake_mode: str | None = None  # what the feed uses, once it runs: inotify / poll
         self.snapshot = False  # read-only fallback on an idle room we cannot create -shm for
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._poll_conn: aiosqlite.Connection | None = None
+        self._version_conn: sqlite3.Connection | None = None  # the feed's (see _data_version)
         self._poll_task: asyncio.Task[None] | None = None
         self._signal = ChangeSignal()
         self._closed = False
@@ -247,10 +259,12 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
 
     @classmethod
     async def open(cls, path: str | Path, *, readonly: bool = False, create: bool = True,
-                   lock_timeout: float = 10.0, poll_interval: float = 0.05) -> SQLiteStore:
+                   lock_timeout: float = 10.0, poll_interval: float = 0.05,
+                   backstop: float = BACKSTOP, wake: str = "auto") -> SQLiteStore:
         p = Path(path).expanduser().absolute()
         return await cls(p, readonly=readonly, lock_timeout=lock_timeout,
-                         poll_interval=poll_interval)._opened(create)
+                         poll_interval=poll_interval, backstop=backstop,
+                         wake=wake)._opened(create)
 
     async def _open(self, create: bool) -> None:
         try:
@@ -365,7 +379,10 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
             except (asyncio.CancelledError, Exception):
                 pass
             self._poll_task = None
-        for name in ("_poll_conn", "_reader", "_writer"):
+        if self._version_conn is not None:
+            conn, self._version_conn = self._version_conn, None
+            conn.close()
+        for name in ("_reader", "_writer"):
             conn = getattr(self, name)
             if conn is not None:
                 setattr(self, name, None)
@@ -435,10 +452,48 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
         if self._poll_task is None and not self._closed:
             self._poll_task = asyncio.get_running_loop().create_task(self._poll())
 
+    def _start_watch(self) -> FolderWatch | None:
+        """inotify on the room's folder, or None (then the feed polls); said once in the log
+        (`warroom --verbose`)."""
+        reason = "turned off" if self.wake == "poll" else None
+        watch: FolderWatch | None = None
+        if reason is None:
+            watch = FolderWatch(self.path)
+            try:
+                watch.start()
+            except (WakeUnavailable, OSError) as e:
+                reason, watch = str(e), None
+        if watch is not None:
+            self.wake_mode = "inotify"
+            log.info("change feed of %s: woken by inotify on %s, backstop poll every %g s",
+                     self.path, watch.db.parent, self.backstop)
+        else:
+            self.wake_mode = "poll"
+            log.info("change feed of %s: polling every %g s (no inotify: %s)", self.path,
+                     self.poll_interval, reason)
+        return watch
+
     async def _poll(self) -> None:
-        """Re-armed poll of PRAGMA data_version: it moves when another connection commits."""
+        """Read PRAGMA data_version whenever the room's files change (inotify) and every
+        `backstop` s, or every `poll_interval` without inotify: it moves when another connection
+        commits. One read per wake, however many writes the wake stands for."""
+        watch = self._start_watch()
+        try:
+            await self._feed(watch)
+        finally:
+            if watch is not None:
+                watch.close()
+
+    async def _feed(self, watch: FolderWatch | None) -> None:
         last: int | None = None
+        settle: list[float] = []  # looks still due after the last wake (see wake.SETTLE)
         while not self._closed:
+            if watch is not None and watch.gone is not None:
+                log.info("change feed of %s: inotify stopped (%s); polling every %g s",
+                         self.path, watch.gone, self.poll_interval)
+                watch, self.wake_mode = None, "poll"
+            if watch is not None and watch.take():
+                settle = list(SETTLE)  # taken BEFORE the read: a later write wakes us again
             if await self._files_replaced():
                 return  # nothing this room says can be trusted any more: the feed ends
             try:
@@ -448,10 +503,7 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
                         if not self.snapshot:
                             self._signal.bump()
                 else:
-                    if self._poll_conn is None:
-                        self._poll_conn = await self._connect_ro(immutable=False)
-                    rows = await self._poll_conn.execute_fetchall("PRAGMA data_version")
-                    version = int(next(iter(rows))[0])
+                    version = self._data_version()
                     # The first read (and the first after a reconnect) signals too: a commit
                     # between a subscriber's read and this baseline would otherwise wait for
                     # the next commit, which in a quiet room can be minutes away.
@@ -461,15 +513,35 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
             except asyncio.CancelledError:
                 raise
             except Exception:
-                # A transient failure (file replaced, busy during recovery): try again next tick.
+                # A transient failure (file replaced, busy during recovery): try again next tick
+                # (a poll interval away even while inotify wakes the feed).
                 last = None
-                if self._poll_conn is not None:
-                    conn, self._poll_conn = self._poll_conn, None
-                    try:
-                        await conn.close()
-                    except Exception:
-                        pass
-            await asyncio.sleep(self.poll_interval)
+                settle = settle or [self.poll_interval]
+                if self._version_conn is not None:
+                    conn, self._version_conn = self._version_conn, None
+                    conn.close()
+            if watch is None:
+                await asyncio.sleep(self.poll_interval)
+            else:
+                await watch.wait(settle.pop(0) if settle else self.backstop)
+
+    def _data_version(self) -> int:
+        """PRAGMA data_version on a plain connection, on the loop's own thread.
+
+        After a wake every reader looks several times (wake.SETTLE), all at the same moment:
+        through aiosqlite each look is a hop to its thread and back (~45 us of CPU and two
+        wake-ups, bench/idle_reader_cpu.py), plainly ~5 us. timeout=0: it never waits for a
+        lock; a busy answer is a transient failure, looked at again a poll interval later."""
+        conn = self._version_conn
+        if conn is None:
+            conn = sqlite3.connect(self._uri(), uri=True, timeout=0, isolation_level=None)
+            try:
+                _prepare_reader(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._version_conn = conn
+        return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
     async def _files_replaced(self) -> bool:
         """A few stat calls per tick: a deleted or swapped room file is noticed within one
