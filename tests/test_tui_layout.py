@@ -292,6 +292,10 @@ def test_stakeholder_lines_wrap_under_their_own_column(room: Path) -> None:
         _, plan = comms_choices(s, NOW)
         lines = plan.plain.splitlines()[1:]
         assert all(len(line) <= width for line in lines), lines
+        # What the status page says closes the plan (issue 16): two lines of their own.
+        assert lines[-2].startswith("Status page now: ")
+        assert lines[-1].startswith("Next public update: ")
+        lines = lines[:-2]
         for line in lines:  # a name, or a continuation under the detail column
             assert line.startswith("  ") and (line[2] != " " or line.startswith(" " * 16))
         assert " - " not in plan.plain and "· -" not in plan.plain

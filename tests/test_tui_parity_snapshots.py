@@ -5,6 +5,7 @@ snapshots (tests/__snapshots__/test_tui_parity_snapshots/). After an intended ch
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,11 +34,13 @@ def room(tmp_path: Path) -> Path:
         try:
             for text in ("roll back the pool @bob", "page the DBA"):
                 s = await store.get("INC-1")
-                events = commands.add_note(s, text, "carol", at=NOW, kind="action")
+                events = [replace(e, replayed=True)  # recorded as it happened: no "recorded"
+                          for e in commands.add_note(s, text, "carol", at=NOW, kind="action")]
                 events[0].name(idempotent_id(f"snapshot {text}"))  # its id is on the screen
                 await store.append("INC-1", events)
             s = await store.get("INC-1")
-            events = commands.complete_action(s, s.action_items[1].id, "carol", at=NOW)
+            events = [replace(e, replayed=True) for e in
+                      commands.complete_action(s, s.action_items[1].id, "carol", at=NOW)]
             events[0].name(idempotent_id("snapshot done"))
             await store.append("INC-1", events)
         finally:
