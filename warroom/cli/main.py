@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "warroom.cli.escalation",
     "warroom.cli.alerts",
     "warroom.cli.statuspage",
+    "warroom.cli.drill",
 )
 
 EPILOG = """\

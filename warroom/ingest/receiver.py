@@ -275,8 +275,10 @@ class AlertReceiver:
         whichever process does it first wins)."""
         try:
             events = await self.store.events(incident_id)
+            drill = await self.store.is_drill()  # a drill room's messages say [DRILL]
             await execute(self.store, incident_id, lambda state: al.initial_status_events(
-                self.config, state, events, self.template, now), retry=self.retry)
+                self.config, state, events, self.template, now, drill=drill),
+                retry=self.retry)
         except StoreError as e:
             log.warning("%s: could not post the initial status: %s", incident_id, e)
 
