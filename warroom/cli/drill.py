@@ -150,14 +150,6 @@ async def _play(ctx: Context, scenario: Scenario, original_json: str | None = No
                  + f". Respond with: warroom --db {safe(ctx.db)}")
         runner = DrillRunner(store, config, scenario, clock, instant=a.instant, on_played=show)
         result = await runner.run()
-        if a.instant:
-            # Played at once: the room's drill clock now reads the scenario's end and runs
-            # live from there (the scorecard and any screen see the drill as over).
-            from warroom.domain.drills.scenario import DrillClock
-            from warroom.drills.runner import MARK_CLOCK
-
-            await store.set_room_mark(MARK_CLOCK, DrillClock(
-                start=runner.end, real_start=ctx.now(), speed=1.0).model_dump_json())
     if ctx.json:
         emit_json({"drill": scenario.meta.name, "db": ctx.db, "speed": clock.speed,
                    "start": clock.start, "incidents": result.incidents,
@@ -201,7 +193,7 @@ async def drill_score(ctx: Context) -> int:
     from warroom.domain.drills.scenario import DrillClock, Scenario
     from warroom.domain.drills.scorecard import Scorecard, incident_card, render_markdown
     from warroom.domain.incident.state import IncidentState
-    from warroom.drills.runner import MARK_CLOCK, MARK_ORIGINAL, MARK_SCENARIO
+    from warroom.drills.runner import MARK_CLOCK, MARK_ENDED, MARK_ORIGINAL, MARK_SCENARIO
 
     ctx = drill_context(ctx)
     async with await ctx.store(write=False) as store:
@@ -211,13 +203,16 @@ async def drill_score(ctx: Context) -> int:
         scenario_json = await store.room_mark(MARK_SCENARIO)
         clock_json = await store.room_mark(MARK_CLOCK)
         original_json = await store.room_mark(MARK_ORIGINAL)
+        ended = await store.room_mark(MARK_ENDED)
         summaries = await store.summaries()
         states = [await store.get(s.id) for s in reversed(summaries)]
     scenario = Scenario.model_validate_json(scenario_json) if scenario_json else None
     clock = DrillClock.model_validate_json(clock_json) if clock_json else None
     original = IncidentState.model_validate_json(original_json) if original_json else None
     end = ctx.now()
-    if clock is not None:
+    if ended:  # the scenario ran to its end: score the drill as of then
+        end = datetime.fromisoformat(ended)
+    elif clock is not None:  # still running (or stopped): as of the drill clock now
         end = clock.now(end)
         if scenario is not None:
             end = min(end, clock.start + scenario.meta.duration)

@@ -43,6 +43,7 @@ MARK_DRILL = "drill"
 MARK_SCENARIO = "drill_scenario"
 MARK_CLOCK = "drill_clock"
 MARK_ORIGINAL = "drill_original"
+MARK_ENDED = "drill_ended"  # the drill instant the scenario's end was reached
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ async def mark_drill_room(store: Store, scenario: Scenario, clock: DrillClock,
         await store.set_room_mark(MARK_DRILL, scenario.meta.name)
     await store.set_room_mark(MARK_SCENARIO, scenario.model_dump_json())
     await store.set_room_mark(MARK_CLOCK, clock.model_dump_json())
+    if await store.room_mark(MARK_ENDED) is not None:
+        await store.set_room_mark(MARK_ENDED, "")  # a new run in a reused room is not over
     if original_state_json is not None:
         await store.set_room_mark(MARK_ORIGINAL, original_state_json)
 
@@ -146,6 +149,7 @@ class DrillRunner:
                 await self._tick()  # what the step changed (a new incident's ladder starts now)
             await self._advance_to(self.end)
             self._played("drill clock reached the scenario's end", None)
+            await self.store.set_room_mark(MARK_ENDED, self.now.isoformat())
         finally:
             await self.receiver.drain()
             await self.receiver.close()
