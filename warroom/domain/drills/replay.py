@@ -1,5 +1,5 @@
 """A scenario built from a past incident's log: its alerts and severity changes at their
-original offsets (from the incident's detection), the rest of what its responders did kept
+original offsets (from the incident's first event), the rest of what its responders did kept
 aside as `original` (shown in the scorecard; hidden from the drill with --blind).
 
 Pure and ordered by the log's versions, so the same incident gives the same scenario every
@@ -26,10 +26,13 @@ _MACHINE_KINDS = frozenset({"declared", "alert_received", "severity_changed", "e
 
 def replay_scenario(state: IncidentState, events: Sequence[Event]) -> Scenario:
     """The scenario that re-lives `state` (the incident) from its events."""
-    origin = state.detected_at
+    origin = state.declared_at  # the log's first event: the scenario's +0m
     steps: list[Step] = []
     original: list[tuple[timedelta, str]] = []
     payloads: dict[str, object] = {}
+    # What the receiver wrote beside each alert (routing decisions, the on-call's role, the
+    # initial status) comes back when the replayed alert goes through the receiver again.
+    machines = {e.actor for e in events if e.kind == AlertReceived.kind} | {"engine"}
     for e in sorted(events, key=lambda e: e.version):
         offset = max(e.at - origin, timedelta(0))
         if e.kind == AlertReceived.kind:
@@ -44,7 +47,7 @@ def replay_scenario(state: IncidentState, events: Sequence[Event]) -> Scenario:
             steps.append(Step(at=offset, severity=str(e.data["to_severity"]),
                               reason=f"as in {state.id}"))
             continue
-        if e.kind in _MACHINE_KINDS:
+        if e.kind in _MACHINE_KINDS or e.actor in machines:
             continue
         original.append((offset, f"{e.actor}: {describe(e)}"))
     end = (state.resolved_at or state.last_event_at) - origin
