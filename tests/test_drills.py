@@ -465,6 +465,24 @@ async def test_every_screen_on_a_drill_room_shows_drill(tmp_path: Path) -> None:
             assert "DRILL" not in str(header.render())
 
 
+async def test_the_dashboards_message_preview_says_drill(tmp_path: Path) -> None:
+    from warroom.tui.documents import MessageScreen
+    from warroom.tui.screens import ChoiceScreen
+
+    from .tui_support import make_app, settle
+
+    drill = tmp_path / "drill.db"
+    await play(drill, "payments-outage")
+    app = make_app(drill)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        await pilot.press("c")
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("1")
+        await settle(pilot, lambda: isinstance(app.screen, MessageScreen))
+        assert app.screen.text.startswith("[DRILL] ")
+
+
 def test_demo_drill_builds_a_drill_room(tmp_path: Path) -> None:
     db = tmp_path / "demo" / "drill.db"
     env = cli_env(tmp_path / "mine.db")
@@ -475,3 +493,20 @@ def test_demo_drill_builds_a_drill_room(tmp_path: Path) -> None:
     m = run_cli(db, "metrics", "--db", str(db), env=env)
     assert m.out.startswith("DRILL FIGURES")
     assert not (tmp_path / "mine.db").exists()
+
+
+async def test_the_drill_marker_on_every_backend(room: Any) -> None:
+    """The marker lives in the room's own metadata: a PostgreSQL room's readers see it too,
+    and a reader can never set it."""
+    from warroom.store.errors import ReadOnly
+
+    writer = await room.open()
+    reader = await room.open(readonly=True)
+    assert not await reader.is_drill()
+    await writer.set_room_mark("drill", "payments-outage")
+    assert await reader.is_drill()
+    assert await reader.room_mark("drill") == "payments-outage"
+    await writer.set_room_mark("drill", "alert-storm")  # a room reused by another drill
+    assert await reader.room_mark("drill") == "alert-storm"
+    with pytest.raises(ReadOnly):
+        await reader.set_room_mark("drill", "x")
