@@ -510,3 +510,24 @@ async def test_the_drill_marker_on_every_backend(room: Any) -> None:
     assert await reader.room_mark("drill") == "alert-storm"
     with pytest.raises(ReadOnly):
         await reader.set_room_mark("drill", "x")
+
+
+async def test_a_remote_spectator_knows_the_room_is_a_drill(tmp_path: Path) -> None:
+    """Spectators through `warroom serve` see DRILL too: the snapshot carries the marker."""
+    from warroom.store.remote import RemoteStore
+
+    from .test_spectators import SUPPORT, running, spectators_toml
+
+    async with running(tmp_path, spectators_toml({"support": SUPPORT})) as srv:
+        remote = await RemoteStore.open(srv.url, SUPPORT)
+        try:
+            assert not await remote.is_drill()
+        finally:
+            await remote.close()
+        await srv.store.set_room_mark("drill", "payments-outage")
+        remote = await RemoteStore.open(srv.url, SUPPORT)
+        try:
+            assert await remote.is_drill()
+            assert await remote.room_mark("drill") == "payments-outage"
+        finally:
+            await remote.close()
