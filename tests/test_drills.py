@@ -15,6 +15,7 @@ from aiohttp import web
 
 from warroom.domain.alerts.formats import parse_notification
 from warroom.domain.common.errors import InvalidInput
+from warroom.domain.common.jsonable import to_json
 from warroom.domain.drills.replay import replay_scenario
 from warroom.domain.drills.scenario import (
     DrillClock,
@@ -27,6 +28,7 @@ from warroom.domain.drills.scorecard import incident_card, render_markdown
 from warroom.domain.incident import commands
 from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.severity import Severity
+from warroom.domain.oncall.escalation import escalation_view_for
 from warroom.drills.files import find_scenario, list_scenarios, load_scenario
 from warroom.drills.runner import DrillRunner, mark_drill_room
 from warroom.escalation.engine import Engine
@@ -209,9 +211,11 @@ async def test_a_drill_room_never_delivers_a_page_whatever_its_configuration(
         await mark_drill_room(drill, load_scenario(find_scenario("payments-outage")), clock())
         incident = await _declare_and_tick(drill, config)
         lines = [describe(e) for e in await drill.events(incident)]
+        view = escalation_view_for(config, await drill.get(incident), START)
     finally:
         await drill.close()
     assert pager.pages == []
+    assert "webhook not sent (drill room)" in json.dumps(to_json(view))
     assert "drill: would page carol via webhook (L1)" in lines  # the on-call that week
     assert "drill: would page default policy channel via webhook (L1)" in lines
 
