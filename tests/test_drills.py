@@ -535,3 +535,37 @@ async def test_a_remote_spectator_knows_the_room_is_a_drill(tmp_path: Path) -> N
             assert await remote.room_mark("drill") == "payments-outage"
         finally:
             await remote.close()
+
+
+async def test_a_drill_rooms_status_page_tells_no_subscriber(store: SQLiteStore) -> None:
+    """The status page's subscribers are deliveries too: a drill room's are withheld."""
+    from aiohttp.test_utils import TestServer
+
+    from warroom.statuspage.live import LiveStatusPage
+
+    from .test_statuspage import NOW, config, plant
+
+    got: list[object] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        got.append(await request.json())
+        return web.Response(status=204)
+
+    await plant(store, NOW - timedelta(minutes=30))
+    await store.set_room_mark("drill", "payments-outage")
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    server = TestServer(app)
+    await server.start_server()
+    cfg = config(subscribers={"acme-bot": {"webhook": str(server.make_url("/hook"))}})
+    sp = LiveStatusPage(store, cfg, debounce=0.01, clock=lambda: NOW)
+    try:
+        await sp.start()
+        await sp.drain()
+        events = [e for e in await store.events("INC-1") if e.kind == "statuspage_notified"]
+    finally:
+        await sp.close()
+        await server.close()
+    assert got == []
+    assert [e.data["outcome"] for e in events] == ["claimed", "withheld"]
+    assert events[-1].data["detail"] == "drill: would notify acme-bot"
