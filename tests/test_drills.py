@@ -569,3 +569,27 @@ async def test_a_drill_rooms_status_page_tells_no_subscriber(store: SQLiteStore)
     assert got == []
     assert [e.data["outcome"] for e in events] == ["claimed", "withheld"]
     assert events[-1].data["detail"] == "drill: would notify acme-bot"
+
+
+@pytest.mark.parametrize("drill", [False, True])
+async def test_a_drill_room_runs_no_remediation(tmp_path: Path, drill: bool) -> None:
+    """Auto-remediation acts on real systems: a drill's alert never runs it."""
+    import sys
+
+    ran = tmp_path / "ran"
+    cfg = config_with(services={"payments": {"team": "payments", "critical": True, "alerts": {
+        "remediation": {"command": [sys.executable, "-c", f"open({str(ran)!r}, 'w')"],
+                        "window": "5m", "timeout": "30s"}}}})
+    payload = json.loads((REPO / "sample_data" / "alerts" /
+                          "alertmanager_firing.json").read_text())
+    store = await SQLiteStore.open(tmp_path / "d.db", poll_interval=0.01)
+    try:
+        if drill:
+            await store.set_room_mark("drill", "payments-outage")
+        receiver = AlertReceiver(store, cfg, clock=lambda: START)
+        await receiver.receive(parse_notification(payload), now=START)
+        await receiver.drain()
+        await receiver.close()
+    finally:
+        await store.close()
+    assert ran.exists() is not drill

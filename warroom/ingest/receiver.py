@@ -290,6 +290,8 @@ class AlertReceiver:
 
     async def _remediate(self, incident_id: str, alert: Any) -> None:
         try:
+            if await self.store.is_drill():
+                return  # a remediation acts on real systems: a drill room never runs one
             state = await self.store.get(incident_id)
             svc = self.config.service(state.service)
             rem = svc.alerts.remediation if svc else None
