@@ -8,7 +8,7 @@ time: two replays at one speed feed the same events in the same order."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from warroom.domain.incident.events import Event
 from warroom.domain.incident.kinds import describe
@@ -61,17 +61,3 @@ def replay_scenario(state: IncidentState, events: Sequence[Event]) -> Scenario:
 def _format(name: str) -> str:
     return name if name in ("alertmanager", "pagerduty") else "auto"
 
-
-def original_times(state: IncidentState) -> dict[str, timedelta | None]:
-    """The original incident's milestones as offsets from its detection (the scorecard's
-    side-by-side column)."""
-    def off(t: datetime | None) -> timedelta | None:
-        return None if t is None else t - state.detected_at
-
-    out: dict[str, timedelta | None] = {
-        "acknowledged": off(state.acknowledged_at),
-        "resolved": off(state.first_resolved_at),
-    }
-    for key, at in state.checklist.items():
-        out[key] = off(at)
-    return out
