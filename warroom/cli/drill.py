@@ -147,6 +147,9 @@ async def _play(ctx: Context, scenario: Scenario, original_json: str | None = No
             line(f"DRILL {safe(scenario.meta.name)} in {safe(ctx.db)}: "
                  f"{format_offset(scenario.meta.duration)[1:]} of drill at {clock.speed:g}x"
                  + ("" if a.instant else f" (about {format_offset(real)[1:]} real)")
+                 + (f", the drill clock starting at {clock.start:%Y-%m-%d %H:%MZ} "
+                    f"({scenario.meta.start} {scenario.meta.timezone})"
+                    if scenario.meta.start else "")
                  + f". Respond with: warroom --db {safe(ctx.db)}")
         runner = DrillRunner(store, config, scenario, clock, instant=a.instant, on_played=show)
         result = await runner.run()
