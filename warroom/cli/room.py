@@ -211,6 +211,7 @@ def drill_demo(ctx: Context) -> int:
     path = (Path(a.path).expanduser() if a.path
             else ctx.settings.data_dir() / "drill-demo" / "drill.db")
     config = build_drill_demo(path, sample_data_dir())
+    _mark_drill(path, a.drill)  # before any screen opens on it: every header says DRILL
     argv = [sys.executable, "-m", "warroom", "drill", "run", a.drill, "--db", str(path),
             "--config", str(config), "--speed", f"{a.speed:g}", "--as", "scenario"]
     if a.build_only:
@@ -240,3 +241,18 @@ def drill_demo(ctx: Context) -> int:
             runner.wait(timeout=10)
         except subprocess.TimeoutExpired:
             runner.kill()
+
+
+def _mark_drill(path: Path, scenario: str) -> None:
+    import asyncio
+
+    from warroom.store import open_store
+
+    async def mark() -> None:
+        store = await open_store(str(path))
+        try:
+            await store.set_room_mark("drill", scenario)
+        finally:
+            await store.close()
+
+    asyncio.run(mark())
