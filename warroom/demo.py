@@ -148,3 +148,19 @@ async def ensure_demo(path: Path, sample_dir: Path, now: datetime, reset: bool =
             return False
         await build_demo(path, sample_dir, now)
         return True
+
+
+def build_drill_demo(path: Path, sample_dir: Path) -> Path:
+    """A fresh, empty room for `warroom demo --drill` with the demo world's configuration
+    beside it as DRILL.warroom.toml (never warroom.toml: the folder may be the one of the
+    team's own room, whose configuration that name would replace); the drill's alerts route
+    and escalate as in the demo, and the drill run marks the room a drill. Returns the
+    configuration's path."""
+    import shutil
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    config = path.with_name(f"{path.stem}.warroom.toml")
+    shutil.copyfile(sample_dir / "warroom.toml", config)
+    return config

@@ -57,7 +57,8 @@ async def comms(ctx: Context) -> int:
     async with await ctx.store(write=False) as store:
         state = await store.get(incident_id)
         events = await store.events(incident_id)
-    message = render_message(template, state, events, ctx.now())
+        drill = await store.is_drill()
+    message = render_message(template, state, events, ctx.now(), drill=drill)
     if ctx.json:
         emit_json({"incident_id": state.id, "version": state.version, **to_json(message)})
         return 0
@@ -88,7 +89,8 @@ async def _send(ctx: Context, incident_id: str) -> int:
             name = template.name
             state = await store.get(incident_id)
             events = await store.events(incident_id)
-            message = render_message(template, state, events, at or ctx.now())
+            message = render_message(template, state, events, at or ctx.now(),
+                                     drill=await store.is_drill())
             text, missing = message.text, message.missing
         result = await execute(
             store, incident_id,

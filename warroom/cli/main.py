@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "warroom.cli.args.escalation",
     "warroom.cli.args.alerts",
     "warroom.cli.args.statuspage",
+    "warroom.cli.args.drill",
 )
 
 EPILOG = """\

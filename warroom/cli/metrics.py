@@ -45,15 +45,33 @@ async def metrics(ctx: Context) -> int:
         return await oncall(ctx, since, until)
     async with await ctx.store(write=False) as store:
         rows = await store.summaries()
+        drill = await store.room_mark("drill")
     report = metrics_report(rows, now=now, since=since, until=until, service=a.service,
                             severity=severity, targets=ctx.config.metrics)
     if ctx.json:
-        emit_json(report)
+        if drill is not None:
+            from warroom.domain.common.jsonable import to_json
+
+            # The same report, said to be a drill's: a script must not add it to the record.
+            emit_json({"drill": True, "drill_scenario": drill, **to_json(report)})
+        else:
+            emit_json(report)
     elif a.csv:
+        if drill is not None:
+            sys.stderr.write(f"warroom: DRILL FIGURES: {safe(ctx.db)} is a drill room "
+                             f"({safe(drill)}); not the team's record\n")
         write_csv(report, sys.stdout)
     else:
+        if drill is not None:
+            line(drill_banner(drill))
         print_report(report)
     return 0
+
+
+def drill_banner(scenario: str) -> str:
+    """The first line of a drill room's figures: they are practice, never the record."""
+    return (f"DRILL FIGURES: this room is a drill ({safe(scenario)}); its incidents are "
+            "practice and count in no real metrics")
 
 
 # ---- on-call load -------------------------------------------------------------------------------
@@ -73,10 +91,14 @@ async def oncall(ctx: Context, since: datetime, until: datetime) -> int:
         rows = [s for s in await store.summaries() if s.detected_at < until
                 and (s.resolved_at is None or s.resolved_at >= since)]
         states = [await store.get(s.id) for s in rows]
+        drill = await store.room_mark("drill")
     loads = oncall_load(config, states, since, until)
     if ctx.json:
-        emit_json({"since": since, "until": until, "rows": loads})
+        emit_json({"since": since, "until": until, "rows": loads}
+                  | ({"drill": True, "drill_scenario": drill} if drill is not None else {}))
         return 0
+    if drill is not None and not ctx.args.csv:
+        line(drill_banner(drill))
     if ctx.args.csv:
         w = csv.writer(sys.stdout)
         w.writerow(ONCALL_COLUMNS)

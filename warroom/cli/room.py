@@ -110,6 +110,8 @@ def demo(ctx: Context) -> int:
     from warroom.demo import default_demo_path, ensure_demo
     from warroom.resources import sample_data_dir
 
+    if ctx.args.drill:
+        return drill_demo(ctx)
     path = Path(ctx.args.path).expanduser() if ctx.args.path else default_demo_path(ctx.settings)
     if ctx.args.watch and not ctx.args.reset and path.exists():
         # Never rebuild a room someone may be in: a spectator watches whatever is there.
@@ -126,3 +128,66 @@ def demo(ctx: Context) -> int:
     from warroom.tui.run import run_dashboard
 
     return run_dashboard(ctx, db=str(path), spectator=True if ctx.args.watch else None)
+
+
+def drill_demo(ctx: Context) -> int:
+    """`warroom demo --drill`: a fresh drill room with the demo world's configuration, the
+    scenario fed into it by a `warroom drill run` of its own, the dashboard on the room. The
+    drill stops when the dashboard closes."""
+    import subprocess
+    import sys
+
+    from warroom.demo import build_drill_demo
+    from warroom.drills.files import find_scenario
+    from warroom.resources import sample_data_dir
+
+    a = ctx.args
+    find_scenario(a.drill)  # an unknown scenario is refused before anything is built
+    path = (Path(a.path).expanduser() if a.path
+            else ctx.settings.data_dir() / "drill-demo" / "drill.db")
+    config = build_drill_demo(path, sample_data_dir())
+    _mark_drill(path, a.drill)  # before any screen opens on it: every header says DRILL
+    argv = [sys.executable, "-m", "warroom", "drill", "run", a.drill, "--db", str(path),
+            "--config", str(config), "--speed", f"{a.speed:g}", "--as", "scenario"]
+    if a.build_only:
+        done = subprocess.run([*argv, "--instant", "--json"], capture_output=True, text=True,
+                              check=False)
+        if done.returncode != 0:
+            sys.stderr.write(done.stderr)
+            return done.returncode
+        if ctx.json:
+            emit_json({"db": str(path), "drill": a.drill, "built": True})
+        else:
+            line(f"drill room built: {path} (score it: warroom drill score --db {path})")
+        return 0
+    log = path.with_name("drill-demo.log")
+    with open(log, "w", encoding="utf-8") as out:
+        runner = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+    try:
+        from warroom.tui.run import run_dashboard
+
+        ctx.config_arg = str(config)
+        ctx._loaded = None
+        return run_dashboard(ctx, db=str(path))
+    finally:
+        runner.terminate()
+        try:
+            runner.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            runner.kill()
+
+
+def _mark_drill(path: Path, scenario: str) -> None:
+    import asyncio
+
+    from warroom.store import open_store
+
+    async def mark() -> None:
+        store = await open_store(str(path))
+        try:
+            await store.set_room_mark("drill", scenario)
+        finally:
+            await store.close()
+
+    asyncio.run(mark())

@@ -88,6 +88,8 @@ def get_template(name: str, templates_dir: Path | str | None = None) -> MessageT
 
 
 def preview_message(name: str, state: IncidentState, events: Sequence[Event], now: datetime,
-                    templates_dir: Path | str | None = None) -> RenderedMessage:
-    """Load one template (team override first) and render it: the dashboard's preview."""
-    return render_message(get_template(name, templates_dir), state, events, now)
+                    templates_dir: Path | str | None = None, *,
+                    drill: bool = False) -> RenderedMessage:
+    """Load one template (team override first) and render it: the dashboard's preview.
+    `drill`: the room is a drill (Store.is_drill): the message starts with [DRILL]."""
+    return render_message(get_template(name, templates_dir), state, events, now, drill=drill)

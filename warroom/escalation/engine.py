@@ -27,7 +27,12 @@ from pathlib import Path
 from warroom.background import Background
 from warroom.domain.config.model import Config
 from warroom.domain.incident.events import Event, NewEvent
-from warroom.domain.incident.kinds.paging import PageCancelled, PageDelivered, PageFailed
+from warroom.domain.incident.kinds.paging import (
+    PageCancelled,
+    PageDelivered,
+    PageFailed,
+    PageWithheld,
+)
 from warroom.domain.incident.state import EscalationRecord, IncidentState
 from warroom.domain.oncall import escalation as esc
 from warroom.domain.oncall.paging import (
@@ -121,6 +126,7 @@ class Engine:
         self._states: dict[str, IncidentState] = {}
         self._tasks = Background()
         self._inflight: set[tuple[str, int, int, str, str]] = set()
+        self._drill_room = False  # once the room says it is a drill, it stays one
 
     # ---- evaluating --------------------------------------------------------------------------
 
@@ -201,9 +207,18 @@ class Engine:
                      ", ".join(rec.targets) or "nobody")
             if self.on_fired is not None:
                 _safely(self.on_fired, f)
-            if self.deliver:
+            if self.deliver or await self.in_drill_room():
                 self._start_pages(state, rec)
         return out
+
+    async def in_drill_room(self) -> bool:
+        """Whether the room is a drill (its own marker, read by every engine of the room)."""
+        if not self._drill_room:
+            try:
+                self._drill_room = await self.store.is_drill()
+            except StoreError as e:
+                log.warning("could not read the room's drill marker: %s", e)
+        return self._drill_room
 
     async def escalate_now(self, incident_id: str, actor: str, now: datetime | None = None,
                            expected_version: int | None = None) -> AppendResult:
@@ -247,6 +262,15 @@ class Engine:
                 if stop:
                     await self._record(page, page.outcome(PageCancelled, self.actor,
                                                           self.clock(), attempt, stop))
+                    return
+                if await self.in_drill_room():
+                    # The one place pages leave the room: a drill room's never do, whatever
+                    # the configuration says. What would have gone out is on the timeline.
+                    await self._record(page, page.outcome(
+                        PageWithheld, self.actor, self.clock(), attempt,
+                        f"drill: would page {page.to} via {page.channel}"))
+                    log.info("%s L%d: drill: would page %s via %s", page.incident_id,
+                             page.level, page.to, page.channel)
                     return
                 result = await self.notifier.send(page, attempt)
                 at = self.clock()

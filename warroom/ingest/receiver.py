@@ -275,8 +275,10 @@ class AlertReceiver:
         whichever process does it first wins)."""
         try:
             events = await self.store.events(incident_id)
+            drill = await self.store.is_drill()  # a drill room's messages say [DRILL]
             await execute(self.store, incident_id, lambda state: al.initial_status_events(
-                self.config, state, events, self.template, now), retry=self.retry)
+                self.config, state, events, self.template, now, drill=drill),
+                retry=self.retry)
         except StoreError as e:
             log.warning("%s: could not post the initial status: %s", incident_id, e)
 
@@ -288,6 +290,8 @@ class AlertReceiver:
 
     async def _remediate(self, incident_id: str, alert: Any) -> None:
         try:
+            if await self.store.is_drill():
+                return  # a remediation acts on real systems: a drill room never runs one
             state = await self.store.get(incident_id)
             svc = self.config.service(state.service)
             rem = svc.alerts.remediation if svc else None

@@ -328,9 +328,12 @@ def add_routes(app: web.Application, hub: FeedHub) -> None:
         async with hub.reads:
             seq = await hub.store.last_seq()
             rows = await hub.store.summaries()
+            drill = await hub.store.room_mark("drill")
+        # "drill": the room is a drill (its scenario), so a remote spectator's header says so.
         return web.json_response({"wire": WIRE_VERSION, "room": hub.room, "seq": seq,
                                   "now": utc_iso(datetime.now(UTC)),
-                                  "summaries": [summary_out(s) for s in rows]})
+                                  "summaries": [summary_out(s) for s in rows]}
+                                 | ({"drill": drill} if drill is not None else {}))
 
     async def summaries(request: web.Request) -> web.Response:
         if who(request) is None:

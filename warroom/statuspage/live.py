@@ -216,6 +216,12 @@ class LiveStatusPage:
             if not await self._record(incident_id, StatusPageNotified(
                     subscriber=name, update=update.id, outcome="claimed"), claim):
                 return
+            if await self.store.is_drill():
+                # A drill room's page tells no real subscriber anything, whatever its config.
+                await self._record(incident_id, StatusPageNotified(
+                    subscriber=name, update=update.id, outcome="withheld",
+                    detail=f"drill: would notify {name}"))
+                return
             settings = self.config.notifier
             pause = settings.backoff.total_seconds()
             for attempt in range(1, settings.attempts + 1):

@@ -176,6 +176,23 @@ class Store(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
+    async def room_mark(self, key: str) -> str | None:
+        """A room-wide marker from the room's own metadata (`drill`: this room is a drill), so
+        every process that opens the room reads the same answer; None when unset."""
+        return None
+
+    async def set_room_mark(self, key: str, value: str) -> None:
+        """Set a room-wide marker (`warroom drill run` marks its room). Not an incident event:
+        it says what the room is, not what happened in it."""
+        from warroom.store.errors import ReadOnly
+
+        raise ReadOnly("this store keeps no room markers: nothing was written")
+
+    async def is_drill(self) -> bool:
+        """A drill room: pages are never delivered, messages say [DRILL], figures are drill
+        figures. Every process asks the room, not its own configuration."""
+        return bool(await self.room_mark("drill"))
+
     async def clock_offset(self) -> timedelta | None:
         """The store's clock minus this machine's, or None when the store's clock is this one.
 

@@ -439,6 +439,11 @@ class PostgresStore(sql.SqlStore[_Link]):
             self._to_store_clock(p.seen_at), p.incident_id))
         await self._run(link, lambda c: c.execute(STATEMENTS.heartbeat, *row), writing=True)
 
+    async def set_room_mark(self, key: str, value: str) -> None:
+        link = self._require_writer()
+        await self._run(link, lambda c: c.execute(STATEMENTS.set_meta, enc(f"room:{key}"),
+                                                  enc(value)), writing=True)
+
     async def leave(self, session: str) -> None:
         link = self._require_writer()
         await self._run(link, lambda c: c.execute(STATEMENTS.leave, enc(session)), writing=True)

@@ -84,6 +84,7 @@ class RemoteStore(Store):
         self._pump_task: asyncio.Task[None] | None = None
         self.cursor = 0  # the last event received, in commit order
         self.room: str | None = None
+        self._drill: str | None = None  # the room server's drill marker, read at open
         self._events: list[Event] = []
         self._present: list[Presence] = []
         self._offset: timedelta | None = None
@@ -115,6 +116,8 @@ class RemoteStore(Store):
                                      f"speaks {WIRE_VERSION}: upgrade the older one")
             store.cursor = int(snap["seq"])
             store.room = snap.get("room")
+            drill = snap.get("drill")
+            store._drill = drill if isinstance(drill, str) else None
             store._clock_from(snap.get("now"))
         except BaseException:
             await store.close()
@@ -210,6 +213,10 @@ class RemoteStore(Store):
 
     def link_note(self) -> str | None:
         return self._note
+
+    async def room_mark(self, key: str) -> str | None:
+        """Only the drill marker crosses the wire (the snapshot carries it)."""
+        return self._drill if key == "drill" else None
 
     # ---- refused ----------------------------------------------------------------------------
 

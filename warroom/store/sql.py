@@ -163,6 +163,7 @@ class Statements:
         self.upsert_projection = q(_upsert("incidents", (*SUMMARY_COLUMNS, "state"), "id"))
         self.clear_projection = q("DELETE FROM {s}incidents")
         self.set_meta = q(_upsert("meta", ("key", "value"), "key"))
+        self.get_meta = q("SELECT value FROM {s}meta WHERE key = ?")
         self.heartbeat = q(_upsert("presence", PRESENCE_COLUMNS, "session"))
         self.leave = q("DELETE FROM {s}presence WHERE session = ?")
         self.present = q(f"SELECT {', '.join(PRESENCE_COLUMNS)} FROM {{s}}presence "
@@ -358,6 +359,11 @@ class SqlStore(Store, Generic[W]):
     async def last_seq(self) -> int:
         rows = await self._fetch(self.statements.last_seq)
         return int(rows[0][0]) if rows else 0
+
+    async def room_mark(self, key: str) -> str | None:
+        st = self.statements
+        rows = await self._fetch(st.get_meta, (st.dialect.text(f"room:{key}"),))
+        return str(rows[0][0]) if rows else None
 
     async def present(self, since: datetime) -> list[Presence]:
         d, st = self.statements.dialect, self.statements

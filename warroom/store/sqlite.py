@@ -425,6 +425,10 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
     async def heartbeat(self, presence: Presence) -> None:
         await self._write(_execute, STATEMENTS.heartbeat, DIALECT.presence_row(presence))
 
+    async def set_room_mark(self, key: str, value: str) -> None:
+        self._require_writer()
+        await self._write(_execute, STATEMENTS.set_meta, (f"room:{key}", value))
+
     async def leave(self, session: str) -> None:
         await self._write(_execute, STATEMENTS.leave, (session,))
 

@@ -845,7 +845,7 @@ class DashboardScreen(Screen[None]):
         try:
             events = await self.store.events(state.id)
             msg = preview_message(name, state, events, self.session.now(),
-                                  self.loaded.templates_dir)
+                                  self.loaded.templates_dir, drill=await self.store.is_drill())
         except (DomainError, StoreError) as e:
             self.notify_error(str(e))
             return

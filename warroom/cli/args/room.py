@@ -48,6 +48,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--watch", action="store_true",
                    help="watch the demo room read-only (a spectator beside someone running "
                         "`warroom demo`); builds it only if there is none")
+    p.add_argument("--drill", nargs="?", const="payments-outage", metavar="SCENARIO",
+                   help="a drill instead: a fresh drill room (drill-demo.db) fed a scenario "
+                        "(default payments-outage; `warroom drill list`) while you respond")
+    p.add_argument("--speed", type=float, default=1.0, metavar="N",
+                   help="with --drill: the drill clock runs N times real time (default 1)")
     p.set_defaults(handler="warroom.cli.room:demo")
 
     p = sub.add_parser("watch", help="open the dashboard read-only (spectator)",

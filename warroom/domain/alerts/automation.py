@@ -380,7 +380,8 @@ def initial_status_event_id(incident_id: str) -> str:
 
 
 def initial_status_events(config: Config, state: IncidentState, events: Sequence[Event],
-                          template: MessageTemplate, now: datetime) -> list[NewEvent]:
+                          template: MessageTemplate, now: datetime, *,
+                          drill: bool = False) -> list[NewEvent]:
     """The initial "Investigating" status from the comms template, to the internal audience
     (customer updates stay a person's decision), once per incident; with
     [statuspage].auto_publish, a SEV-1/SEV-2 incident's also goes to customers (the status
@@ -388,7 +389,7 @@ def initial_status_events(config: Config, state: IncidentState, events: Sequence
     if any(c.template == template.name and c.actor == config.alerts.actor
            for c in state.communications):
         return []
-    msg = render_message(template, state, events, now)
+    msg = render_message(template, state, events, now, drill=drill)
     body = CommunicationSent(template=template.name, audience="internal", channel="warroom",
                              text=msg.text)
     out = [NewEvent.of(body, config.alerts.actor, now, initial_status_event_id(state.id))]

@@ -321,9 +321,14 @@ def message_values(state: IncidentState, events: Sequence[Event], now: datetime,
     }
 
 
+DRILL_PREFIX = "[DRILL] "
+
+
 def render_message(template: MessageTemplate, state: IncidentState, events: Sequence[Event],
-                   now: datetime) -> RenderedMessage:
-    """The message a template says for this incident at `now`, markers where data is missing."""
+                   now: datetime, *, drill: bool = False) -> RenderedMessage:
+    """The message a template says for this incident at `now`, markers where data is missing.
+    `drill`: the room is a drill, and the message says so first, so that a drill's message
+    pasted anywhere real can never be read as a real incident."""
     values = message_values(state, events, now)
     filled: dict[str, str] = {}
     missing: list[str] = []
@@ -338,6 +343,8 @@ def render_message(template: MessageTemplate, state: IncidentState, events: Sequ
     # substitute, not safe_substitute: parse_template already refused unknown names, and the
     # values are inserted once, never scanned for placeholders themselves.
     text = string.Template(template.text).substitute(filled)
+    if drill and not text.startswith(DRILL_PREFIX):
+        text = DRILL_PREFIX + text
     return RenderedMessage(
         template=template.name,
         subject=subject_of(text),

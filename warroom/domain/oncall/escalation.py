@@ -453,6 +453,8 @@ def _paged(config: Config, policy: Policy, rec: EscalationRecord, handle: str) -
         elif last.outcome == "failed":
             parts.append(f"{channel} failed {last.attempt}/{config.notifier.attempts}, "
                          f"retrying")
+        elif last.outcome == "cancelled" and last.detail.startswith("drill:"):
+            parts.append(f"{channel} not sent (drill room)")  # PageWithheld
         elif last.outcome == "cancelled":
             parts.append(f"{channel} stopped ({last.detail})" if last.detail
                          else f"{channel} stopped")

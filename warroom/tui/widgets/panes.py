@@ -71,6 +71,7 @@ class HeaderPane(Pane):
     open_count: var[int] = var(0, init=False)
     clock_note: var[str | None] = var(None, init=False)
     width: var[int] = var(80, init=False)
+    drill: var[bool] = var(False, init=False)  # the room is a drill (its own marker)
 
     def __init__(self, *, actor: str, local_tz: tzinfo, spectator: bool, id: str,
                  declare_key: str = "D") -> None:
@@ -80,11 +81,27 @@ class HeaderPane(Pane):
         self.declare_key = declare_key  # as warroom.toml's [keys] maps it
         super().__init__(id=id, classes=None)
 
+    def on_mount(self) -> None:
+        self.run_worker(self._ask_drill(), exit_on_error=False)
+
+    async def _ask_drill(self) -> None:
+        """Every screen on a drill room says DRILL, spectators' too: the room says so."""
+        store = getattr(self.app, "_store", None)
+        if store is not None:
+            self.drill = await store.is_drill()
+
     def build(self) -> Text:
-        return render.header(self.state, now=self.now, local_tz=self.local_tz,
-                             actor=self.actor, spectator=self.spectator, width=self.width,
-                             open_count=self.open_count, clock_offset=self.clock_note,
-                             declare_key=self.declare_key)
+        t = render.header(self.state, now=self.now, local_tz=self.local_tz,
+                          actor=self.actor, spectator=self.spectator, width=self.width,
+                          open_count=self.open_count, clock_offset=self.clock_note,
+                          declare_key=self.declare_key)
+        if not self.drill:
+            return t
+        badged = Text(" DRILL ", style="bold reverse magenta", no_wrap=True,
+                      overflow="ellipsis")
+        badged.append(" ")
+        badged.append_text(t)
+        return badged
 
 
 class StatusPane(Pane):

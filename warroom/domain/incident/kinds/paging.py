@@ -168,3 +168,15 @@ class PageClaimed(PageOutcome):
     def describe(self) -> str:
         return (f"page L{self.level} to {self.recipient} via {self.channel} taken over "
                 f"(its engine stopped): {self.detail}")
+
+
+class PageWithheld(PageCancelled):
+    """A page a drill room would have sent: recorded, never delivered (the engine refuses to
+    deliver any page from a drill room, whatever the configuration says). Final, like a
+    cancelled page, so no engine takes it over later."""
+
+    kind = "page_withheld"
+    outcome = "cancelled"
+
+    def describe(self) -> str:
+        return f"drill: would page {self.recipient} via {self.channel} (L{self.level})"
