@@ -64,3 +64,20 @@ def test_the_demo_reads_as_it_happened(tmp_path: Path) -> None:
         shown = run_cli(demo, "show", row["id"], "--db", str(demo), env=env)  # type: ignore[index]
         assert shown.code == 0, shown.err
         assert "recorded " not in shown.out, shown.out
+
+
+def test_the_demo_never_touches_the_default_rooms_configuration(tmp_path: Path) -> None:
+    """The demo copies its warroom.toml beside its database; kept beside the default room,
+    that copy replaced the room's own configuration."""
+    data = tmp_path / "data"
+    env = cli_env(tmp_path / "unused.db")
+    env.pop("WARROOM_DB", None)
+    env["XDG_DATA_HOME"] = str(data)
+    room_dir = data / "warroom"
+    room_dir.mkdir(parents=True)
+    mine = room_dir / "warroom.toml"
+    mine.write_text('[org]\nname = "ours"\n', encoding="utf-8")
+    r = run_cli("", "demo", "--build-only", "--json", env=env)
+    assert r.code == 0, r.err
+    assert mine.read_text(encoding="utf-8") == '[org]\nname = "ours"\n'
+    assert r.json()["db"] == str(room_dir / "demo" / "demo.db")  # type: ignore[index]

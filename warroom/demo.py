@@ -28,7 +28,9 @@ FRESH_FOR = timedelta(hours=2)
 
 
 def default_demo_path(settings: Settings) -> Path:
-    return settings.default_db_path().with_name("demo.db")
+    """In a folder of its own: the demo keeps its warroom.toml and runbooks beside its database,
+    and beside the default room they would replace that room's configuration."""
+    return settings.default_db_path().parent / "demo" / "demo.db"
 
 
 def _offset(text: str) -> timedelta:
