@@ -20,6 +20,7 @@ from warroom.domain.metrics.report import metrics_report
 from warroom.store.sqlite import SQLiteStore
 from warroom.tui.dashboard import DashboardScreen
 from warroom.tui.session import EventsArrived, RoomSession
+from warroom.tui.widgets.panes import MetricsPane
 from warroom.tui.widgets.timeline import TimelineView
 
 from .tui_support import NOW, make_app, seeded_db, settle
@@ -179,3 +180,23 @@ async def test_the_switcher_lists_every_open_incident_after_start(room: Path) ->
 def _choices(app: App[Any]) -> list[Any]:
     dialog = app.screen
     return [c.label for c in getattr(dialog, "choices", [])]
+
+
+async def test_a_pane_whose_text_changes_height_is_laid_out_again(room: Path) -> None:
+    """Panes repaint without a layout pass while their height stays: one that grows or
+    shrinks (the metrics pane switching to the on-call load and back) still gets it."""
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.dashboard
+        await settle(pilot, lambda: screen.metrics_report is not None)
+        pane = app.query_one(MetricsPane)
+        heights = []
+        for mode in ("oncall", "metrics"):
+            await pilot.press("m")
+            await settle(pilot, lambda m=mode: screen.metrics_mode == m  # type: ignore[misc]
+                         and (m == "metrics" or screen.oncall_rows is not None))
+            await pilot.pause(0.05)
+            want = len(pane.build().plain.split("\n"))
+            await settle(pilot, lambda w=want: pane.content_size.height == w)  # type: ignore[misc]
+            heights.append(want)
+        assert heights[0] != heights[1]  # the test changes the pane's height at all
