@@ -7,7 +7,7 @@ chosen benchmark on the base and on this checkout in turn (base, head, base, hea
 `--rounds` rounds), each in a fresh process whose `PYTHONPATH` points at its own tree. It prints
 the median of every summary figure over the rounds and the head/base ratio.
 
-    python bench/compare.py --base HEAD~3                      # cli_wall + keypress + first paint
+    python bench/compare.py --base HEAD~3                      # every benchmark below
     python bench/compare.py --base main --bench cli_wall --rounds 3
 
 Writes bench/results/compare.json.
@@ -35,7 +35,11 @@ BENCHES: dict[str, list[str]] = {
     "dashboard_keypress": ["--samples", "120", "--tmux-samples", "0", "--incidents", "2000"],
     "dashboard_first_paint": ["--runs", "5", "--sizes", "120x40", "--split-runs", "0",
                               "--incidents", "10000"],
+    "dashboard_remote_commit": ["--events", "150", "--incidents", "2000"],
+    "alert_storm": ["--posts", "40", "--sustain", "15", "--idle-samples", "10"],
 }
+# The benchmarks that write one file (--out) instead of a folder of results (--out-dir).
+OUT_FILE = {"alert_storm"}
 
 
 def figures(name: str, data: dict[str, Any]) -> dict[str, float]:
@@ -48,18 +52,29 @@ def figures(name: str, data: dict[str, Any]) -> dict[str, float]:
                 out[f"{r['command']} [{r['entry']}] x pass"] = r["x_pass"]
     elif name == "dashboard_keypress":
         for r in data["runs"]:
-            for q in ("p50_ms", "p95_ms"):
+            for q in ("p50_ms", "p95_ms", "p99_ms"):
                 out[f"key {r['kind']} {q.replace('_ms', '')} ms"] = r[q]
     elif name == "dashboard_first_paint":
         paints = [r["paint_ms"] for r in data["runs"]]
         out["first paint median ms"] = statistics.median(paints)
+    elif name == "dashboard_remote_commit":
+        for r in data["runs"]:
+            for q in ("p50_ms", "p95_ms", "p99_ms"):
+                out[f"remote commit {q.replace('_ms', '')} ms"] = r[q]
+    elif name == "alert_storm":
+        for phase in ("idle", "sustained_storm"):
+            for step, ms in data[f"keypress_{phase}_ms"].items():
+                if isinstance(ms, dict):
+                    for q in ("p50", "p95", "p99"):
+                        out[f"storm {phase} {step} {q} ms"] = ms[q]
     return out
 
 
 def run_one(tree: Path, name: str, extra: list[str], out_dir: Path) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    cmd = [sys.executable, str(tree / "bench" / f"{name}.py"), *BENCHES[name], *extra,
-           "--out-dir", str(out_dir)]
+    out = ["--out", str(out_dir / f"{name}.json")] if name in OUT_FILE \
+        else ["--out-dir", str(out_dir)]
+    cmd = [sys.executable, str(tree / "bench" / f"{name}.py"), *BENCHES[name], *extra, *out]
     r = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"{name} failed in {tree}:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
@@ -71,7 +86,7 @@ def main() -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--base", required=True, help="git revision to compare against")
     p.add_argument("--bench", action="append", choices=sorted(BENCHES),
-                   help="benchmark to run (repeatable; default: all three)")
+                   help="benchmark to run (repeatable; default: all)")
     p.add_argument("--rounds", type=int, default=2, help="alternating rounds (default 2)")
     p.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     args = p.parse_args()

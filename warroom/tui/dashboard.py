@@ -115,6 +115,7 @@ COMPACT_HEIGHT = 36
 # checklist with its owners and clocks) beside the other three condensed.
 MEDIUM_WIDTH = 100
 SHORT_HEIGHT = 30  # dialogs drop their blank lines and input frames below this
+FRAME = 1 / 60  # seconds: at most one re-read of the touched summaries per frame
 METRICS_EVERY = timedelta(seconds=60)  # the 30-day window slides even when nothing changes
 # The summary fields metrics read: a change elsewhere (a note, a role) does not recompute them.
 METRIC_FIELDS = ("severity", "service", "status", "started_at", "detected_at",
@@ -172,6 +173,10 @@ class DashboardScreen(Screen[None]):
         self._summary_list: list[IncidentSummary] | None = []
         self._metrics_at: datetime | None = None
         self._metrics_dirty = True
+        self._all_summaries = False  # only the open ones until the first screen is painted
+        self._stale_summaries: set[str] = set()  # touched by the feed, not yet re-read
+        self._refreshing_summaries = False
+        self._summaries_read_at = 0.0  # the event loop's clock
         self.set_reactive(DashboardScreen.now, session.now())
 
     # ---- what the screen works with ---------------------------------------------------------
@@ -252,7 +257,7 @@ class DashboardScreen(Screen[None]):
         hold the screen's message loop: the screen lays itself out while the reads wait, so
         the timeline knows its height when its events come and opens on the newest entry."""
         await self.session.open()
-        await self._load_summaries()
+        await self._load_open_summaries()
         target = self.follow_id or self._default_incident()
         if target:
             await self.follow(target)
@@ -260,8 +265,8 @@ class DashboardScreen(Screen[None]):
         self.session.start(self)
         if self.tick_every:
             self.set_interval(self.tick_every, self._tick)
-        self._compute_metrics()
-        self.call_after_refresh(self.session.start_background)  # once this is on screen
+        self.call_after_refresh(self._load_all_summaries)  # once this is on screen
+        self.call_after_refresh(self.session.start_background)
 
     def _default_incident(self) -> str | None:
         open_rows = sort_open([s for s in self.summaries if s.is_open])
@@ -280,10 +285,55 @@ class DashboardScreen(Screen[None]):
         self._summary_list = None
         self.open_count = sum(1 for s in self._summaries.values() if s.is_open)
 
-    async def _load_summaries(self) -> None:
-        self._summaries = {s.id: s for s in await self.store.summaries()}
-        self._summaries_changed()
+    async def _load_open_summaries(self) -> None:
+        """What the first screen shows: the open incidents (the one to follow, the open count,
+        the switcher's list), or the newest one when none is open. Reading and building all
+        10,000 summaries came before the first paint and was a sixth of it: they follow it
+        (`_load_all_summaries`), and the metrics wait for them."""
+        rows = await self.store.summaries(open_only=True)
+        if not rows:
+            rows = await self.store.summaries(limit=1)
+        self._merge_summaries(rows)
+
+    @work(exclusive=True, group="summaries-all")
+    async def _load_all_summaries(self) -> None:
+        """Every incident, for the metrics, once the first screen is painted. A change the
+        feed brought meanwhile is kept: the higher version of each incident wins."""
+        self._merge_summaries(await self.store.summaries())
+        self._all_summaries = True
         self._metrics_dirty = True
+        self._compute_metrics()
+
+    def _merge_summaries(self, rows: list[IncidentSummary]) -> None:
+        known = self._summaries
+        for row in rows:
+            old = known.get(row.id)
+            if old is None or old.version < row.version:
+                known[row.id] = row
+        self._summaries_changed()
+
+    def _summaries_soon(self, incident_ids: set[str]) -> None:
+        """Re-read the touched incidents' summaries off the screen's message loop, at most
+        once a frame: during a storm a batch comes every few milliseconds, and each re-read
+        waited on the store while key presses queued behind it."""
+        self._stale_summaries |= incident_ids
+        if not self._refreshing_summaries:
+            self._refreshing_summaries = True
+            self._refresh_stale_summaries()
+
+    @work(group="summaries")
+    async def _refresh_stale_summaries(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._stale_summaries:
+                wait = self._summaries_read_at + FRAME - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                ids, self._stale_summaries = self._stale_summaries, set()
+                await self._refresh_summaries(ids)
+                self._summaries_read_at = loop.time()
+        finally:
+            self._refreshing_summaries = False
 
     async def _refresh_summaries(self, incident_ids: set[str]) -> None:
         """Re-read only the incidents a batch touched: a storm must not re-read 10,000 rows.
@@ -360,7 +410,9 @@ class DashboardScreen(Screen[None]):
     # ---- what the room says -----------------------------------------------------------------
 
     async def on_events_arrived(self, message: EventsArrived) -> None:
-        batch = message.batch
+        """Everything the feed brought since this last ran (the session merges the batches
+        that arrive meanwhile): one fold, one timeline append, one repaint."""
+        batch = message.take()
         mine = [e for e in batch if e.incident_id == self.follow_id]
         if mine and self.state is not None:
             state, fresh = self.state, []
@@ -378,12 +430,15 @@ class DashboardScreen(Screen[None]):
         alerts = [a for a in (page_alert(e) for e in batch) if a is not None]
         if alerts:
             self._alarm([a.text for a in alerts])
-        await self._refresh_summaries({e.incident_id for e in batch})
+        touched = {e.incident_id for e in batch}
         if self.state is None and self.follow_id is None:
+            await self._refresh_summaries(touched)  # the room's first incident: show it now
             target = self._default_incident()
             if target:
                 await self.follow(target)
                 return
+        else:
+            self._summaries_soon(touched)
         self._title_timeline()
 
     def on_timeline_view_entry_opened(self, message: TimelineView.EntryOpened) -> None:
@@ -428,7 +483,11 @@ class DashboardScreen(Screen[None]):
 
     @work(exclusive=True, group="metrics")
     async def _compute_metrics(self) -> None:
-        """Off the event loop: 10,000 incidents take tens of milliseconds to summarise."""
+        """Off the event loop: 10,000 incidents take tens of milliseconds to summarise. Not
+        before every summary is read (after the first paint): the open ones alone would give
+        wrong figures."""
+        if not self._all_summaries:
+            return
         self._metrics_dirty = False
         rows, now = list(self.summaries), self.session.now()
         self._metrics_at = now

@@ -40,11 +40,21 @@ CLOCK_CHECK_EVERY = 60.0  # seconds between checks of this machine's clock again
 
 
 class EventsArrived(Message):
-    """Events committed since the last batch, in commit order, never one twice."""
+    """Events committed since the last batch, in commit order, never one twice.
+
+    Until the listener takes it, the session appends later batches to this one instead of
+    posting another message: however many batches a storm brings while the screen is busy,
+    the screen folds and repaints once for all of them."""
 
     def __init__(self, batch: list[Event]) -> None:
         self.batch = batch
+        self.taken = False
         super().__init__()
+
+    def take(self) -> list[Event]:
+        """The batch, closed: what arrives from now on comes in the next message."""
+        self.taken = True
+        return self.batch
 
 
 class FeedStopped(Message):
@@ -91,6 +101,7 @@ class RoomSession:
         self.engine: Engine | None = None
         self._engine_stop = asyncio.Event()
         self._listener: MessagePump | None = None
+        self._unread: EventsArrived | None = None  # posted, not yet taken by the listener
         self.follow_id: str | None = None  # what the screen shows, announced with presence
 
     @property
@@ -141,10 +152,20 @@ class RoomSession:
                 fresh = [e for e in batch if e.seq > self.cursor]
                 if fresh:
                     self.cursor = fresh[-1].seq
-                    self._tell(EventsArrived(fresh))
+                    self._deliver(fresh)
         except StoreError as e:  # the room's files were replaced (store.fault): say so, stay up
             self._link(f"NOT LIVE: {e}")
             self._tell(FeedStopped(str(e)))
+
+    def _deliver(self, fresh: list[Event]) -> None:
+        """Post the batch, or add it to the one the listener has not taken yet (one event
+        loop: nothing runs between the check and the append)."""
+        waiting = self._unread
+        if waiting is not None and not waiting.taken:
+            waiting.batch.extend(fresh)
+            return
+        self._unread = EventsArrived(fresh)
+        self._tell(self._unread)
 
     def _link(self, note: str | None) -> None:
         """A remote room lost (or regained) its server: the header says so at once, so a

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events
+from textual.geometry import Size
 from textual.reactive import Reactive, var
 from textual.widgets import Static
 
@@ -60,7 +61,22 @@ class Pane(Static):
         if text == self._shown:
             return
         self._shown = text
-        self.update(text)
+        self._show(text)
+
+    def _show(self, text: Text) -> None:
+        """Repaint the pane; lay the screen out again only if its height changed. A layout
+        pass re-arranges and repaints the whole screen (and the dimmed copy behind an open
+        dialog): paid on every tick and every batch, it was most of a frame's time, while the
+        panes' widths come from the stylesheet and their text rarely changes its line count."""
+        width = self.content_size.width
+        if not self.is_mounted or width <= 0:
+            self.update(text)
+            return
+        nowhere = Size(0, 0)  # a Static's height depends on its width alone
+        before = self.get_content_height(nowhere, nowhere, width)
+        self.update(text, layout=False)
+        if self.get_content_height(nowhere, nowhere, width) != before:
+            self.refresh(layout=True)
 
 
 class HeaderPane(Pane):

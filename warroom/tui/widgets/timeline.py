@@ -125,7 +125,22 @@ class TimelineView(ScrollView, can_focus=True):
         self.refresh()
 
     def _resize(self) -> None:
-        self.virtual_size = Size(self.size.width or 80, len(self._rows))
+        """The scrollable size follows the row count. `virtual_size` is a layout reactive:
+        assigned, every appended entry would re-arrange and repaint the whole screen (and the
+        dimmed dashboard behind an open dialog), the largest cost of a batch in the profile.
+        The view's own size comes from the stylesheet, so once mounted only the scrollbar
+        needs updating, which is what a layout pass would do for a ScrollView; showing or
+        hiding the scrollbar still lays the screen out (its reactive asks for it)."""
+        size = Size(self.size.width or 80, len(self._rows))
+        if size == self.virtual_size:
+            return
+        scroll_update = getattr(self, "_scroll_update", None)  # Textual's, not public
+        if not self.is_mounted or not self.container_size or scroll_update is None:
+            self.virtual_size = size
+            return
+        self.set_reactive(TimelineView.virtual_size, size)
+        scroll_update(size)
+        self.refresh()
 
     def on_resize(self) -> None:
         self._cache.clear()
