@@ -593,3 +593,41 @@ async def test_a_drill_room_runs_no_remediation(tmp_path: Path, drill: bool) -> 
     finally:
         await store.close()
     assert ran.exists() is not drill
+
+
+# ---- the team plays on the drill clock ------------------------------------------------------
+
+
+async def test_the_team_acts_on_the_drill_clock(tmp_path: Path) -> None:
+    """At --speed 60 the scenario and its escalation run on the drill clock; a responder's
+    ack (no --at) and the dashboard's clocks must too, or the scorecard compares a drill
+    minute with a real second."""
+    from .tui_support import make_app, settle
+
+    path = tmp_path / "drill.db"
+    real_start = datetime.now(UTC)
+    c = DrillClock(start=START, real_start=real_start, speed=60)
+    store = await SQLiteStore.open(path, poll_interval=0.01)
+    try:
+        await mark_drill_room(store, load_scenario(find_scenario("payments-outage")), c)
+        declared = await store.append(None, commands.declare(
+            "card payments fail", Severity.SEV1, "scenario", at=START))
+    finally:
+        await store.close()
+    env = cli_env(path, "bob")
+    r = run_cli(path, "ack", declared.incident_id, env=env)
+    assert r.code == 0, r.err
+    app = make_app(path, clock=lambda: datetime.now(UTC))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        screen_now = app.session.now()
+    check = await SQLiteStore.open(path, readonly=True)
+    try:
+        ack = (await check.events(declared.incident_id))[-1]
+    finally:
+        await check.close()
+    assert ack.kind == "acknowledged"
+    # Drill time: START plus a minute per real second, nowhere near today's clock.
+    assert START <= ack.at < START + timedelta(hours=2), ack.at
+    assert ack.recorded_at == ack.at
+    assert START <= screen_now < START + timedelta(hours=2), screen_now

@@ -12,10 +12,14 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from warroom.domain.incident.events import Event, NewEvent
 from warroom.domain.incident.state import IncidentState
 from warroom.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from warroom.domain.drills.scenario import DrillClock
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +191,26 @@ class Store(ABC):
         from warroom.store.errors import ReadOnly
 
         raise ReadOnly("this store keeps no room markers: nothing was written")
+
+    async def drill_clock(self) -> DrillClock | None:
+        """A drill room's clock (its `drill_clock` marker): every writer stamps the drill's
+        time with it and every screen reads it, so a team playing a drill at --speed 4
+        acknowledges on the clock the scenario and its escalation run on. Kept once found; a
+        room that is not a drill and already holds incidents never becomes one (`drill run`
+        refuses such a room), so it is asked only once."""
+        known = getattr(self, "_drill_clock_known", None)
+        if known is not None:
+            return known[0]
+        raw = await self.room_mark("drill_clock")
+        if raw:
+            from warroom.domain.drills.scenario import DrillClock
+
+            clock = DrillClock.model_validate_json(raw)
+            self._drill_clock_known = (clock,)
+            return clock
+        if not await self.is_drill() and await self.last_seq() > 0:
+            self._drill_clock_known = (None,)
+        return None
 
     async def is_drill(self) -> bool:
         """A drill room: pages are never delivered, messages say [DRILL], figures are drill

@@ -400,14 +400,17 @@ class PostgresStore(sql.SqlStore[_Link]):
 
     async def _append(self, writer: _Link, incident_id: str | None, events: list[NewEvent],
                       expected: int | None) -> AppendResult:
+        clock = await self.drill_clock()  # before the write transaction, on a reader
+        drill = None if clock is None else clock.now
+
         async def attempt(conn: asyncpg.Connection) -> AppendResult:
             try:
-                return await self._append_tx(conn, incident_id, events, expected)
+                return await self._append_tx(conn, incident_id, events, expected, drill)
             except pgx.UniqueViolationError:
                 # Only a writer that bypassed the log-head lock can get here: the check for
                 # existing ids ran under the lock. Decide again on what is committed now, as
                 # SQLite does: the same events are a duplicate, others a conflict or a reuse.
-                return await self._append_tx(conn, incident_id, events, expected)
+                return await self._append_tx(conn, incident_id, events, expected, drill)
 
         # Once queued, the transaction runs to its end whatever happens to the caller; the
         # shield keeps the answer of a committed write from being lost to a cancellation.
@@ -415,8 +418,10 @@ class PostgresStore(sql.SqlStore[_Link]):
         return await asyncio.shield(task)
 
     async def _append_tx(self, conn: asyncpg.Connection, incident_id: str | None,
-                         events: list[NewEvent], expected: int | None) -> AppendResult:
-        steps = sql.append_steps(STATEMENTS, self.location, incident_id, events, expected)
+                         events: list[NewEvent], expected: int | None,
+                         drill: Callable[[datetime], datetime] | None = None) -> AppendResult:
+        steps = sql.append_steps(STATEMENTS, self.location, incident_id, events, expected,
+                                 drill=drill)
         async with conn.transaction():
             return await sql.drive_async(steps, lambda st: self._step(conn, st))
 

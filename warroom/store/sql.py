@@ -190,9 +190,11 @@ Steps = Generator[Statement, list[Row], T]
 
 def append_steps(st: Statements, location: str, incident_id: str | None,
                  events: Sequence[NewEvent], expected: int | None,
-                 now: datetime | None = None) -> Steps[AppendResult]:
+                 now: datetime | None = None,
+                 drill: Callable[[datetime], datetime] | None = None) -> Steps[AppendResult]:
     """The append transaction (Store.append), once for both backends; run it inside a write
-    transaction. `now`: this host's clock, when the dialect has no clock of its own."""
+    transaction. `now`: this host's clock, when the dialect has no clock of its own. `drill`:
+    a drill room's clock, from the real time to the drill's (Store.drill_clock)."""
     d = st.dialect
     head = yield Statement(st.head)
     if not head or head[0][0] is None:
@@ -200,6 +202,8 @@ def append_steps(st: Statements, location: str, incident_id: str | None,
     if st.clock is not None:
         now = (yield Statement(st.clock))[0][0]
     assert now is not None
+    if drill is not None:
+        now = drill(now)
     ids = [e.event_id for e in events]
     existing: list[Event] = []
     for start in range(0, len(ids), ID_CHUNK):

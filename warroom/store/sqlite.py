@@ -140,10 +140,11 @@ def _transaction(conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], 
 
 
 def _append_tx(conn: sqlite3.Connection, location: str, incident_id: str | None,
-               events: Sequence[NewEvent], expected: int | None) -> AppendResult:
+               events: Sequence[NewEvent], expected: int | None,
+               drill: Callable[[datetime], datetime] | None = None) -> AppendResult:
     def body(c: sqlite3.Connection) -> AppendResult:
         steps = sql.append_steps(STATEMENTS, location, incident_id, events, expected,
-                                 now=datetime.now(UTC))  # read under the lock
+                                 now=datetime.now(UTC), drill=drill)  # read under the lock
         return sql.drive(steps, lambda statement: _run(c, statement))
 
     return _transaction(conn, body)
@@ -420,7 +421,9 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
 
     async def _append(self, writer: aiosqlite.Connection, incident_id: str | None,
                       events: list[NewEvent], expected: int | None) -> AppendResult:
-        return await self._write(_append_tx, self.location, incident_id, events, expected)
+        clock = await self.drill_clock()
+        return await self._write(_append_tx, self.location, incident_id, events, expected,
+                                 None if clock is None else clock.now)
 
     async def heartbeat(self, presence: Presence) -> None:
         await self._write(_execute, STATEMENTS.heartbeat, DIALECT.presence_row(presence))

@@ -30,6 +30,7 @@ from warroom.store.clock import clock_offset_note
 from warroom.store.errors import StoreError
 
 if TYPE_CHECKING:  # imported when the engine starts (_engine): it brings aiohttp
+    from warroom.domain.drills.scenario import DrillClock
     from warroom.escalation.engine import Engine
 
 Clock = Callable[[], datetime]
@@ -103,18 +104,33 @@ class RoomSession:
         self._listener: MessagePump | None = None
         self._unread: EventsArrived | None = None  # posted, not yet taken by the listener
         self.follow_id: str | None = None  # what the screen shows, announced with presence
+        self.drill: DrillClock | None = None  # a drill room's clock: the room's time is its
+        self._drill_pending = False  # a drill room whose runner has not set its clock yet
 
     @property
     def spectator(self) -> bool:
         return self.store.readonly
 
     def now(self) -> datetime:
-        return self.clock()
+        """The room's time: this machine's clock, or a drill room's clock (--speed N)."""
+        real = self.clock()
+        return real if self.drill is None else self.drill.now(real)
 
     async def open(self) -> None:
         """Note where the log ends before the first reads: the feed starts from there, so
         nothing committed while the screen loads is missed."""
         self.cursor = await self.store.last_seq()
+        await self._read_drill_clock()
+
+    async def _read_drill_clock(self) -> None:
+        """A drill room's clock may be set after the screen opened (`demo --drill` starts its
+        runner beside the screen): asked again with the clock check until it is there."""
+        if self.drill is None:
+            try:
+                self.drill = await self.store.drill_clock()
+                self._drill_pending = self.drill is None and await self.store.is_drill()
+            except StoreError:
+                self.drill = None
 
     def start(self, listener: MessagePump) -> None:
         """The change feed and presence: what the listener shows from now on."""
@@ -216,6 +232,7 @@ class RoomSession:
     async def _watch_clock(self) -> None:
         """Rooms on PostgreSQL record the server's time: say so when this machine disagrees."""
         while True:
+            await self._read_drill_clock()
             try:
                 note = clock_offset_note(await self.store.clock_offset())
             except StoreError:
@@ -223,14 +240,14 @@ class RoomSession:
             if note != self.clock_note:
                 self.clock_note = note
                 self._tell(ClockChecked(self._header_note()))
-            await asyncio.sleep(CLOCK_CHECK_EVERY)
+            await asyncio.sleep(1.0 if self._drill_pending else CLOCK_CHECK_EVERY)
 
     # ---- the escalation engine, in every terminal that can write ----------------------------
 
     async def _engine(self) -> None:
         # Imported in a thread: it brings aiohttp, a tenth of a second the screen need not wait.
         engine = await asyncio.to_thread(importlib.import_module, "warroom.escalation.engine")
-        self.engine = engine.Engine(self.store, self.config, clock=self.clock, actor="engine",
+        self.engine = engine.Engine(self.store, self.config, clock=self.now, actor="engine",
                              base_dir=self.config_dir)
         try:
             await self.engine.run(self._engine_stop)
