@@ -305,12 +305,14 @@ async def test_role_offers_people_in_the_room_on_call_and_recent(room: Path) -> 
         await _ready(app, pilot)
         await pilot.press("i", "2")  # bob holds IC on INC-2
         await settle(pilot, lambda: app.dashboard.state.id == "INC-2")
-        app.dashboard.present = ("carol", "erin")
+        # The room server's spectators are on the roster, never offered a role.
+        app.dashboard.present = ("carol", "erin", "watching: support (3)")
         await pilot.press("r", "2")  # Tech Lead
         people = app.screen
         assert isinstance(people, ChoiceScreen)  # today: a text prompt, one name typed
         labels = {c.value: c.label for c in people.choices}
         assert list(labels)[:4] == ["carol", "erin", "alice", "bob"]
+        assert not any("watching" in label for label in labels.values())
         assert "you" in labels["carol"] and "in the room" in labels["erin"]
         assert "on call: sre primary" in labels["alice"]
         assert "on call: sre secondary" in labels["bob"]

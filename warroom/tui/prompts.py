@@ -40,7 +40,7 @@ from warroom.domain.incident.status import Phase, Status, allowed_moves
 from warroom.domain.oncall.escalation import escalation_view_for
 from warroom.domain.statuspage.page import Update
 from warroom.store.base import IncidentSummary
-from warroom.tui.render import safe
+from warroom.tui.render import WATCHING, safe
 from warroom.tui.screens import Choice, FormScreen
 
 INCIDENT_KEYS = "123456789abcdefghjklmnopqrstuvwxyz"
@@ -106,7 +106,8 @@ def people_choices(state: IncidentState, role: Role, *, actor: str, present: Seq
 
     add(actor, "you")
     for person in present:
-        add(person, "in the room")
+        if not person.startswith(WATCHING):  # the room server's spectators hold no role
+            add(person, "in the room")
     for person, slot in oncall:
         add(person, f"on call: {slot}")
     for stint in reversed(state.role_history):
