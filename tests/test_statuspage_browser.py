@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +19,7 @@ from typing import Any
 import pytest
 
 from .conftest import REPO, cli_env, run_cli
+from .serve_support import chromium, warroom_serve
 
 ALERTS = "alert-token-0123456789"
 EVIL_TITLE = "Checkout <script>document.title='pwned'</script><img src=x onerror=\"document." \
@@ -82,46 +80,14 @@ def served(tmp_path: Path) -> Iterator[Server]:
     db = _room(tmp_path)
     env = cli_env(db, "serve")
     env["WARROOM_TOKEN"] = ALERTS
-    out = tmp_path / "serve.out"
-    with out.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "warroom", "serve", "--listen", "127.0.0.1:0", "--json",
-             "--no-engine"], cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while not out.read_bytes().endswith(b"\n"):
-            assert proc.poll() is None, out.read_text()
-            assert time.monotonic() < deadline, "warroom serve did not start"
-            time.sleep(0.05)
-        port = json.loads(out.read_bytes().splitlines()[0])["port"]
-        yield Server(proc, f"http://127.0.0.1:{port}", db)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-CHROMIUM = shutil.which("chromium")
+    with warroom_serve(env, tmp_path / "serve.out") as (proc, url):
+        yield Server(proc, url, db)
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run "
-                    "installs it): the status page browser tests need a real browser")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="Playwright for Python is not installed "
-                                          "(pip install -e '.[test]')")
-    with sync_api.sync_playwright() as p:
-        args = ["--no-sandbox"] if os.geteuid() == 0 else []
-        b = p.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium("the status page browser tests") as b:
+        yield b
 
 
 def _get(url: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from warroom.serve import browser
 from warroom.serve.browser import COOKIE, HOOK_AT, BrowserWatch, WatchCommand
 
 from .conftest import REPO, cli_env, run_cli
+from .serve_support import chromium, warroom_serve
 
 GOOD = "spectator-token-0123456789"
 ALERTS = "alert-token-0123456789"
@@ -278,25 +278,8 @@ def served(tmp_path: Path) -> Iterator[Server]:
     env["WARROOM_TOKEN"] = ALERTS
     env["WARROOM_SPECTATOR_TOKEN"] = GOOD
     out = tmp_path / "serve.out"
-    with out.open("wb") as sink:  # a file, not a pipe: nobody drains a pipe after line one
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "warroom", "serve", "--listen", "127.0.0.1:0", "--json",
-             "--no-engine"], cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while not out.read_bytes().endswith(b"\n"):
-            assert proc.poll() is None, out.read_text()
-            assert time.monotonic() < deadline, "warroom serve did not start"
-            time.sleep(0.05)
-        port = json.loads(out.read_bytes().splitlines()[0])["port"]
-        yield Server(proc, f"http://127.0.0.1:{port}", out)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with warroom_serve(env, out) as (proc, url):
+        yield Server(proc, url, out)
 
 
 async def test_the_room_server_keeps_strangers_and_the_alert_token_out(served: Server) -> None:
@@ -314,25 +297,10 @@ async def test_the_room_server_keeps_strangers_and_the_alert_token_out(served: S
 
 # -- a real browser
 
-CHROMIUM = shutil.which("chromium")
-
-
 @pytest.fixture
 def chromium_page() -> Iterator[Any]:
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run "
-                    "installs it): the /watch browser tests need a real browser")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="Playwright for Python is not installed "
-                                          "(pip install -e '.[test]')")
-    with sync_api.sync_playwright() as p:
-        # As root (CI), chromium refuses to start with its sandbox.
-        args = ["--no-sandbox"] if os.geteuid() == 0 else []
-        b = p.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            yield b.new_page(viewport={"width": 1400, "height": 800})
-        finally:
-            b.close()
+    with chromium("the /watch browser tests") as b:
+        yield b.new_page(viewport={"width": 1400, "height": 800})
 
 
 SCREEN = "() => window.__warroom_screen ? window.__warroom_screen() : ''"
