@@ -317,6 +317,10 @@ def test_a_browser_watches_the_room_live(chromium_page: Any, served: Server,
     screen = page.evaluate(f"({SCREEN})()")
     assert "Checkout failing for EU" in screen
     assert "READ-ONLY" in screen
+    # The dashboard takes the page's width (1400 px: some 150 columns), not 80 columns: the
+    # wide layout's side panes are on screen.
+    page.wait_for_function(f"() => ({SCREEN})().includes('Escalation')", timeout=10_000)
+    assert max(len(row.rstrip()) for row in page.evaluate(f"({SCREEN})()").splitlines()) > 100
     assert [c for c in served.children() if " watch" in c]  # one app process, for this page
 
     asked = time.monotonic()

@@ -66,7 +66,11 @@ def _follow_the_terminal() -> None:
     answers with these when they are set (a shell or a tool may export them), so a dashboard
     started with them kept that size through every resize of the window it is in: 200x50
     resized to 80x24 drew the wide layout into 80 columns (issue 12, item 9). The terminal
-    itself knows its size; these only ever describe it as it was."""
+    itself knows its size; these only ever describe it as it was. Not under another driver
+    (a browser through textual-serve): the web driver reads its first size from COLUMNS and
+    ROWS, and without them drew an 80-column dashboard in a 155-column page."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return
     for name in ("COLUMNS", "LINES"):
         os.environ.pop(name, None)
 
