@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from warroom.store.sqlite import SQLiteStore, _prepare_reader
+from warroom.store.wake import Wakeup
 
 VARIANTS = ("store", "inotify", "poll", "poll-thread", "inline-sqlite3", "watchfiles-1",
             "watchfiles-50")
@@ -124,14 +125,14 @@ class InlineSqlite3Store(SQLiteStore):
                 conn.close()
 
 
-class WatchfilesWake:
+class WatchfilesWake(Wakeup):
     """wake.FolderWatch's interface on watchfiles.awatch: a task sets the flag per yield."""
 
     def __init__(self, db: Path, step: int) -> None:
         import watchfiles
 
+        super().__init__()
         self.gone: str | None = None
-        self._pending = asyncio.Event()
         self._stop = asyncio.Event()
         names = {db.name + s for s in ("", "-wal", "-shm")}
 
@@ -142,20 +143,6 @@ class WatchfilesWake:
                 self._pending.set()
 
         self._task = asyncio.get_running_loop().create_task(run())
-
-    def take(self) -> bool:
-        pending = self._pending.is_set()
-        self._pending.clear()
-        return pending
-
-    async def wait(self, seconds: float) -> None:
-        if self._pending.is_set():
-            return
-        try:
-            async with asyncio.timeout(seconds):
-                await self._pending.wait()
-        except TimeoutError:
-            pass
 
     def close(self) -> None:
         self._stop.set()

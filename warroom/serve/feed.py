@@ -38,7 +38,7 @@ from aiohttp import web
 from warroom.domain.common.jsonable import utc_iso
 from warroom.serve.http import HOOKS_KEY, _error, bearer
 from warroom.serve.spectators import Admission, SpectatorGate
-from warroom.store.base import Presence, Store
+from warroom.store.base import WATCHING, Presence, Store
 from warroom.store.errors import NotFound, StoreError
 from warroom.store.wire import (
     WIRE_VERSION,
@@ -238,7 +238,7 @@ class FeedHub:
         at = datetime.now(UTC)
         for name, count in watching.items():
             await self.store.heartbeat(Presence(
-                _watch_session(name), f"watching: {name} ({count})", socket.gethostname(),
+                _watch_session(name), f"{WATCHING}{name} ({count})", socket.gethostname(),
                 os.getpid(), self._started_at, at, None))
         self._watchers_shown = watching
 

@@ -67,6 +67,11 @@ def summary_of(state: IncidentState) -> IncidentSummary:
     )
 
 
+# The room server announces its remote spectators as presence rows "watching: NAME (n)"
+# (serve/feed.py); a roster shows them apart from the people, who alone may hold a role.
+WATCHING = "watching: "
+
+
 @dataclass(frozen=True, slots=True)
 class Presence:
     """A terminal that can write, announcing itself while it is open."""

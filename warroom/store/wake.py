@@ -77,21 +77,42 @@ def _libc() -> ctypes.CDLL:
     return libc
 
 
-class FolderWatch:
-    """inotify on the folder of `db`, waking for the room's own files only.
+class Wakeup:
+    """One flag between whatever notices a change and the feed: `take()` then
+    `wait(timeout)`. Every event that arrives while the feed reads sets the same flag, so a
+    burst of writes costs one more read, never one read per event."""
 
-    `take()` then `wait(timeout)`: every event that arrives while the feed reads sets one flag,
-    so a burst of writes costs one more read, never one read per event.
-    """
+    def __init__(self) -> None:
+        self._pending = asyncio.Event()
+
+    def take(self) -> bool:
+        """Whether anything happened since the last take (and forget it)."""
+        pending = self._pending.is_set()
+        self._pending.clear()
+        return pending
+
+    async def wait(self, seconds: float) -> None:
+        """Until the room's files change, or `seconds` pass."""
+        if self._pending.is_set():
+            return
+        try:
+            async with asyncio.timeout(seconds):
+                await self._pending.wait()
+        except TimeoutError:
+            pass
+
+
+class FolderWatch(Wakeup):
+    """inotify on the folder of `db`, waking for the room's own files only."""
 
     def __init__(self, db: Path) -> None:
+        super().__init__()
         # SQLite puts -wal beside the file a symbolic link points to: watch that folder.
         self.db = db = Path(os.path.realpath(db))
         self.names = {os.fsencode(db.name + suffix) for suffix in ("", "-wal", "-shm")}
         self.gone: str | None = None  # why the watch stopped working (then poll)
         self._fd = -1
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending = asyncio.Event()
 
     def start(self) -> None:
         """Open the watch and hand its descriptor to the running loop (WakeUnavailable if not)."""
@@ -147,22 +168,6 @@ class FolderWatch:
         self.gone = why
         self.close()
         self._pending.set()  # the feed looks once more, sees `gone` and polls from now on
-
-    def take(self) -> bool:
-        """Whether anything happened since the last take (and forget it)."""
-        pending = self._pending.is_set()
-        self._pending.clear()
-        return pending
-
-    async def wait(self, seconds: float) -> None:
-        """Until the room's files change, or `seconds` pass."""
-        if self._pending.is_set():
-            return
-        try:
-            async with asyncio.timeout(seconds):
-                await self._pending.wait()
-        except TimeoutError:
-            pass
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -1117,11 +1117,9 @@ class DashboardScreen(Screen[None]):
                              read: Callable[[dict[str, str]], T]) -> T | None:
         """A form whose answer holds a time: until it reads (or Esc), the form comes back with
         what was typed and the reason beside it."""
-        from warroom.tui.prompts import RefilledForm
-
         values: dict[str, str] | None = None
         while True:
-            values = await self.ask(RefilledForm(
+            values = await self.ask(FormScreen(
                 title, fields, preview, values=values,
                 hint=f"Times in your zone ({self._zone_name()}) · Enter: next / save · "
                      "Esc: cancel"))

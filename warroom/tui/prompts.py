@@ -11,7 +11,6 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from rich.text import Text
-from textual.widgets import Input
 
 from warroom.domain.alerts.automation import PayloadView
 from warroom.domain.common.errors import DomainError, InvalidInput
@@ -39,9 +38,9 @@ from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Phase, Status, allowed_moves
 from warroom.domain.oncall.escalation import escalation_view_for
 from warroom.domain.statuspage.page import Update
-from warroom.store.base import IncidentSummary
-from warroom.tui.render import WATCHING, safe
-from warroom.tui.screens import Choice, FormScreen
+from warroom.store.base import WATCHING, IncidentSummary
+from warroom.tui.render import safe
+from warroom.tui.screens import Choice
 
 INCIDENT_KEYS = "123456789abcdefghjklmnopqrstuvwxyz"
 STATUS_KEYS = {Status.INVESTIGATING: "i", Status.IDENTIFIED: "d", Status.MONITORING: "m",
@@ -573,20 +572,3 @@ def meeting_preview(now: Callable[[], datetime], tz: tzinfo,
         return Text(f"meets {when_text(at, t, tz)}", style="bold")
 
     return preview
-
-
-class RefilledForm(FormScreen):
-    """A form opened again with what was typed, after an answer that could not be read: an
-    outage is no time to type a note twice."""
-
-    def __init__(self, title: str, fields: Sequence[tuple[str, str, str]],
-                 preview: Callable[[dict[str, str]], Text] | None = None, hint: str = "",
-                 values: dict[str, str] | None = None) -> None:
-        super().__init__(title, fields, preview, hint=hint)
-        self.initial = dict(values or {})
-
-    def on_mount(self) -> None:
-        for name, value in self.initial.items():
-            for field in self.query(f"#f-{name}").results(Input):
-                field.value = value
-        super().on_mount()

@@ -22,6 +22,7 @@ from warroom.domain.incident.status import Phase, Status, allowed_moves
 from warroom.domain.metrics.report import MetricsReport
 from warroom.domain.oncall.escalation import EscalationView
 from warroom.domain.oncall.load import PersonMonthLoad
+from warroom.store.base import WATCHING
 
 SEVERITY_STYLE: dict[str, str] = {
     "SEV-1": "bold white on red",
@@ -131,7 +132,6 @@ def roster(state: IncidentState | None, *, now: datetime, present: list[str],
             t.append("\n" if i in (2, 5) else " · ")
         else:
             t.append("\n")
-    # The room server's remote spectators come as "watching: NAME (n)" (serve/feed.py).
     watching = [p for p in present if p.startswith(WATCHING)]
     present = [p for p in present if not p.startswith(WATCHING)]
     t.append("In the room: " if not compact else "room: ", style="bold")
@@ -142,8 +142,6 @@ def roster(state: IncidentState | None, *, now: datetime, present: list[str],
         t.append(safe(w, 40), style="dim")
     return t
 
-
-WATCHING = "watching: "
 
 
 def workflow(state: IncidentState | None, *, compact: bool = False) -> Text:
