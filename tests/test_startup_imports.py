@@ -47,7 +47,7 @@ def _under(modules: set[str], *packages: str) -> list[str]:
 # Nothing a command needs before it knows which command it is.
 HEAVY_FOR_PARSING = ("pydantic", "pydantic_core", "asyncio", "aiosqlite", "sqlite3",
                      "warroom.domain", "warroom.store", "warroom.settings", "warroom.cli.context",
-                     "warroom.cli.incidents", "textual", "rich")
+                     "warroom.cli.incidents", "textual", "rich", "inspect")
 
 
 @pytest.mark.parametrize("argv", [["--version"], ["--help"], ["note", "--help"]],
@@ -71,6 +71,17 @@ def test_a_usage_error_still_loads_nothing_heavy(tmp_path: Path) -> None:
     code, modules = loaded(["no-such-command"], tmp_path / "room.db")
     assert code == 2
     assert _under(modules, "pydantic", "asyncio", "warroom.store", "warroom.cli.context") == []
+
+
+def test_reading_the_environment_builds_no_pydantic_model(tmp_path: Path) -> None:
+    """Every command reads it first; a model (and pydantic's plugin lookup) cost ~30 ms."""
+    code = ("import sys; from warroom.settings import Settings; "
+            "s = Settings.from_env({'WARROOM_LOCK_TIMEOUT': '2.5'}); assert s.lock_timeout == 2.5; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                       env=_env(tmp_path / "room.db"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
 
 
 # What a note never needs: the dashboard, the servers, the other drivers, Markdown, and the
