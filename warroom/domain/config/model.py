@@ -51,7 +51,7 @@ from warroom.domain.config.fields import (
     zone,
 )
 from warroom.domain.incident.severity import Severity
-from warroom.domain.metrics.report import MetricTargets
+from warroom.domain.metrics.targets import MetricTargets
 
 
 class _Model(BaseModel):

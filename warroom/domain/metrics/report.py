@@ -18,15 +18,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
-from typing import Annotated, Any, NamedTuple, Protocol
+from typing import Annotated, NamedTuple, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, computed_field, field_validator
+from pydantic import Field, PlainSerializer, computed_field
 
 from warroom.domain.common.errors import InvalidInput
 from warroom.domain.common.jsonable import UtcTime
-from warroom.domain.common.timefmt import format_duration, parse_duration
+from warroom.domain.common.timefmt import format_duration
 from warroom.domain.incident.severity import Severity
 from warroom.domain.metrics.definitions import DEFINITIONS as DEFINITIONS
+from warroom.domain.metrics.targets import MetricTargets as MetricTargets
 
 # "A month" for the incidents-per-month rate of a period: 30 days, the same 720 h the MTTF
 # target uses. Calendar months (UTC) are used only for the per-month series.
@@ -74,42 +75,7 @@ class IncidentTimes:
     first_resolved_at: datetime | None = None
 
 
-# ---- targets -----------------------------------------------------------------------------------
-
-
-class MetricTargets(BaseModel):
-    """The seed's targets. A config file can override any of them ("45m", "30d", seconds)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    mttd: timedelta = timedelta(minutes=5)
-    mtta: timedelta = timedelta(minutes=5)
-    mttr: timedelta = timedelta(minutes=30)
-    mttf: timedelta = timedelta(hours=720)
-    incidents_per_month: float = 10
-
-    @field_validator("mttd", "mtta", "mttr", "mttf", mode="before")
-    @classmethod
-    def _duration(cls, v: Any) -> Any:
-        if isinstance(v, str) and v.strip() and not v.strip().upper().startswith("P"):
-            try:
-                return parse_duration(v)
-            except InvalidInput as e:  # a ValidationError naming the field, like any other
-                raise ValueError(str(e)) from None
-        return v
-
-    @field_validator("mttd", "mtta", "mttr", "mttf")
-    @classmethod
-    def _positive(cls, v: timedelta) -> timedelta:
-        if v <= timedelta(0):
-            raise ValueError("a target duration must be positive")
-        return v
-
-    def seconds(self, key: str) -> float:
-        if key == "incidents":
-            return float(self.incidents_per_month)
-        value: timedelta = getattr(self, key)
-        return value.total_seconds()
+# ---- targets (warroom/domain/metrics/targets.py) ------------------------------------------------
 
 
 DEFAULT_TARGETS = MetricTargets()
