@@ -76,8 +76,9 @@ def test_a_usage_error_still_loads_nothing_heavy(tmp_path: Path) -> None:
 def test_reading_the_environment_builds_no_pydantic_model(tmp_path: Path) -> None:
     """Every command reads it first; a model (and pydantic's plugin lookup) cost ~30 ms."""
     code = ("import sys; from warroom.settings import Settings; "
-            "s = Settings.from_env({'WARROOM_LOCK_TIMEOUT': '2.5'}); assert s.lock_timeout == 2.5; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core')))")
+            "s = Settings.from_env({'WARROOM_LOCK_TIMEOUT': '2.5'}); "
+            "assert s.lock_timeout == 2.5; print(sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('pydantic', 'pydantic_core')))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                        env=_env(tmp_path / "room.db"))
     assert r.returncode == 0, r.stderr
