@@ -125,12 +125,14 @@ METRIC_FIELDS = ("severity", "service", "status", "started_at", "detected_at",
 def _settle_heap() -> None:
     """Move what start-up built (10,000 summaries, a long timeline, Textual's own widgets) out
     of the collector's reach: it lives as long as the screen does, and every full collection
-    would otherwise walk all of it again, a pause that grew into the keypress latency."""
+    would otherwise walk all of it again, a pause that grew into the keypress latency.
+    The collector may have been paused for start-up (`tui.run`): it resumes here."""
     gc.collect()
     gc.freeze()
     # Textual allocates a great deal per frame; collecting the young generation every 700
     # allocations (the default) turned into a full collection every few key presses.
     gc.set_threshold(10_000, 10, 10)
+    gc.enable()
 
 
 class DashboardScreen(Screen[None]):
