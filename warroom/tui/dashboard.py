@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, tzinfo
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from rich.text import Text
 from textual import events, work
@@ -32,7 +32,6 @@ from warroom.domain.common.errors import DomainError
 from warroom.domain.config.model import Config
 from warroom.domain.incident import commands
 from warroom.domain.incident.events import Event
-from warroom.domain.incident.facts import IncidentFacts
 from warroom.domain.incident.fold import apply
 from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.kinds.records import FACT_TITLES
@@ -40,8 +39,6 @@ from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Assessment, Severity, suggest_severity
 from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
-from warroom.domain.metrics.report import MetricsReport, metrics_report
-from warroom.domain.oncall.load import PersonMonthLoad
 from warroom.domain.oncall.paging import page_alert
 from warroom.store.base import IncidentSummary, Store, summary_of
 from warroom.store.errors import Conflict, StoreError
@@ -102,6 +99,11 @@ from warroom.tui.widgets.panes import (
     StatusPane,
 )
 from warroom.tui.widgets.timeline import TimelineView, entry_detail
+
+if TYPE_CHECKING:  # the first screen does without them (imported where they are used)
+    from warroom.domain.incident.facts import IncidentFacts
+    from warroom.domain.metrics.report import MetricsReport
+    from warroom.domain.oncall.load import PersonMonthLoad
 
 T = TypeVar("T")
 Written = Literal["written", "conflict", "error"]
@@ -522,6 +524,8 @@ class DashboardScreen(Screen[None]):
         wrong figures."""
         if not self._all_summaries:
             return
+        from warroom.domain.metrics.report import metrics_report
+
         self._metrics_dirty = False
         rows, now = list(self.summaries), self.session.now()
         self._metrics_at = now
