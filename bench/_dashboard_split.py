@@ -33,6 +33,13 @@ def main() -> int:
     import warroom.cli.main as cli_main  # what `python -m warroom` runs first
 
     cli_main.build_parser()  # imports every command module, as main() does
+    # What main() imports after parsing, before it hands over to the dashboard's handler.
+    import warroom.cli.context
+    import warroom.cli.room
+    import warroom.domain.common.errors
+    import warroom.settings
+    import warroom.store.errors
+
     marks["cli_imported"] = time.monotonic()
     from warroom.tui.run import collector_paused  # the dashboard handler's import
 
