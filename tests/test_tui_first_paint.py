@@ -70,6 +70,21 @@ async def test_a_slow_store_gets_the_empty_screen_first_then_the_room(
         await settle(pilot, lambda: screen.metrics_report is not None)
 
 
+async def test_a_screen_closed_before_the_room_answered_stops_reading(
+        room: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def never(self: SQLiteStore, **kwargs: Any) -> Any:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(SQLiteStore, "summaries", never)
+    app = make_app(room)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.dashboard
+        await pilot.pause(FIRST_READ_WAIT * 2)
+        assert screen.state is None
+        await pilot.press("q")
+    assert screen._first_read.cancelled()
+
+
 async def test_the_feed_starts_where_the_first_reads_started(room: Path) -> None:
     """Committed after the cursor was taken but before the reads: in the reads and in the
     feed; the fold takes it once."""

@@ -277,6 +277,9 @@ class DashboardScreen(Screen[None]):
         await asyncio.wait([self._first_read], timeout=FIRST_READ_WAIT)
         self._open_room()
 
+    def on_unmount(self) -> None:
+        self._first_read.cancel()  # closed before the room answered: nothing to show it on
+
     @work(exclusive=True, group="open")
     async def _open_room(self) -> None:
         """Show what the first reads found (`_first_reads`, under way since the screen was
