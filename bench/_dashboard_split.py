@@ -33,9 +33,20 @@ def main() -> int:
     import warroom.cli.main as cli_main  # what `python -m warroom` runs first
 
     cli_main.build_parser()  # imports every command module, as main() does
+    # What main() imports after parsing, before it hands over to the dashboard's handler.
+    import warroom.cli.context
+    import warroom.cli.room
+    import warroom.domain.common.errors
+    import warroom.settings
+    import warroom.store.errors
+
     marks["cli_imported"] = time.monotonic()
+    from warroom.tui.run import collector_paused  # the dashboard handler's import
+
+    # run_dashboard pauses the collector before it imports the dashboard, until the screen
+    # has settled (or the process ends: this one exits with it paused).
+    collector_paused().__enter__()
     import warroom.tui.app  # noqa: F401  (textual, rich and the dashboard)
-    from warroom.tui.run import run_dashboard  # noqa: F401  (the dashboard handler's import)
 
     marks["tui_imported"] = time.monotonic()
     rss["imported"] = _rss_kib()
@@ -74,13 +85,13 @@ def main() -> int:
 
             setattr(owner, name, wrapper)
 
-    # Class-level wrappers in this probe process only: follow() runs inside the screen's
-    # on_mount, before any instance can be reached from outside. The panes build their text
+    # Class-level wrappers in this probe process only: the first reads start when the screen
+    # is made, before any instance can be reached from outside. The panes build their text
     # when their inputs change (what refresh_panes did before the dashboard refactor).
     from warroom.tui.dashboard import DashboardScreen
     from warroom.tui.widgets.panes import Pane
 
-    timed(DashboardScreen, "follow", "follow")
+    timed(DashboardScreen, "_first_reads", "first_reads")
     for pane in Pane.__subclasses__():
         timed(pane, "build", "panes_build")
     timed(TimelineView, "set_events", "timeline_set_events")

@@ -151,7 +151,7 @@ def split_runs(db: Path, size: tuple[int, int], runs: int) -> dict[str, Any]:
             "alone_summaries_ms": alone["summaries"] * 1000,
             "alone_events_ms": alone["events"] * 1000,
             "alone_fold_ms": alone["fold"] * 1000,
-            "in_app_follow_ms": last["spent_s"].get("follow", 0.0) * 1000,
+            "in_app_first_reads_ms": last["spent_s"].get("first_reads", 0.0) * 1000,
             "in_app_set_events_ms": last["spent_s"].get("timeline_set_events", 0.0) * 1000,
         })
     medians = {k: round(statistics.median(r[k] for r in rows), 1) for k in rows[0]}

@@ -137,18 +137,18 @@ async def test_metrics_come_after_the_first_paint_and_count_every_incident(room:
     reads: list[dict[str, Any]] = []
     shown_with: list[int] = []
     real_summaries = SQLiteStore.summaries
-    real_follow = DashboardScreen.follow
+    real_show = DashboardScreen._show_incident
 
     async def summaries(self: SQLiteStore, **kwargs: Any) -> Any:
         reads.append(kwargs)
         return await real_summaries(self, **kwargs)
 
-    async def follow(self: DashboardScreen, incident_id: str) -> None:
+    def show(self: DashboardScreen, *args: Any) -> None:
         shown_with.append(len(self._summaries))
-        await real_follow(self, incident_id)
+        real_show(self, *args)
 
     SQLiteStore.summaries = summaries  # type: ignore[method-assign]
-    DashboardScreen.follow = follow  # type: ignore[method-assign]
+    DashboardScreen._show_incident = show  # type: ignore[method-assign]
     try:
         app = make_app(db)
         async with app.run_test(size=(160, 48)) as pilot:
@@ -162,7 +162,7 @@ async def test_metrics_come_after_the_first_paint_and_count_every_incident(room:
                 everything, now=NOW, targets=screen.config.metrics)
     finally:
         SQLiteStore.summaries = real_summaries  # type: ignore[method-assign]
-        DashboardScreen.follow = real_follow  # type: ignore[method-assign]
+        DashboardScreen._show_incident = real_show  # type: ignore[method-assign]
 
 
 async def test_the_switcher_lists_every_open_incident_after_start(room: Path) -> None:

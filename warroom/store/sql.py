@@ -24,6 +24,7 @@ from typing import Any, Generic, Self, TypeVar
 from warroom.domain.incident.events import Event, NewEvent
 from warroom.domain.incident.fold import FOLD_VERSION, apply
 from warroom.domain.incident.state import IncidentState
+from warroom.domain.incident.status import Status
 from warroom.store import append_plan
 from warroom.store.base import AppendResult, IncidentSummary, Presence, Store, name_events
 from warroom.store.errors import Conflict, DatabaseCorrupt, NotFound, ReadOnly
@@ -144,7 +145,10 @@ class Statements:
         self.current = q("SELECT version, state FROM {s}incidents WHERE id = ?")
         self.next_number = q("SELECT COALESCE(MAX(number), 0) + 1 FROM {s}incidents")
         self.summaries = q(f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM {{s}}incidents")
-        self.open_only = " WHERE status != 'Resolved'"
+        # Every status but Resolved, spelled out: `status != 'Resolved'` cannot use the
+        # (status, number) index and read all 10,000 rows before the dashboard's first paint.
+        self.open_only = " WHERE status IN ({})".format(
+            ", ".join(f"'{s.value}'" for s in Status if s is not Status.RESOLVED))
         self.events = q(f"{events} WHERE incident_id = ? AND incident_version > ? "
                         "ORDER BY incident_version")
         self.changes_since = q(f"{events} WHERE incident_id = ? AND incident_version > ? "

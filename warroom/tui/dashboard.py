@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, tzinfo
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from rich.text import Text
 from textual import events, work
@@ -31,7 +31,7 @@ from warroom.config_file import LoadedConfig
 from warroom.domain.common.errors import DomainError
 from warroom.domain.config.model import Config
 from warroom.domain.incident import commands
-from warroom.domain.incident.facts import IncidentFacts
+from warroom.domain.incident.events import Event
 from warroom.domain.incident.fold import apply
 from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.kinds.records import FACT_TITLES
@@ -39,8 +39,6 @@ from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import Assessment, Severity, suggest_severity
 from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Status
-from warroom.domain.metrics.report import MetricsReport, metrics_report
-from warroom.domain.oncall.load import PersonMonthLoad
 from warroom.domain.oncall.paging import page_alert
 from warroom.store.base import IncidentSummary, Store, summary_of
 from warroom.store.errors import Conflict, StoreError
@@ -102,9 +100,15 @@ from warroom.tui.widgets.panes import (
 )
 from warroom.tui.widgets.timeline import TimelineView, entry_detail
 
+if TYPE_CHECKING:  # the first screen does without them (imported where they are used)
+    from warroom.domain.incident.facts import IncidentFacts
+    from warroom.domain.metrics.report import MetricsReport
+    from warroom.domain.oncall.load import PersonMonthLoad
+
 T = TypeVar("T")
 Written = Literal["written", "conflict", "error"]
 LiveBuild = Callable[[IncidentState], tuple[str, list[Choice[Any]]]]
+FollowRead = tuple[str, list[Event], IncidentState]  # an incident's id, its events, its state
 
 # Below these the panes stack above a full-width timeline: beside it they need about 60 columns
 # (#right in warroom.tcss), which at 120 would leave the timeline 54.
@@ -114,6 +118,7 @@ COMPACT_HEIGHT = 36
 # stack above the full-width timeline, but in two columns: the status pane whole (the
 # checklist with its owners and clocks) beside the other three condensed.
 MEDIUM_WIDTH = 100
+FIRST_READ_WAIT = 0.05  # seconds the first frame may wait for the room (on_mount)
 SHORT_HEIGHT = 30  # dialogs drop their blank lines and input frames below this
 FRAME = 1 / 60  # seconds: at most one re-read of the touched summaries per frame
 METRICS_EVERY = timedelta(seconds=60)  # the 30-day window slides even when nothing changes
@@ -122,15 +127,26 @@ METRIC_FIELDS = ("severity", "service", "status", "started_at", "detected_at",
                  "acknowledged_at", "first_resolved_at", "resolved_at")
 
 
+def _default_incident(rows: list[IncidentSummary]) -> str | None:
+    """The incident to follow when told none: the first open one in the switcher's order, else
+    the newest (`rows` newest first)."""
+    open_rows = sort_open([s for s in rows if s.is_open])
+    if open_rows:
+        return open_rows[0].id
+    return rows[0].id if rows else None
+
+
 def _settle_heap() -> None:
     """Move what start-up built (10,000 summaries, a long timeline, Textual's own widgets) out
     of the collector's reach: it lives as long as the screen does, and every full collection
-    would otherwise walk all of it again, a pause that grew into the keypress latency."""
+    would otherwise walk all of it again, a pause that grew into the keypress latency.
+    The collector may have been paused for start-up (`tui.run`): it resumes here."""
     gc.collect()
     gc.freeze()
     # Textual allocates a great deal per frame; collecting the young generation every 700
     # allocations (the default) turned into a full collection every few key presses.
     gc.set_threshold(10_000, 10, 10)
+    gc.enable()
 
 
 class DashboardScreen(Screen[None]):
@@ -178,6 +194,9 @@ class DashboardScreen(Screen[None]):
         self._refreshing_summaries = False
         self._summaries_read_at = 0.0  # the event loop's clock
         self.set_reactive(DashboardScreen.now, session.now())
+        # Under way from now on: the first screen's reads wait on the store while Textual
+        # composes and mounts the panes, instead of after it (_open_room shows what they found).
+        self._first_read = asyncio.ensure_future(self._first_reads())
 
     # ---- what the screen works with ---------------------------------------------------------
 
@@ -200,6 +219,9 @@ class DashboardScreen(Screen[None]):
     # ---- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # The layout's classes before the panes exist: set once they are mounted, each class
+        # restyled every widget on the screen again (~7 ms of the first paint).
+        self._fit()
         screen = DashboardScreen
         yield HeaderPane(actor=self.actor, local_tz=self.local_tz, spectator=self.spectator,
                          id="header", declare_key=self.keys.label("declare")).data_bind(
@@ -247,20 +269,26 @@ class DashboardScreen(Screen[None]):
 
     # ---- start ------------------------------------------------------------------------------
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
+        """The first frame waits a moment for the first reads (FIRST_READ_WAIT): a frame of
+        empty panes drawn just before they arrive costs a whole second frame (~20 ms) before
+        the room is on screen. A slow store (a remote room) gets the empty frame at once."""
         self._fit()
+        await asyncio.wait([self._first_read], timeout=FIRST_READ_WAIT)
         self._open_room()
+
+    def on_unmount(self) -> None:
+        self._first_read.cancel()  # closed before the room answered: nothing to show it on
 
     @work(exclusive=True, group="open")
     async def _open_room(self) -> None:
-        """Read the room and follow an incident. A worker, not the mount handler, which would
-        hold the screen's message loop: the screen lays itself out while the reads wait, so
-        the timeline knows its height when its events come and opens on the newest entry."""
-        await self.session.open()
-        await self._load_open_summaries()
-        target = self.follow_id or self._default_incident()
-        if target:
-            await self.follow(target)
+        """Show what the first reads found (`_first_reads`, under way since the screen was
+        made) and start following the room. A worker: the screen lays itself out and draws
+        while a slow store answers."""
+        rows, incident = await self._first_read
+        self._merge_summaries(rows)
+        if incident is not None:
+            self._show_incident(*incident)
         self.query_one(KeyBar).refresh_keys()
         self.session.start(self)
         if self.tick_every:
@@ -268,11 +296,25 @@ class DashboardScreen(Screen[None]):
         self.call_after_refresh(self._load_all_summaries)  # once this is on screen
         self.call_after_refresh(self.session.start_background)
 
+    async def _first_reads(self) -> tuple[list[IncidentSummary], FollowRead | None]:
+        """What the first screen shows, read while Textual builds the screen (the reads wait
+        on the store's thread; composing, mounting and styling the panes take the event loop
+        meanwhile): the open incidents (the one to follow, the open count, the switcher's
+        list), or the newest one when none is open, and the followed incident. Nothing here
+        touches the screen, which is not mounted yet. All 10,000 summaries follow the first
+        paint (`_load_all_summaries`), and the metrics wait for them. Reads that need not
+        follow each other go together: each answer waits for a turn of a busy event loop."""
+        await self.session.open()  # first: where the feed starts
+        rows, _ = await asyncio.gather(self._open_summaries(), self.session.read_drill_clock())
+        target = self.follow_id or _default_incident(rows)
+        return rows, (await self._read_incident(target) if target else None)
+
+    async def _open_summaries(self) -> list[IncidentSummary]:
+        rows = await self.store.summaries(open_only=True)
+        return rows or await self.store.summaries(limit=1)
+
     def _default_incident(self) -> str | None:
-        open_rows = sort_open([s for s in self.summaries if s.is_open])
-        if open_rows:
-            return open_rows[0].id
-        return self.summaries[0].id if self.summaries else None
+        return _default_incident(self.summaries)
 
     @property
     def summaries(self) -> list[IncidentSummary]:
@@ -284,16 +326,6 @@ class DashboardScreen(Screen[None]):
     def _summaries_changed(self) -> None:
         self._summary_list = None
         self.open_count = sum(1 for s in self._summaries.values() if s.is_open)
-
-    async def _load_open_summaries(self) -> None:
-        """What the first screen shows: the open incidents (the one to follow, the open count,
-        the switcher's list), or the newest one when none is open. Reading and building all
-        10,000 summaries came before the first paint and was a sixth of it: they follow it
-        (`_load_all_summaries`), and the metrics wait for them."""
-        rows = await self.store.summaries(open_only=True)
-        if not rows:
-            rows = await self.store.summaries(limit=1)
-        self._merge_summaries(rows)
 
     @work(exclusive=True, group="summaries-all")
     async def _load_all_summaries(self) -> None:
@@ -351,16 +383,23 @@ class DashboardScreen(Screen[None]):
 
     async def follow(self, incident_id: str) -> None:
         """Show another incident: its state and its whole timeline."""
-        events = await self.store.events(incident_id)
+        self._show_incident(*await self._read_incident(incident_id))
+
+    async def _read_incident(self, incident_id: str) -> FollowRead:
         # The cached state (one row) instead of folding every event again; the two reads may
         # straddle a commit, so bring whichever is behind up to the other.
-        state: IncidentState = await self.store.get(incident_id)
+        events, state = await asyncio.gather(self.store.events(incident_id),
+                                             self.store.get(incident_id))
         last = events[-1].version if events else 0
         if state.version < last:
             for e in events[state.version:]:
                 state = apply(state, e)
         elif state.version > last:
             events += await self.store.events(incident_id, after_version=last)
+        return incident_id, events, state
+
+    def _show_incident(self, incident_id: str, events: list[Event],
+                       state: IncidentState) -> None:
         self.follow_id = self.session.follow_id = incident_id
         self.query_one(TimelineView).set_events(events)
         self.state = state
@@ -488,6 +527,8 @@ class DashboardScreen(Screen[None]):
         wrong figures."""
         if not self._all_summaries:
             return
+        from warroom.domain.metrics.report import metrics_report
+
         self._metrics_dirty = False
         rows, now = list(self.summaries), self.session.now()
         self._metrics_at = now

@@ -8,7 +8,7 @@ import re
 import textwrap
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
@@ -20,7 +20,6 @@ from warroom.domain.config.model import Config
 from warroom.domain.incident.checklist import CHECKLIST, ChecklistItem, owner_role
 from warroom.domain.incident.commands import NOTE_KINDS
 from warroom.domain.incident.events import NewEvent
-from warroom.domain.incident.facts import IncidentFacts
 from warroom.domain.incident.kinds import describe
 from warroom.domain.incident.kinds.records import FACT_TITLES
 from warroom.domain.incident.roles import Role
@@ -37,10 +36,13 @@ from warroom.domain.incident.severity import (
 from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Phase, Status, allowed_moves
 from warroom.domain.oncall.escalation import escalation_view_for
-from warroom.domain.statuspage.page import Update
 from warroom.store.base import WATCHING, IncidentSummary
 from warroom.tui.render import safe
 from warroom.tui.screens import Choice
+
+if TYPE_CHECKING:  # annotations only: not imported before the first paint
+    from warroom.domain.incident.facts import IncidentFacts
+    from warroom.domain.statuspage.page import Update
 
 INCIDENT_KEYS = "123456789abcdefghjklmnopqrstuvwxyz"
 STATUS_KEYS = {Status.INVESTIGATING: "i", Status.IDENTIFIED: "d", Status.MONITORING: "m",

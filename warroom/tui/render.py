@@ -8,6 +8,7 @@ with NO_COLOR or in 16 colours.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
@@ -19,10 +20,12 @@ from warroom.domain.incident.roles import Role
 from warroom.domain.incident.severity import SEVERITIES, Severity
 from warroom.domain.incident.state import IncidentState
 from warroom.domain.incident.status import Phase, Status, allowed_moves
-from warroom.domain.metrics.report import MetricsReport
-from warroom.domain.oncall.escalation import EscalationView
-from warroom.domain.oncall.load import PersonMonthLoad
 from warroom.store.base import WATCHING
+
+if TYPE_CHECKING:  # annotations only: not imported before the first paint
+    from warroom.domain.metrics.report import MetricsReport
+    from warroom.domain.oncall.escalation import EscalationView
+    from warroom.domain.oncall.load import PersonMonthLoad
 
 SEVERITY_STYLE: dict[str, str] = {
     "SEV-1": "bold white on red",

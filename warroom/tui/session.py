@@ -118,8 +118,11 @@ class RoomSession:
 
     async def open(self) -> None:
         """Note where the log ends before the first reads: the feed starts from there, so
-        nothing committed while the screen loads is missed."""
+        nothing committed while the screen loads is missed. A drill room's clock is read
+        beside them (`read_drill_clock`)."""
         self.cursor = await self.store.last_seq()
+
+    async def read_drill_clock(self) -> None:
         await self._read_drill_clock()
 
     async def _read_drill_clock(self) -> None:

@@ -11,7 +11,7 @@ repaint for another reason (a dialog closing over the dashboard) does not build 
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events
@@ -25,11 +25,13 @@ from warroom.domain.config.model import Config
 from warroom.domain.incident.clocks import response_clocks, update_clock
 from warroom.domain.incident.roles import Role
 from warroom.domain.incident.state import IncidentState
-from warroom.domain.metrics.report import MetricsReport
 from warroom.domain.oncall.escalation import escalation_view_for
-from warroom.domain.oncall.load import PersonMonthLoad
 from warroom.domain.oncall.rotation import who_is_on_call
 from warroom.tui import render
+
+if TYPE_CHECKING:  # annotations only: not imported before the first paint
+    from warroom.domain.metrics.report import MetricsReport
+    from warroom.domain.oncall.load import PersonMonthLoad
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
