@@ -11,6 +11,13 @@ slightly negative, which is honest and not clamped.
 Every reader must receive every event exactly once and in commit order: `missed`, `duplicates`
 and `out_of_order` count what did not.
 
+Two more figures per run, to read the percentiles by: `call_p50_ms` ... `call_max_ms`, the same
+latencies taken from the moment the writer CALLED `append` (an upper bound: they include the
+commit itself, its fsync among it), since with many readers the writer's own return can come
+after readers already hold the event (its process competes with the readers it woke for the
+CPU); and `reader_cpu_ms_per_event`, the median over the readers of the CPU time (every thread)
+a reader process spent from subscribing to the end, per event written.
+
     python bench/feed_latency.py                        # N = 1, 10, 30; 200 events each
     python bench/feed_latency.py --readers 30 --events 500
     python bench/feed_latency.py --readers 30 --variant inotify,poll --rounds 2
@@ -63,7 +70,9 @@ async def reader(db: str, out: str, poll_interval: float, variant: str) -> None:
     from poll_variants import open_variant
 
     store = await open_variant(variant, db, readonly=True, poll_interval=poll_interval)
+    cpu = time.process_time()
     await record_feed(store, out)
+    Path(out + ".cpu").write_text(str(time.process_time() - cpu))
     Path(out + ".mode").write_text(str(store.wake_mode))
 
 
@@ -72,13 +81,14 @@ async def reader(db: str, out: str, poll_interval: float, variant: str) -> None:
 
 async def write_events(db: Path, incident: str, count: int, interval: float, jitter: float,
                        seed: int, wait_live: list[Path], procs: list[subprocess.Popen[bytes]],
-                       ) -> dict[int, float]:
-    """Commit `count` notes, one every interval*(1 +- jitter) s; seq -> commit time."""
+                       ) -> dict[int, tuple[float, float]]:
+    """Commit `count` notes, one every interval*(1 +- jitter) s; seq -> (time append was
+    called, time it returned)."""
     from warroom.domain.incident import commands
     from warroom.store import open_store
 
     rng = random.Random(seed)
-    committed: dict[int, float] = {}
+    committed: dict[int, tuple[float, float]] = {}
     store = await open_store(db)
     try:
         state = await store.get(incident)
@@ -86,9 +96,10 @@ async def write_events(db: Path, incident: str, count: int, interval: float, jit
         await asyncio.sleep(1.0)  # let every reader settle into its steady poll
         for i in range(count):
             await asyncio.sleep(interval * (1 + rng.uniform(-jitter, jitter)))
+            called = time.monotonic()
             result = await store.append(incident, commands.add_note(state, f"bench {i}",
                                                                     "bench"))
-            committed[result.events[0].seq] = time.monotonic()
+            committed[result.events[0].seq] = (called, time.monotonic())
         await store.append(incident, commands.add_note(state, STOP, "bench"))
     finally:
         await store.close()
@@ -145,6 +156,8 @@ def run_once(work: Path, readers: int, events: int, interval: float, jitter: flo
                 p.wait()
 
     latencies: list[float] = []
+    from_call: list[float] = []
+    cpu: list[float] = []
     missed = duplicates = out_of_order = 0
     modes = sorted({Path(f"{o}.mode").read_text() for o in outs if Path(f"{o}.mode").exists()})
     for out in outs:
@@ -154,7 +167,10 @@ def run_once(work: Path, readers: int, events: int, interval: float, jitter: flo
         out_of_order += sum(1 for a, b in itertools.pairwise(seqs) if b <= a)
         got = dict(received)
         missed += sum(1 for seq in committed if seq not in got)
-        latencies.extend(got[seq] - t for seq, t in committed.items() if seq in got)
+        latencies.extend(got[seq] - t for seq, (_, t) in committed.items() if seq in got)
+        from_call.extend(got[seq] - t for seq, (t, _) in committed.items() if seq in got)
+        if Path(f"{out}.cpu").exists():
+            cpu.append(float(Path(f"{out}.cpu").read_text()))
     stats = summary_ms(latencies)
     return {
         "backend": "sqlite",
@@ -166,6 +182,9 @@ def run_once(work: Path, readers: int, events: int, interval: float, jitter: flo
         "missed": missed,
         "duplicates": duplicates,
         "out_of_order": out_of_order,
+        **{f"call_{k}": v for k, v in summary_ms(from_call).items()},
+        "reader_cpu_ms_per_event": (round(statistics.median(cpu) * 1000 / len(committed), 3)
+                                    if cpu and committed else None),
         "interval_s": interval,
         "poll_interval_s": poll_interval,
         "variant": variant,
@@ -185,8 +204,9 @@ def summarise(runs: list[dict[str, Any]], variants: list[str]) -> list[dict[str,
             if not mine:
                 continue
             row: dict[str, Any] = {"readers": n, "variant": v, "rounds": len(mine)}
-            for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):
-                row[k] = round(statistics.median(r[k] for r in mine), 2)
+            for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "call_p99_ms",
+                      "reader_cpu_ms_per_event"):
+                row[k] = round(statistics.median(r[k] for r in mine), 3 if "cpu" in k else 2)
             for k in ("missed", "duplicates", "out_of_order"):
                 row[k] = sum(r[k] for r in mine)
             base = row["p99_ms"] if base is None else base
@@ -236,14 +256,15 @@ def main(argv: list[str] | None = None) -> int:
                     runs.append(run_once(work, n, opts.events, opts.interval, opts.jitter,
                                          opts.poll_interval, opts.seed + round_, v))
     print_table(runs, ["variant", "wake", "readers", "samples", "p50_ms", "p95_ms", "p99_ms",
-                       "max_ms", "min_ms", "missed", "duplicates", "out_of_order",
-                       "loadavg_before"])
+                       "max_ms", "min_ms", "call_p99_ms", "reader_cpu_ms_per_event", "missed",
+                       "duplicates", "out_of_order", "loadavg_before"])
     extra: dict[str, Any] = {"target": {"p99_ms_with_30_readers": TARGET_P99_MS, "missed": 0}}
     if len(variants) > 1 or opts.rounds > 1:
         extra["medians"] = summarise(runs, variants)
         print("medians over the rounds:")
         print_table(extra["medians"], ["variant", "readers", "rounds", "p50_ms", "p95_ms",
-                                       "p99_ms", "max_ms", "missed", "duplicates",
+                                       "p99_ms", "max_ms", "call_p99_ms",
+                                       "reader_cpu_ms_per_event", "missed", "duplicates",
                                        "out_of_order", "p99_vs_first"])
     name = "feed_latency" if variants == ["store"] else f"feed_latency-{'-'.join(variants)}"
     path = write_results(name, runs, extra, opts.out_dir)

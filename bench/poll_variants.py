@@ -1,11 +1,12 @@
 """Patched copies of the SQLite store's change-feed poller, for measurement only.
 
-warroom/store/sqlite.py reads `PRAGMA data_version` through aiosqlite when inotify says the
-room's files changed (with a 1 s backstop poll), or every `poll_interval` where inotify is not
-available. Each read is a hand-off to the connection's thread and a wake-up of the loop again
-when the answer comes back. The variants below keep everything else of SQLiteStore and change
-only how the feed is woken, so that idle_reader_cpu.py and feed_latency.py can compare them
-with the real thing. None of them but `store`/`inotify` and `poll` is used by warroom itself.
+warroom/store/sqlite.py reads `PRAGMA data_version` on a plain connection when inotify says a
+writer announced a commit (with a 1 s backstop poll), or every `poll_interval` where inotify is
+not available. Before issue 15 it polled through aiosqlite: each read a hand-off to the
+connection's thread and a wake-up of the loop again when the answer came back. The variants
+below keep everything else of SQLiteStore and change only how the feed is woken, so that
+idle_reader_cpu.py and feed_latency.py can compare them with the real thing. None of them but
+`store`/`inotify` and `poll` is used by warroom itself.
 
 - store, inotify:  the real SQLiteStore, unchanged (inotify where it works, as on Linux).
 - poll:            the real SQLiteStore with inotify turned off (`wake="poll"`): the poll every

@@ -1,7 +1,9 @@
 """The SQLite feed is woken by inotify (warroom/store/wake.py), not by its poll: a commit from
-another process arrives with the poll set to a minute, bursts of writes coalesce into one wake,
-checkpoints and truncations of -wal lose and repeat nothing, and without inotify the feed polls
-as before and says so."""
+another process, announced by its writer, arrives with the poll set to a minute (every one of a
+run of them, with no look but the one its announcement causes), bursts of announcements coalesce
+into one wake, a commit's bare writes wake nobody, checkpoints and truncations of -wal lose and
+repeat nothing, the feed's reads on the loop's thread give what the reader's thread gives, and
+without inotify the feed polls as before and says so."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ import logging
 import os
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -143,30 +146,38 @@ async def test_inotify_can_be_turned_off(db_path: Path) -> None:
 
 
 @linux
-async def test_a_burst_of_writes_is_one_wake_and_other_files_none(tmp_path: Path) -> None:
+async def test_announcements_wake_a_burst_of_them_once_and_bare_writes_never(
+        tmp_path: Path) -> None:
     db = tmp_path / "room.db"
     db.write_bytes(b"")
     watch = FolderWatch(db)
     watch.start()
     try:
         (tmp_path / "notes.txt").write_text("not the room")
+        wake.announce(str(tmp_path / "notes.txt"))
         await asyncio.sleep(0.1)
         assert not watch.take()  # another file of the folder wakes nobody
 
-        with open(f"{db}-wal", "ab") as wal:  # created, then written to many times
-            for _ in range(200):
+        with open(f"{db}-wal", "ab") as wal:  # created (a wake), then written to many times
+            await asyncio.wait_for(watch.wait(NEVER), PATIENCE)
+            assert watch.take()
+            for _ in range(200):  # a commit's frames, written before it is visible
                 wal.write(b"x" * 100)
                 wal.flush()
+        os.truncate(f"{db}-wal", 0)  # a checkpoint's truncation: nothing new to read
+        await asyncio.sleep(0.1)
+        assert not watch.take()  # no wake before a commit is visible
+
+        for _ in range(200):  # commits announced faster than the feed looks
+            wake.announce(f"{db}-wal")
         await asyncio.wait_for(watch.wait(NEVER), PATIENCE)
         assert watch.take()  # one wake for the whole burst...
         assert not watch.take()  # ...and nothing left over
 
-        os.truncate(f"{db}-wal", 0)  # a checkpoint's truncation wakes too
+        os.unlink(f"{db}-wal")  # the last connection's deletion of -wal wakes
         await asyncio.wait_for(watch.wait(NEVER), PATIENCE)
         assert watch.take()
-        os.unlink(f"{db}-wal")  # and the last connection's deletion of -wal
-        await asyncio.wait_for(watch.wait(NEVER), PATIENCE)
-        assert watch.take()
+        wake.announce(f"{db}-wal")  # a writer announcing into a missing file: no error
         assert watch.gone is None
     finally:
         watch.close()
@@ -236,6 +247,89 @@ async def test_a_room_opened_through_a_symbolic_link_is_watched_where_its_wal_is
         batch = await asyncio.wait_for(first, PATIENCE)
         assert [e.data["text"] for e in batch] == ["through the link"]
         await feed.aclose()
+    finally:
+        await reader.close()
+        await writer.close()
+
+
+@linux
+async def test_every_commit_announces_itself_after_it_is_visible(db_path: Path) -> None:
+    incident = await _room(db_path)
+    writer = await SQLiteStore.open(db_path)
+    watch = FolderWatch(db_path)
+    watch.start()
+    plain = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None)
+    try:
+        state = await writer.get(incident)
+        for i in range(20):
+            watch.take()
+            seq = (await writer.append(incident, commands.add_note(state, f"n{i}", "a"))
+                   ).events[0].seq
+            await asyncio.wait_for(watch.wait(NEVER), PATIENCE)
+            assert watch.take()  # each commit woke the watch...
+            (newest,) = plain.execute("SELECT MAX(seq) FROM events").fetchone()
+            assert newest == seq  # ...and was there to be read
+    finally:
+        plain.close()
+        watch.close()
+        await writer.close()
+
+
+@linux
+async def test_two_writers_commits_all_arrive_by_announcement_alone(db_path: Path) -> None:
+    incident = await _room(db_path)
+    reader = await SQLiteStore.open(db_path, readonly=True, poll_interval=NEVER,
+                                    backstop=NEVER)
+    try:
+        start = await reader.last_seq()
+        feed = reader.subscribe(start)
+        first = asyncio.ensure_future(anext(feed))
+        await asyncio.sleep(0.2)  # the feed has made its first read and waits for a wake
+        procs = [await asyncio.create_subprocess_exec(
+            sys.executable, WORKER, "writer", str(db_path), incident, "40", tag,
+            env=dict(os.environ, PYTHONPATH=str(REPO))) for tag in ("a", "b")]
+        for proc in procs:
+            assert await proc.wait() == 0
+        got = await asyncio.wait_for(first, PATIENCE)
+        got += await asyncio.wait_for(_collect(feed, 80 - len(got)), PATIENCE)
+        await feed.aclose()
+        seqs = [e.seq for e in got]
+        assert seqs == sorted(set(seqs)) and seqs[0] > start and len(seqs) == 80
+        for tag in ("a", "b"):
+            assert [e.data["text"] for e in got if e.actor == tag] == [
+                f"{tag}-{i}" for i in range(40)]
+    finally:
+        await reader.close()
+
+
+async def test_the_feeds_reads_on_the_loop_give_what_the_readers_thread_gives(
+        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    incident = await _room(db_path)
+    writer = await SQLiteStore.open(db_path)
+    reader = await SQLiteStore.open(db_path, readonly=True)
+    try:
+        state = await writer.get(incident)
+        for i in range(30):
+            await writer.append(incident, commands.add_note(state, f"n{i}", "a"))
+        threaded: list[str] = []
+        fetch = reader._fetch
+
+        async def through_the_thread(query: str, params: Sequence[Any] = ()) -> list[Any]:
+            threaded.append(query)
+            return await fetch(query, params)
+
+        monkeypatch.setattr(reader, "_fetch", through_the_thread)
+        on_loop = [await reader.events_since(0), await reader.events_since(5, limit=7)]
+        assert threaded == []  # read on the feed's connection, not through aiosqlite
+
+        def busy() -> sqlite3.Connection:
+            raise sqlite3.OperationalError("database is locked")
+
+        monkeypatch.setattr(reader, "_feed_connection", busy)
+        fallen_back = [await reader.events_since(0), await reader.events_since(5, limit=7)]
+        assert len(threaded) == 2  # busy on the loop: the reader's thread read instead
+        assert fallen_back == on_loop  # the same events, decoded the same way
+        assert [e.seq for e in on_loop[1]] == list(range(6, 13))
     finally:
         await reader.close()
         await writer.close()

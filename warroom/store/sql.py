@@ -302,6 +302,12 @@ class SqlStore(Store, Generic[W]):
     async def _fetch(self, query: str, params: Sequence[Any] = ()) -> list[Row]:
         """The rows of one read-only statement, on the reading connection."""
 
+    async def _fetch_new(self, query: str, params: Sequence[Any]) -> list[Row]:
+        """A read of what was committed after a point the caller holds (`events_since`: every
+        subscriber after every commit), small and bounded by its limit. Like any read unless
+        the backend has a cheaper way (SQLite: the feed's own connection)."""
+        return await self._fetch(query, params)
+
     @abstractmethod
     async def _open(self, create: bool) -> None:
         """Connect, check (or create and migrate) the schema."""
@@ -362,7 +368,7 @@ class SqlStore(Store, Generic[W]):
 
     async def events_since(self, seq: int, *, limit: int = 1000) -> list[Event]:
         st = self.statements
-        return [st.dialect.event(r) for r in await self._fetch(st.events_since, (seq, limit))]
+        return [st.dialect.event(r) for r in await self._fetch_new(st.events_since, (seq, limit))]
 
     async def last_seq(self) -> int:
         rows = await self._fetch(self.statements.last_seq)

@@ -3,9 +3,10 @@
 Every write is one call that runs a whole transaction on the connection's own thread
 (BEGIN IMMEDIATE ... COMMIT), so a cancelled task can never leave the write lock held, and the
 call is shielded so the caller's cancellation does not lose the answer of a committed write.
-Readers use a separate read-only connection; a third one reads PRAGMA data_version to learn of
-other processes' commits: when inotify says the room's files changed (warroom/store/wake.py),
-with a slow backstop poll, or every `poll_interval` where no notification exists.
+Readers use a separate read-only connection; a third one, the feed's, reads PRAGMA data_version
+to learn of other processes' commits, and then what they committed: when inotify says a writer
+announced a commit (warroom/store/wake.py; every commit here announces itself), with a slow
+backstop poll, or every `poll_interval` where no notification exists.
 
 The statements, the reads and the append transaction are shared with PostgreSQL
 (warroom/store/sql.py, append_plan.py); this module holds what only SQLite does: the dialect,
@@ -44,12 +45,12 @@ from warroom.store.errors import (
 from warroom.store.files import RoomFiles, RoomFilesReplaced
 from warroom.store.fs import network_filesystem
 from warroom.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION, not_a_room
-from warroom.store.wake import SETTLE, FolderWatch, WakeUnavailable
+from warroom.store.wake import FolderWatch, WakeUnavailable, announce
 
 log = logging.getLogger("warroom.store")
 
-# The poll that remains when inotify wakes the feed: it only catches what a notification
-# could not say (a commit made visible later than SETTLE looked), so once a second is enough.
+# The poll that remains when inotify wakes the feed: it only catches what was not announced
+# (a commit by the sqlite3 shell or an older warroom), so once a second is enough.
 BACKSTOP = 1.0
 
 T = TypeVar("T")
@@ -250,11 +251,12 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
         self.snapshot = False  # read-only fallback on an idle room we cannot create -shm for
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._version_conn: sqlite3.Connection | None = None  # the feed's (see _data_version)
+        self._feed_conn: sqlite3.Connection | None = None  # see _feed_connection
         self._poll_task: asyncio.Task[None] | None = None
         self._signal = ChangeSignal()
         self._closed = False
         self._files: RoomFiles | None = None  # the files as opened (warroom/store/files.py)
+        self._wal = f"{os.path.realpath(path)}-wal"  # SQLite's: beside what a link names
 
     # ---- opening ----------------------------------------------------------------------------
 
@@ -380,9 +382,7 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
             except (asyncio.CancelledError, Exception):
                 pass
             self._poll_task = None
-        if self._version_conn is not None:
-            conn, self._version_conn = self._version_conn, None
-            conn.close()
+        self._drop_feed_connection()
         for name in ("_reader", "_writer"):
             conn = getattr(self, name)
             if conn is not None:
@@ -397,11 +397,13 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         """Every write: fn(connection, *args) as one call on the writer's thread, between two
         checks that the room's files are still the ones opened. Before: refuse, nothing is
-        written. After the commit: it may sit in an unlinked file, so it is not acknowledged."""
+        written. After the commit: it may sit in an unlinked file, so it is not acknowledged.
+        Then it is announced to the other processes' feeds, from this thread, at once."""
         writer = self._require_writer()
         if self._signal.fault is not None:
             raise self._signal.fault
         files = self._files
+        wal = self._wal
 
         def guarded(conn: sqlite3.Connection) -> T:
             if files is not None:
@@ -409,6 +411,7 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
             result = fn(conn, *args)
             if files is not None:
                 files.check(conn, committed=True)
+            announce(wal)  # the other processes' feeds look now (warroom/store/wake.py)
             return result
 
         try:
@@ -444,6 +447,23 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
             return list(await self._reader.execute_fetchall(query, params))
         except sqlite3.Error as e:
             raise _translate(e, self.path) from None
+
+    async def _fetch_new(self, query: str, params: Sequence[Any]) -> list[Any]:
+        """On the feed's plain connection, on the loop's own thread.
+
+        After a commit every subscribed process reads what is new; through aiosqlite that is a
+        hop to the reader's thread and two more wake-ups, which 30 readers on 2 cores pay at the
+        same moment (bench/feed_latency.py, 30 readers: p99 10.2 ms that way, 6.5 ms this way,
+        medians of one interleaved run). The read is
+        bounded by its limit: 1,000 events are ~2 ms of SQL beside ~4 ms of decoding that runs
+        on the loop anyway. timeout=0, so it never waits for a lock on the loop: busy (or
+        anything else) and the reader's thread reads as every other read does, and says why."""
+        if not self._closed and not self.snapshot:
+            try:
+                return self._feed_connection().execute(query, params).fetchall()
+            except (sqlite3.Error, StoreError):
+                pass
+        return await self._fetch(query, params)
 
     async def clock_offset(self) -> None:
         """None: every process of an SQLite room runs on this host, on this host's clock."""
@@ -481,9 +501,10 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
         return watch
 
     async def _poll(self) -> None:
-        """Read PRAGMA data_version whenever the room's files change (inotify) and every
-        `backstop` s, or every `poll_interval` without inotify: it moves when another connection
-        commits. One read per wake, however many writes the wake stands for."""
+        """Read PRAGMA data_version whenever a writer announces a commit or the room's files
+        change (inotify) and every `backstop` s, or every `poll_interval` without inotify: it
+        moves when another connection commits. One read per wake, however many commits the
+        wake stands for."""
         watch = self._start_watch()
         try:
             await self._feed(watch)
@@ -493,14 +514,14 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
 
     async def _feed(self, watch: FolderWatch | None) -> None:
         last: int | None = None
-        settle: list[float] = []  # looks still due after the last wake (see wake.SETTLE)
+        retry = False  # after a transient failure: look again a poll interval later
         while not self._closed:
             if watch is not None and watch.gone is not None:
                 log.info("change feed of %s: inotify stopped (%s); polling every %g s",
                          self.path, watch.gone, self.poll_interval)
                 watch, self.wake_mode = None, "poll"
-            if watch is not None and watch.take():
-                settle = list(SETTLE)  # taken BEFORE the read: a later write wakes us again
+            if watch is not None:
+                watch.take()  # BEFORE the read: a commit announced after it wakes us again
             if await self._files_replaced():
                 return  # nothing this room says can be trusted any more: the feed ends
             try:
@@ -522,24 +543,28 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
             except Exception:
                 # A transient failure (file replaced, busy during recovery): try again next tick
                 # (a poll interval away even while inotify wakes the feed).
-                last = None
-                settle = settle or [self.poll_interval]
-                if self._version_conn is not None:
-                    conn, self._version_conn = self._version_conn, None
-                    conn.close()
+                last, retry = None, True
+                self._drop_feed_connection()
             if watch is None:
                 await asyncio.sleep(self.poll_interval)
             else:
-                await watch.wait(settle.pop(0) if settle else self.backstop)
+                await watch.wait(self.poll_interval if retry else self.backstop)
+                retry = False
 
     def _data_version(self) -> int:
-        """PRAGMA data_version on a plain connection, on the loop's own thread.
+        """PRAGMA data_version on the feed's connection. A busy answer is a transient failure,
+        looked at again a poll interval later."""
+        return int(self._feed_connection().execute("PRAGMA data_version").fetchone()[0])
 
-        After a wake every reader looks several times (wake.SETTLE), all at the same moment:
-        through aiosqlite each look is a hop to its thread and back (~45 us of CPU and two
-        wake-ups, bench/idle_reader_cpu.py), plainly ~5 us. timeout=0: it never waits for a
-        lock; a busy answer is a transient failure, looked at again a poll interval later."""
-        conn = self._version_conn
+    def _feed_connection(self) -> sqlite3.Connection:
+        """A plain read-only connection used on the loop's own thread, by the feed
+        (data_version) and by the reads of what is new (`_fetch_new`).
+
+        Every reader makes these calls after every commit, all at the same moment: through
+        aiosqlite each is a hop to its thread and back (~45 us of CPU and two wake-ups,
+        bench/idle_reader_cpu.py), plainly ~5 us. timeout=0: it never waits for a lock on the
+        loop. check_same_thread (the default) keeps it on the thread that opened it."""
+        conn = self._feed_conn
         if conn is None:
             conn = sqlite3.connect(self._uri(), uri=True, timeout=0, isolation_level=None)
             try:
@@ -547,8 +572,16 @@ class SQLiteStore(sql.SqlStore[aiosqlite.Connection]):
             except BaseException:
                 conn.close()
                 raise
-            self._version_conn = conn
-        return int(conn.execute("PRAGMA data_version").fetchone()[0])
+            self._feed_conn = conn
+        return conn
+
+    def _drop_feed_connection(self) -> None:
+        if self._feed_conn is not None:
+            conn, self._feed_conn = self._feed_conn, None
+            try:
+                conn.close()
+            except sqlite3.ProgrammingError:
+                pass  # opened by a read on another thread: dropped, and opened again here
 
     async def _files_replaced(self) -> bool:
         """A few stat calls per tick: a deleted or swapped room file is noticed within one

@@ -1,16 +1,27 @@
-"""Wake an SQLite room's change feed when another process writes to the room's files.
+"""Wake an SQLite room's change feed when another process commits to the room.
 
 Polling `PRAGMA data_version` every 50 ms put a floor of ~25 ms (p50) and 50 ms (p99) under
 commit-to-feed and cost every idle reader 20 wake-ups a second. On Linux the kernel says when
 a file changes: inotify on the room's FOLDER, filtered to the room's own names, reports
 
-- a commit: SQLite appends its frames to `room.db-wal` (IN_MODIFY);
-- a checkpoint: it writes `room.db` and may truncate `-wal` (IN_MODIFY), or a reset starts
-  `-wal` again from the top (IN_MODIFY);
+- a commit, ANNOUNCED by its writer: right after COMMIT returns, every warroom writer touches
+  `room.db-wal`'s times (`announce`: IN_ATTRIB), on the writer's thread, before its caller
+  even hears back;
 - `-wal` appearing when the first writer opens an idle room (IN_CREATE), and disappearing
   when the last connection closes (IN_DELETE);
 - a room file deleted or replaced under us (IN_DELETE, IN_MOVED_FROM/TO), which the feed
   must report at once (warroom/store/files.py).
+
+Why an announcement, and not the writes themselves (IN_MODIFY, watched until issue 15's second
+pass): SQLite writes a commit's frames to `-wal` (each write an IN_MODIFY), then fsyncs, and
+only then publishes the commit in the shared index (`-shm`, mmap'd: no event). So every
+IN_MODIFY came BEFORE the commit could be seen, and each reader looked again after 1, 2, 4 ...
+256 ms to catch it: 1-3 wake-ups for the writes plus ~8 looks, ~2.2 ms of CPU per commit in
+every reader, which 30 readers on 2 cores turned into a 36 ms p99 (bench/feed_latency.py). The
+announcement is one event per commit per reader, and it comes after the commit is visible: one
+look finds it. Checkpoints and truncations of `-wal` (IN_MODIFY too) change nothing a reader
+reads, so nothing is lost by not watching them. A commit by anything that does not announce
+(the sqlite3 shell, a warroom older than this) is seen by the feed's backstop poll, within 1 s.
 
 The folder, not the files: `-wal` comes and goes, and a watch on a file follows the inode,
 not the name, so a replaced file would silently stop waking us. One watch per store.
@@ -49,20 +60,27 @@ IN_Q_OVERFLOW = 0x00004000
 IN_IGNORED = 0x00008000
 IN_ONLYDIR = 0x01000000
 
-WATCHED = (IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
+# Not IN_MODIFY: a commit's writes come before it is visible, and a checkpoint's are no news
+# (see above); the writer's announcement (IN_ATTRIB) says when to look.
+WATCHED = (IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
            | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 _GONE = IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED  # the folder itself went: the watch ended
 _HEADER = struct.Struct("iIII")  # wd, mask, cookie, len (struct inotify_event)
 
-# After a wake, SQLite may not have published the commit yet: the frames are written first
-# (that is the event), then fsync'd (synchronous=FULL), and only then does the shared index
-# (-shm, mmap'd: no event) make them visible. So the feed looks again after these delays
-# (seconds, cumulative ~0.5 s) before it trusts the slow backstop poll alone.
-SETTLE = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256)
-
-
 class WakeUnavailable(Exception):
     """No file-change notification here (another OS, no inotify, out of watches): poll."""
+
+
+def announce(wal: str) -> None:
+    """Tell every process watching the room that a commit is visible: touch `wal`'s times.
+
+    Called by the writer right after each commit (SQLiteStore._write): one IN_ATTRIB for every
+    watcher, ~3 us here. Setting the times to now needs only write access to the file, which
+    a writer has. On any failure the readers' backstop poll still finds the commit."""
+    try:
+        os.utime(wal)
+    except OSError:
+        pass
 
 
 def _libc() -> ctypes.CDLL:
