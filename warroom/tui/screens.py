@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -30,7 +31,20 @@ class Choice(Generic[T]):
     enabled: bool = True
 
 
-class ChoiceScreen(ModalScreen[Any]):
+class Dialog(ModalScreen[T]):
+    """A modal that says when it is answered, before it closes: whoever asked may hold the
+    screen's frames until what the answer does is ready to show with the closing (the
+    dashboard: the dialog closes in the frame that shows the change it wrote)."""
+
+    answered: Callable[[Any], None] | None = None
+
+    def dismiss(self, result: T | None = None) -> AwaitComplete:
+        if self.answered is not None:
+            self.answered(result)
+        return super().dismiss(result)
+
+
+class ChoiceScreen(Dialog[Any]):
     """Pick one of a few options: its key picks it at once; arrows then Enter work too."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -87,7 +101,7 @@ class ChoiceScreen(ModalScreen[Any]):
         self.dismiss(None)
 
 
-class TextPrompt(ModalScreen[str | None]):
+class TextPrompt(Dialog[str | None]):
     """One line of text: Enter submits, Escape cancels. With `allow_empty`, Enter on an empty
     line answers "" (skip this step) and only Escape cancels: an optional fact must never cost
     the move it belongs to."""
@@ -122,7 +136,7 @@ class TextPrompt(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(Dialog[bool]):
     """For the alarming and the irreversible: y or Enter confirms, n or Escape does not."""
 
     BINDINGS = [
@@ -150,7 +164,7 @@ class ConfirmScreen(ModalScreen[bool]):
 Validate = Callable[[dict[str, str]], dict[str, str]]
 
 
-class FormScreen(ModalScreen[dict[str, str] | None]):
+class FormScreen(Dialog[dict[str, str] | None]):
     """A few labelled lines (declare an incident, assess severity): Enter on the last submits,
     Tab and Enter move on, Escape cancels. `preview` shows a live consequence of the values,
     right under the title so a short terminal still shows it. `validate` answers {field: error}
@@ -232,7 +246,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         self.dismiss(None)
 
 
-class InfoScreen(ModalScreen[None]):
+class InfoScreen(Dialog[None]):
     """A read-only panel (help, payloads): any of Escape, q or ? closes it."""
 
     BINDINGS = [
