@@ -1,0 +1,93 @@
+"""What goes out to the terminal around a dialog (issue 15, part 3): a dialog answered with a
+change closes in the frame that shows the change, not a frame before it; a cancelled or
+refused one lets the screen paint at once; nothing holds the screen for good."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from warroom.domain.incident import commands
+from warroom.store.sqlite import SQLiteStore
+from warroom.tui.app import WarroomApp
+from warroom.tui.screens import TextPrompt
+from warroom.tui.widgets.timeline import TimelineView
+
+from .tui_support import make_app, seeded_db, settle
+
+
+@pytest.fixture
+def room(tmp_path: Path) -> Path:
+    return seeded_db(tmp_path / "room.db")
+
+
+def _frames(app: WarroomApp, what: Callable[[], Any]) -> list[Any]:
+    """`what()` at every screen update handed to the driver. `App._display` is Textual's (the
+    benchmarks' probe wraps it too): if it goes, this fails rather than seeing no frame."""
+    seen: list[Any] = []
+    original = app._display
+
+    def display(screen: Any, update: Any) -> None:
+        original(screen, update)
+        if update is not None:
+            seen.append(what())
+
+    app._display = display  # type: ignore[method-assign]
+    return seen
+
+
+def _last_text(app: WarroomApp) -> object:
+    rows = app.query_one(TimelineView).rows()
+    return rows[-1].event.data.get("text") if rows else None
+
+
+async def test_a_note_prompt_closes_in_the_frame_that_shows_the_note(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        for n in range(3):
+            await pilot.press("n")
+            await settle(pilot, lambda: isinstance(app.screen, TextPrompt))
+            app.screen.query_one("#text").value = f"held {n}"
+            await pilot.pause()
+            frames = _frames(app, lambda: (isinstance(app.screen, TextPrompt), _last_text(app)))
+            await pilot.press("enter")
+            await settle(pilot, lambda n=n: (False, f"held {n}") in frames)
+            assert (False, f"held {n}") == next(f for f in frames if not f[0]), frames
+            assert app.dashboard._hold is None
+
+
+async def test_a_cancelled_or_refused_dialog_does_not_hold_the_screen(room: Path) -> None:
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is app.dashboard)
+        assert app.dashboard._hold is None
+        # A retitle to the same title writes nothing: the action ends, the screen paints.
+        await pilot.press("T")
+        await settle(pilot, lambda: isinstance(app.screen, TextPrompt))
+        frames = _frames(app, lambda: app.screen is app.dashboard)
+        await pilot.press("enter")
+        await settle(pilot, lambda: True in frames)
+        assert app.dashboard._hold is None
+        # Refused as stale: the notice and the prompt again, no hold left behind.
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, TextPrompt))
+        app.screen.query_one("#text").value = "too late"
+        other = await SQLiteStore.open(room)
+        try:
+            seen = await other.get("INC-1")
+            await other.append("INC-1", commands.add_note(seen, "first", "bob"))
+        finally:
+            await other.close()
+        await settle(pilot, lambda: _last_text(app) == "first")
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.dashboard.last_error is not None
+                     and isinstance(app.screen, TextPrompt))
+        assert app.dashboard._hold is None
