@@ -188,6 +188,7 @@ class DashboardScreen(Screen[None]):
         self._hold: ExitStack | None = None
         self._hold_timer: Timer | None = None
         self._hold_for: tuple[str, int] | None = None  # (incident, version) the hold awaits
+        self._prompt: TextPrompt | None = None  # the one-line prompt, built once (`_reused`)
         self.set_reactive(DashboardScreen.now, session.now())
 
     # ---- what the screen works with ---------------------------------------------------------
@@ -559,11 +560,27 @@ class DashboardScreen(Screen[None]):
 
     async def ask(self, dialog: ModalScreen[T]) -> T:
         """Open a dialog and wait for its answer (None or False: the person cancelled)."""
+        dialog = self._reused(dialog)
         if isinstance(dialog, Dialog):
             dialog.answered = self._answered
         answer = self.app.push_screen(dialog, wait_for_dismiss=True)
         self._release_frames()  # an answer that opens another dialog: shown with it
         return await answer
+
+    def _reused(self, dialog: ModalScreen[T]) -> ModalScreen[T]:
+        """A one-line prompt is the one built the first time, asking what `dialog` asks
+        (`TextPrompt.take`), unless that one is still open or not yet put away."""
+        if type(dialog) is not TextPrompt:
+            return dialog
+        kept = self._prompt
+        if kept is None:
+            self._prompt = dialog
+            self.app.install_screen(dialog, name=f"warroom-prompt-{id(self)}")
+            return dialog
+        if not kept.resting or kept in self.app.screen_stack:
+            return dialog
+        kept.take(dialog)
+        return kept  # type: ignore[return-value]
 
     def _answered(self, answer: object) -> None:
         """A dialog was answered (not cancelled): hold the screen's frames until what the

@@ -101,6 +101,9 @@ class ChoiceScreen(Dialog[Any]):
         self.dismiss(None)
 
 
+TEXT_HINT = "Enter to save · Esc to cancel"
+
+
 class TextPrompt(Dialog[str | None]):
     """One line of text: Enter submits, Escape cancels. With `allow_empty`, Enter on an empty
     line answers "" (skip this step) and only Escape cancels: an optional fact must never cost
@@ -121,11 +124,40 @@ class TextPrompt(Dialog[str | None]):
         with Vertical(classes="dialog"):
             yield Label(Text(self.title_text), classes="dialog-title")
             yield Input(value=self.value, placeholder=self.placeholder, id="text")
-            yield Static(Text(self.hint or "Enter to save · Esc to cancel"),
-                         classes="dialog-hint")
+            yield Static(Text(self.hint or TEXT_HINT), classes="dialog-hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
+
+    # A prompt built once and asked again (`take`): composing and mounting a fresh one was
+    # half of the time of the key that opens it (`n`), and removing it laid the dashboard out.
+    resting = False  # closed and put away: it may be asked again
+    _retaken = False
+
+    def take(self, other: TextPrompt) -> None:
+        """Ask what `other` asks, here, as `other` would show it when opened."""
+        self.title_text, self.placeholder, self.value = other.title_text, other.placeholder, \
+            other.value
+        self.hint, self.allow_empty = other.hint, other.allow_empty
+        self.resting = False
+        if not self.is_mounted:
+            return
+        self._retaken = True
+        self.query_one(".dialog-title", Label).update(Text(self.title_text))
+        self.query_one(".dialog-hint", Static).update(Text(self.hint or TEXT_HINT))
+        field = self.query_one(Input)
+        field.placeholder = self.placeholder
+        field.value = self.value
+        field.cursor_position = len(self.value)
+
+    def on_screen_resume(self) -> None:
+        if self._retaken:  # focused again as on mount (a value offered is selected whole)
+            self._retaken = False
+            self.set_focus(None)
+            self.query_one(Input).focus()
+
+    def on_screen_suspend(self) -> None:
+        self.resting = True
 
     @on(Input.Submitted)
     def _submit(self, event: Input.Submitted) -> None:
