@@ -91,3 +91,36 @@ async def test_a_cancelled_or_refused_dialog_does_not_hold_the_screen(room: Path
         await settle(pilot, lambda: app.dashboard.last_error is not None
                      and isinstance(app.screen, TextPrompt))
         assert app.dashboard._hold is None
+
+
+def test_the_frame_override_still_has_textuals_names_under_it() -> None:
+    """DashboardScreen._on_timer_update extends Textual's private frame: if Textual renames
+    it or the flag it clears, the override is a no-op, and this says so."""
+    from textual.screen import Screen
+
+    assert callable(getattr(Screen, "_on_timer_update", None))
+    assert hasattr(Screen(), "_repaint_required")
+
+
+async def test_messages_to_the_dashboard_under_a_dialog_do_not_repaint_it(room: Path) -> None:
+    """Under an open dialog, a message that changes nothing on the dashboard (a feed batch
+    about another incident, the same presence again) sends no frame; a change does."""
+    from textual.widgets import Input
+
+    from warroom.tui.session import PresenceChanged
+
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, TextPrompt))
+        app.screen.query_one(Input).cursor_blink = False
+        app.dashboard.present = ("alice",)  # one change under the dialog: one repaint
+        await pilot.pause(0.1)
+        frames = _frames(app, lambda: None)
+        for _ in range(5):
+            app.dashboard.post_message(PresenceChanged(["alice"]))
+            await pilot.pause(0.05)
+        assert frames == []
+        app.dashboard.post_message(PresenceChanged(["alice", "bob"]))
+        await settle(pilot, lambda: len(frames) > 0)

@@ -253,6 +253,21 @@ class DashboardScreen(Screen[None]):
     def on_resize(self, event: events.Resize) -> None:
         self._fit()
 
+    def _on_timer_update(self) -> None:
+        """Textual's frame, with one waste taken out: under a dialog, each update of this
+        screen that reached the dialog's dimmed copy of it also asked for a full repaint,
+        which Textual ran at the next message this screen handled, and that re-asked again:
+        the whole dimmed dashboard redrawn for every feed batch and every tick while a
+        dialog was open (a storm's main cost with the note prompt up). It repaints whole
+        when it is back on top (ScreenResume). Private Textual names, with a fallback: if
+        they go, this is Textual's frame unchanged (tests/test_tui_frames.py fails then)."""
+        update = getattr(super(), "_on_timer_update", None)
+        if update is None:
+            return
+        update()
+        if self.app.screen is not self and hasattr(self, "_repaint_required"):
+            self._repaint_required = False
+
     def on_screen_resume(self) -> None:
         """Back from a dialog: a resize while it was open is applied (once more) here."""
         self._fit()
