@@ -124,3 +124,39 @@ async def test_messages_to_the_dashboard_under_a_dialog_do_not_repaint_it(room: 
         assert frames == []
         app.dashboard.post_message(PresenceChanged(["alice", "bob"]))
         await settle(pilot, lambda: len(frames) > 0)
+
+
+async def test_the_prompt_asked_again_asks_what_it_is_asked_now(room: Path) -> None:
+    """The one-line prompt is built once and reused: each time it shows its own title, value
+    (offered whole, selected, as a fresh one would), placeholder and hint, and answers it."""
+    from textual.widgets import Input, Label, Static
+
+    app = make_app(room)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, lambda: app.dashboard.state is not None)
+        title = app.dashboard.state.title
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, TextPrompt))
+        first = app.screen
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is app.dashboard)
+        await pilot.press("T")
+        await settle(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await pilot.pause()
+        prompt = app.screen
+        assert prompt is first  # the same one, asked again
+        field = prompt.query_one(Input)
+        assert "Title of INC-1" in str(prompt.query_one(".dialog-title", Label).render())
+        assert field.value == prompt.value and field.value
+        assert field.has_focus and field.selection == (0, len(field.value))
+        assert "Enter to save" in str(prompt.query_one(".dialog-hint", Static).render())
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is app.dashboard)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, TextPrompt))
+        assert app.screen is first and app.screen.query_one(Input).value == ""
+        assert "Add a note" in str(app.screen.query_one(".dialog-title", Label).render())
+        await pilot.press(*"again")
+        await pilot.press("enter")
+        await settle(pilot, lambda: _last_text(app) == "again")
+        assert app.dashboard.state.title == title
