@@ -55,7 +55,7 @@ async def test_a_note_prompt_closes_in_the_frame_that_shows_the_note(room: Path)
             await pilot.pause()
             frames = _frames(app, lambda: (isinstance(app.screen, TextPrompt), _last_text(app)))
             await pilot.press("enter")
-            await settle(pilot, lambda n=n: (False, f"held {n}") in frames)
+            await settle(pilot, lambda n=n, frames=frames: (False, f"held {n}") in frames)
             assert (False, f"held {n}") == next(f for f in frames if not f[0]), frames
             assert app.dashboard._hold is None
 
