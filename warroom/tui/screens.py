@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.input import Selection
 from textual.widgets.option_list import Option
 
 T = TypeVar("T")
@@ -132,7 +133,6 @@ class TextPrompt(Dialog[str | None]):
     # A prompt built once and asked again (`take`): composing and mounting a fresh one was
     # half of the time of the key that opens it (`n`), and removing it laid the dashboard out.
     resting = False  # closed and put away: it may be asked again
-    _retaken = False
 
     def take(self, other: TextPrompt) -> None:
         """Ask what `other` asks, here, as `other` would show it when opened."""
@@ -142,19 +142,14 @@ class TextPrompt(Dialog[str | None]):
         self.resting = False
         if not self.is_mounted:
             return
-        self._retaken = True
         self.query_one(".dialog-title", Label).update(Text(self.title_text))
         self.query_one(".dialog-hint", Static).update(Text(self.hint or TEXT_HINT))
-        field = self.query_one(Input)
-        field.placeholder = self.placeholder
+        field = self.query_one(Input)  # focused still: as focusing a fresh one leaves it,
+        field.placeholder = self.placeholder  # a value offered is selected whole
         field.value = self.value
         field.cursor_position = len(self.value)
-
-    def on_screen_resume(self) -> None:
-        if self._retaken:  # focused again as on mount (a value offered is selected whole)
-            self._retaken = False
-            self.set_focus(None)
-            self.query_one(Input).focus()
+        if field.select_on_focus and self.value:
+            field.selection = Selection(0, len(self.value))
 
     def on_screen_suspend(self) -> None:
         self.resting = True
