@@ -135,15 +135,19 @@ class TextPrompt(Dialog[str | None]):
     resting = False  # closed and put away: it may be asked again
 
     def take(self, other: TextPrompt) -> None:
-        """Ask what `other` asks, here, as `other` would show it when opened."""
+        """Ask what `other` asks, here, as `other` would show it when opened. A title or hint
+        that did not change is left as it is (updating one lays the dialog out again)."""
+        title, hint = self.title_text, self.hint
         self.title_text, self.placeholder, self.value = other.title_text, other.placeholder, \
             other.value
         self.hint, self.allow_empty = other.hint, other.allow_empty
         self.resting = False
         if not self.is_mounted:
             return
-        self.query_one(".dialog-title", Label).update(Text(self.title_text))
-        self.query_one(".dialog-hint", Static).update(Text(self.hint or TEXT_HINT))
+        if self.title_text != title:
+            self.query_one(".dialog-title", Label).update(Text(self.title_text))
+        if (self.hint or TEXT_HINT) != (hint or TEXT_HINT):
+            self.query_one(".dialog-hint", Static).update(Text(self.hint or TEXT_HINT))
         field = self.query_one(Input)  # focused still: as focusing a fresh one leaves it,
         field.placeholder = self.placeholder  # a value offered is selected whole
         field.value = self.value
