@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import datetime, timedelta, tzinfo
 from functools import partial
 from pathlib import Path
@@ -26,6 +27,8 @@ from textual.app import ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
 
 from warroom.config_file import LoadedConfig
 from warroom.domain.common.errors import DomainError
@@ -76,6 +79,7 @@ from warroom.tui.screens import (
     Choice,
     ChoiceScreen,
     ConfirmScreen,
+    Dialog,
     FormScreen,
     InfoScreen,
     TextPrompt,
@@ -121,6 +125,9 @@ MEDIUM_WIDTH = 100
 FIRST_READ_WAIT = 0.05  # seconds the first frame may wait for the room (on_mount)
 SHORT_HEIGHT = 30  # dialogs drop their blank lines and input frames below this
 FRAME = 1 / 60  # seconds: at most one re-read of the touched summaries per frame
+# The longest an answered dialog keeps the previous frame up while what it does gets ready
+# (`DashboardScreen._answered`): past it the dialog closes alone and the change follows.
+HOLD = 0.05  # seconds
 METRICS_EVERY = timedelta(seconds=60)  # the 30-day window slides even when nothing changes
 # The summary fields metrics read: a change elsewhere (a note, a role) does not recompute them.
 METRIC_FIELDS = ("severity", "service", "status", "started_at", "detected_at",
@@ -193,6 +200,11 @@ class DashboardScreen(Screen[None]):
         self._stale_summaries: set[str] = set()  # touched by the feed, not yet re-read
         self._refreshing_summaries = False
         self._summaries_read_at = 0.0  # the event loop's clock
+        # From a dialog's answer until what it does is ready to show (`_answered`).
+        self._hold: ExitStack | None = None
+        self._hold_timer: Timer | None = None
+        self._hold_for: tuple[str, int] | None = None  # (incident, version) the hold awaits
+        self._prompt: TextPrompt | None = None  # the one-line prompt, built once (`_reused`)
         self.set_reactive(DashboardScreen.now, session.now())
         # Under way from now on: the first screen's reads wait on the store while Textual
         # composes and mounts the panes, instead of after it (_open_room shows what they found).
@@ -262,6 +274,21 @@ class DashboardScreen(Screen[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit()
+
+    def _on_timer_update(self) -> None:
+        """Textual's frame, with one waste taken out: under a dialog, each update of this
+        screen that reached the dialog's dimmed copy of it also asked for a full repaint,
+        which Textual ran at the next message this screen handled, and that re-asked again:
+        the whole dimmed dashboard redrawn for every feed batch and every tick while a
+        dialog was open (a storm's main cost with the note prompt up). It repaints whole
+        when it is back on top (ScreenResume). Private Textual names, with a fallback: if
+        they go, this is Textual's frame unchanged (tests/test_tui_frames.py fails then)."""
+        update = getattr(super(), "_on_timer_update", None)
+        if update is None:
+            return
+        update()
+        if self.app.screen is not self and hasattr(self, "_repaint_required"):
+            self._repaint_required = False
 
     def on_screen_resume(self) -> None:
         """Back from a dialog: a resize while it was open is applied (once more) here."""
@@ -479,6 +506,10 @@ class DashboardScreen(Screen[None]):
         else:
             self._summaries_soon(touched)
         self._title_timeline()
+        held = self._hold_for
+        if held is not None and self.state is not None and self.state.id == held[0] \
+                and self.state.version >= held[1]:
+            self._release_frames()  # this terminal's change is in: the dialog closes with it
 
     def on_timeline_view_entry_opened(self, message: TimelineView.EntryOpened) -> None:
         """Enter on the focused timeline: the entry whole, read-only, scrollable; Esc closes."""
@@ -585,7 +616,60 @@ class DashboardScreen(Screen[None]):
 
     async def ask(self, dialog: ModalScreen[T]) -> T:
         """Open a dialog and wait for its answer (None or False: the person cancelled)."""
-        return await self.app.push_screen_wait(dialog)
+        dialog = self._reused(dialog)
+        if isinstance(dialog, Dialog):
+            dialog.answered = self._answered
+        answer = self.app.push_screen(dialog, wait_for_dismiss=True)
+        self._release_frames()  # an answer that opens another dialog: shown with it
+        return await answer
+
+    def _reused(self, dialog: ModalScreen[T]) -> ModalScreen[T]:
+        """A one-line prompt is the one built the first time, asking what `dialog` asks
+        (`TextPrompt.take`), unless that one is still open or not yet put away."""
+        if type(dialog) is not TextPrompt:
+            return dialog
+        kept = self._prompt
+        if kept is None:
+            self._prompt = dialog
+            self.app.install_screen(dialog, name=f"warroom-prompt-{id(self)}")
+            return dialog
+        if not kept.resting or kept in self.app.screen_stack:
+            return dialog
+        kept.take(dialog)
+        return kept  # type: ignore[return-value]
+
+    def _answered(self, answer: object) -> None:
+        """A dialog was answered (not cancelled): hold the screen's frames until what the
+        answer leads to is ready to show, the dialog's closing with it: the change it wrote
+        reaching this screen through the feed (`on_events_arrived`), the next dialog
+        (`ask`), or the end of the action (`on_worker_state_changed`); at most HOLD.
+        Textual paints at most 60 frames a second, so a dialog that closed in a frame of its
+        own put the change a frame later at least: two frames for every dialog-closing key
+        (issue 15, part 3)."""
+        if answer is None or answer is False or self._hold is not None:
+            return
+        hold = ExitStack()
+        hold.enter_context(self.app.batch_update())
+        self._hold = hold
+        self._hold_timer = self.set_timer(HOLD, partial(self._release_frames, timed_out=True))
+
+    def _release_frames(self, *, timed_out: bool = False) -> None:
+        hold, self._hold = self._hold, None
+        self._hold_for = None
+        if hold is None:
+            return
+        timer, self._hold_timer = self._hold_timer, None
+        if timer is not None and not timed_out:
+            timer.stop()
+        hold.close()
+        self.app.screen.check_idle()  # paint what waited, now
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """An action that ended without a change of the followed incident to wait for (a
+        cancel further on, a refusal, a write elsewhere) lets the screen paint now."""
+        if event.worker.group == "actions" and self._hold_for is None and event.state in (
+                WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self._release_frames()
 
     async def write(self, decide: Decide, done: str | None = None, *,
                     seen: IncidentState | None = None, yours: str = "change") -> Written:
@@ -597,16 +681,24 @@ class DashboardScreen(Screen[None]):
         if state is None:
             return "error"
         try:
-            await execute(self.store, state.id, decide, expected_version=state.version,
-                          retry=NEVER)
+            result = await execute(self.store, state.id, decide,
+                                   expected_version=state.version, retry=NEVER)
         except Conflict as e:
             self.notify_error(e.describe(self.session.now(), yours=yours))
+            self._release_frames()
             return "conflict"
         except (DomainError, StoreError) as e:
             self.notify_error(str(e))
+            self._release_frames()
             return "error"
         if done:
             self.notify(done, markup=False, timeout=3)
+        shown = self.state
+        if self._hold is not None and result.events and result.incident_id == self.follow_id \
+                and shown is not None and shown.version < result.version:
+            self._hold_for = (result.incident_id, result.version)  # the feed brings it
+        else:
+            self._release_frames()
         return "written"
 
     @work(group="actions")

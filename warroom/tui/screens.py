@@ -13,10 +13,12 @@ from typing import Any, Generic, TypeVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.input import Selection
 from textual.widgets.option_list import Option
 
 T = TypeVar("T")
@@ -30,7 +32,20 @@ class Choice(Generic[T]):
     enabled: bool = True
 
 
-class ChoiceScreen(ModalScreen[Any]):
+class Dialog(ModalScreen[T]):
+    """A modal that says when it is answered, before it closes: whoever asked may hold the
+    screen's frames until what the answer does is ready to show with the closing (the
+    dashboard: the dialog closes in the frame that shows the change it wrote)."""
+
+    answered: Callable[[Any], None] | None = None
+
+    def dismiss(self, result: T | None = None) -> AwaitComplete:
+        if self.answered is not None:
+            self.answered(result)
+        return super().dismiss(result)
+
+
+class ChoiceScreen(Dialog[Any]):
     """Pick one of a few options: its key picks it at once; arrows then Enter work too."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -87,7 +102,10 @@ class ChoiceScreen(ModalScreen[Any]):
         self.dismiss(None)
 
 
-class TextPrompt(ModalScreen[str | None]):
+TEXT_HINT = "Enter to save · Esc to cancel"
+
+
+class TextPrompt(Dialog[str | None]):
     """One line of text: Enter submits, Escape cancels. With `allow_empty`, Enter on an empty
     line answers "" (skip this step) and only Escape cancels: an optional fact must never cost
     the move it belongs to."""
@@ -107,11 +125,38 @@ class TextPrompt(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Label(Text(self.title_text), classes="dialog-title")
             yield Input(value=self.value, placeholder=self.placeholder, id="text")
-            yield Static(Text(self.hint or "Enter to save · Esc to cancel"),
-                         classes="dialog-hint")
+            yield Static(Text(self.hint or TEXT_HINT), classes="dialog-hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
+
+    # A prompt built once and asked again (`take`): composing and mounting a fresh one was
+    # half of the time of the key that opens it (`n`), and removing it laid the dashboard out.
+    resting = False  # closed and put away: it may be asked again
+
+    def take(self, other: TextPrompt) -> None:
+        """Ask what `other` asks, here, as `other` would show it when opened. A title or hint
+        that did not change is left as it is (updating one lays the dialog out again)."""
+        title, hint = self.title_text, self.hint
+        self.title_text, self.placeholder, self.value = other.title_text, other.placeholder, \
+            other.value
+        self.hint, self.allow_empty = other.hint, other.allow_empty
+        self.resting = False
+        if not self.is_mounted:
+            return
+        if self.title_text != title:
+            self.query_one(".dialog-title", Label).update(Text(self.title_text))
+        if (self.hint or TEXT_HINT) != (hint or TEXT_HINT):
+            self.query_one(".dialog-hint", Static).update(Text(self.hint or TEXT_HINT))
+        field = self.query_one(Input)  # focused still: as focusing a fresh one leaves it,
+        field.placeholder = self.placeholder  # a value offered is selected whole
+        field.value = self.value
+        field.cursor_position = len(self.value)
+        if field.select_on_focus and self.value:
+            field.selection = Selection(0, len(self.value))
+
+    def on_screen_suspend(self) -> None:
+        self.resting = True
 
     @on(Input.Submitted)
     def _submit(self, event: Input.Submitted) -> None:
@@ -122,7 +167,7 @@ class TextPrompt(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(Dialog[bool]):
     """For the alarming and the irreversible: y or Enter confirms, n or Escape does not."""
 
     BINDINGS = [
@@ -150,7 +195,7 @@ class ConfirmScreen(ModalScreen[bool]):
 Validate = Callable[[dict[str, str]], dict[str, str]]
 
 
-class FormScreen(ModalScreen[dict[str, str] | None]):
+class FormScreen(Dialog[dict[str, str] | None]):
     """A few labelled lines (declare an incident, assess severity): Enter on the last submits,
     Tab and Enter move on, Escape cancels. `preview` shows a live consequence of the values,
     right under the title so a short terminal still shows it. `validate` answers {field: error}
@@ -232,7 +277,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         self.dismiss(None)
 
 
-class InfoScreen(ModalScreen[None]):
+class InfoScreen(Dialog[None]):
     """A read-only panel (help, payloads): any of Escape, q or ? closes it."""
 
     BINDINGS = [
