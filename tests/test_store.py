@@ -277,3 +277,27 @@ async def test_same_idempotent_event_from_many_terminals_is_written_once(room: R
     assert sorted(r.duplicate for r in results) == [False] + [True] * 5
     assert {r.events[0].seq for r in results} == {2}
     assert [e.kind for e in await terminals[0].events(inc)] == ["declared", "escalated"]
+
+
+async def test_summaries_of_reads_the_rows_a_whole_state_would_give(room: Room,
+                                                                    monkeypatch) -> None:
+    """The dashboard re-reads the incidents a feed batch touched through summaries_of: each
+    must equal the summary of the incident's state, unknown ids left out, in batches."""
+    from warroom.store import sql
+    from warroom.store.base import Store, summary_of
+
+    s = await room.open()
+    ids = [await declare(s, f"t{n}", Severity.SEV2) for n in range(5)]
+    state = await s.get(ids[1])
+    await s.append(ids[1], commands.acknowledge(state, "bob"), expected_version=state.version)
+    monkeypatch.setattr(sql, "SUMMARY_BATCH", 2)  # several statements for five ids
+    wanted = [ids[1], ids[3], "INC-99", ids[0], ids[4], ids[1]]
+    got = {x.id: x for x in await s.summaries_of(wanted)}
+    assert sorted(got) == sorted({ids[0], ids[1], ids[3], ids[4]})
+    for incident_id, summary in got.items():
+        assert summary == summary_of(await s.get(incident_id))
+    assert got[ids[1]].acknowledged_at is not None and got[ids[1]].version == 2
+    # The interface's own reading (what a backend without summary rows does) agrees.
+    by_state = {x.id: x for x in await Store.summaries_of(s, wanted)}
+    assert by_state == got
+    assert await s.summaries_of([]) == []

@@ -134,6 +134,10 @@ def _upsert(table: str, columns: Sequence[str], key: str) -> str:
             f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
 
 
+# Ids per summaries_of statement: well under SQLite's 32,766 parameters.
+SUMMARY_BATCH = 500
+
+
 class Statements:
     """Every statement the stores share, in one dialect's spelling."""
 
@@ -155,6 +159,8 @@ class Statements:
                                "ORDER BY incident_version DESC LIMIT 50")
         self.events_since = q(f"{events} WHERE seq > ? ORDER BY seq LIMIT ?")
         self._events_with_ids = events + " WHERE event_id IN ({marks})"
+        self._summaries_with_ids = (f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM {{s}}incidents "
+                                    "WHERE id IN ({marks})")
         # The log in (incident, version) order, a page at a time after a given event.
         self.log_page = q(f"{events} WHERE incident_id > ? OR (incident_id = ? AND "
                           "incident_version > ?) ORDER BY incident_id, incident_version LIMIT ?")
@@ -175,6 +181,10 @@ class Statements:
 
     def events_with_ids(self, count: int) -> str:
         return self.dialect.sql(self._events_with_ids.replace("{marks}", ",".join("?" * count)))
+
+    def summaries_with_ids(self, count: int) -> str:
+        return self.dialect.sql(self._summaries_with_ids.replace("{marks}",
+                                                                 ",".join("?" * count)))
 
 
 # ---- transactions, written once ------------------------------------------------------------------
@@ -356,6 +366,16 @@ class SqlStore(Store, Generic[W]):
         sql = st.summaries + (st.open_only if open_only else "") + " ORDER BY number DESC"
         rows = await self._fetch(sql + (f" LIMIT {int(limit)}" if limit else ""))
         return [st.dialect.summary(r) for r in rows]
+
+    async def summaries_of(self, incident_ids: Sequence[str]) -> list[IncidentSummary]:
+        st, ids = self.statements, list(dict.fromkeys(incident_ids))
+        out: list[IncidentSummary] = []
+        for i in range(0, len(ids), SUMMARY_BATCH):
+            chunk = ids[i:i + SUMMARY_BATCH]
+            rows = await self._fetch(st.summaries_with_ids(len(chunk)),
+                                     tuple(st.dialect.text(x) for x in chunk))
+            out += [st.dialect.summary(r) for r in rows]
+        return out
 
     async def events(self, incident_id: str, *, after_version: int = 0,
                      limit: int | None = None) -> list[Event]:

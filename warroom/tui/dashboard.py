@@ -397,13 +397,14 @@ class DashboardScreen(Screen[None]):
     async def _refresh_summaries(self, incident_ids: set[str]) -> None:
         """Re-read only the incidents a batch touched: a storm must not re-read 10,000 rows.
         Metrics are recomputed only if something they read changed (a note changes nothing)."""
-        for incident_id in incident_ids:
-            if incident_id == self.follow_id and self.state is not None:
-                fresh = summary_of(self.state)
-            else:
-                fresh = summary_of(await self.store.get(incident_id))
-            old = self._summaries.get(incident_id)
-            self._summaries[incident_id] = fresh
+        followed = self.state if self.follow_id in incident_ids else None
+        others = [i for i in incident_ids if followed is None or i != followed.id]
+        rows = await self.store.summaries_of(others) if others else []
+        if followed is not None:
+            rows.append(summary_of(followed))
+        for fresh in rows:
+            old = self._summaries.get(fresh.id)
+            self._summaries[fresh.id] = fresh
             if old is None or any(getattr(old, f) != getattr(fresh, f) for f in METRIC_FIELDS):
                 self._metrics_dirty = True
         self._summaries_changed()
