@@ -387,3 +387,35 @@ async def test_no_deliver_holds_against_a_later_engine(store, db_path, receiver)
         await other.close()
     assert receiver.pages == []
     assert "page_claimed" not in await kinds(store, inc)
+
+
+async def test_a_tick_brings_its_states_forward_by_the_new_events(store) -> None:  # type: ignore[no-untyped-def]
+    """In a storm every tick finds incidents changed by a few events: the engine folds them
+    onto the state it holds instead of reading each whole state again, and what it holds is
+    what the store holds. An ack among them still stops the escalation."""
+    inc = await declare(store)
+    eng = Engine(store, config_with(), deliver=False)
+    reads: list[str] = []
+    real_get = store.get
+
+    async def counting_get(incident_id: str):  # type: ignore[no-untyped-def]
+        reads.append(incident_id)
+        return await real_get(incident_id)
+
+    try:
+        await eng.tick(T0 + timedelta(seconds=1))  # level 0 fires
+        store.get = counting_get
+        for n in range(3):
+            seen = await real_get(inc)
+            await store.append(inc, commands.add_note(seen, f"note {n}", "bob"))
+        seen = await real_get(inc)
+        await store.append(inc, commands.acknowledge(seen, "bob"))
+        await eng.tick(T0 + 6 * M)
+        assert reads == []  # brought forward, not read whole
+        held = eng._states[inc]
+        assert held.model_dump() == (await real_get(inc)).model_dump()
+        assert held.acknowledged_by == "bob"
+        assert [e.kind for e in await store.events(inc)].count("escalated") == 1
+    finally:
+        del store.get
+        await eng.close()

@@ -27,6 +27,7 @@ from pathlib import Path
 from warroom.background import Background
 from warroom.domain.config.model import Config
 from warroom.domain.incident.events import Event, NewEvent
+from warroom.domain.incident.fold import FoldError, apply
 from warroom.domain.incident.kinds.paging import (
     PageCancelled,
     PageDelivered,
@@ -145,8 +146,7 @@ class Engine:
             try:
                 state = self._states.get(s.id)
                 if state is None or state.version != s.version:
-                    state = await self.store.get(s.id)
-                    self._states[s.id] = state
+                    state = await self._brought_forward(s.id, state)
                 due = esc.next_due_at(self.config, state, now)
                 if due is not None and due <= now:
                     fired.extend(await self._fire(s.id, now))
@@ -164,6 +164,29 @@ class Engine:
                 log.exception("%s: escalation check failed", s.id)
         self.next_due = next_due
         return fired
+
+    async def _brought_forward(self, incident_id: str,
+                               cached: IncidentState | None) -> IncidentState:
+        """The incident's state now, kept in `_states`: the cached one with the events since
+        folded onto it, else the store's.
+
+        Every engine ticks at each commit in the room (at most every `min_interval`), and in an
+        alert storm each tick found most open incidents changed by a few small events on a big
+        state (every alert it holds): reading each whole state again was a sixth of a busy
+        dashboard's time (issue 15). The fold is the projection's own, so both agree."""
+        if cached is not None:
+            try:
+                for event in await self.store.events(incident_id,
+                                                     after_version=cached.version):
+                    cached = apply(cached, event)
+            except FoldError:  # the history moved under us (a rebuild): read it whole
+                pass
+            else:
+                self._states[incident_id] = cached
+                return cached
+        state = await self.store.get(incident_id)
+        self._states[incident_id] = state
+        return state
 
     async def _fire(self, incident_id: str, now: datetime) -> list[FiredLevel]:
         """Record the levels due as of `now`, one at a time, each decided on the state it is
