@@ -37,6 +37,7 @@ BENCHES: dict[str, list[str]] = {
                               "--incidents", "10000"],
     "dashboard_remote_commit": ["--events", "150", "--incidents", "2000"],
     "alert_storm": ["--posts", "40", "--sustain", "15", "--idle-samples", "10"],
+    "feed_latency": ["--events", "150"],
 }
 # The benchmarks that write one file (--out) instead of a folder of results (--out-dir).
 OUT_FILE = {"alert_storm"}
@@ -67,6 +68,15 @@ def figures(name: str, data: dict[str, Any]) -> dict[str, float]:
         for r in data["runs"]:
             for q in ("p50_ms", "p95_ms", "p99_ms"):
                 out[f"remote commit {q.replace('_ms', '')} ms"] = r[q]
+    elif name == "feed_latency":
+        for r in data["runs"]:
+            n = r["readers"]
+            for q in ("p50_ms", "p95_ms", "p99_ms"):
+                out[f"feed {n} readers {q.replace('_ms', '')} ms"] = r[q]
+            out[f"feed {n} readers missed+dup+reordered"] = (
+                r["missed"] + r["duplicates"] + r["out_of_order"])
+            if "reader_cpu_ms_per_event" in r:  # not in revisions before issue 15's second pass
+                out[f"feed {n} readers CPU ms/event"] = r["reader_cpu_ms_per_event"]
     elif name == "alert_storm":
         for phase in ("idle", "sustained_storm"):
             for step, ms in data[f"keypress_{phase}_ms"].items():
