@@ -180,11 +180,14 @@ class Statements:
                          f"WHERE seen_at >= ? ORDER BY person COLLATE {d.bytewise}, started_at")
 
     def events_with_ids(self, count: int) -> str:
-        return self.dialect.sql(self._events_with_ids.replace("{marks}", ",".join("?" * count)))
+        return self._with_ids(self._events_with_ids, count)
 
     def summaries_with_ids(self, count: int) -> str:
-        return self.dialect.sql(self._summaries_with_ids.replace("{marks}",
-                                                                 ",".join("?" * count)))
+        return self._with_ids(self._summaries_with_ids, count)
+
+    def _with_ids(self, template: str, count: int) -> str:
+        """`template`'s `IN ({marks})` with `count` placeholders, in this dialect."""
+        return self.dialect.sql(template.replace("{marks}", ",".join("?" * count)))
 
 
 # ---- transactions, written once ------------------------------------------------------------------

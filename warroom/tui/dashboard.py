@@ -340,9 +340,6 @@ class DashboardScreen(Screen[None]):
         rows = await self.store.summaries(open_only=True)
         return rows or await self.store.summaries(limit=1)
 
-    def _default_incident(self) -> str | None:
-        return _default_incident(self.summaries)
-
     @property
     def summaries(self) -> list[IncidentSummary]:
         """Every incident, newest first (kept by id; sorted again only after a change)."""
@@ -500,7 +497,7 @@ class DashboardScreen(Screen[None]):
         touched = {e.incident_id for e in batch}
         if self.state is None and self.follow_id is None:
             await self._refresh_summaries(touched)  # the room's first incident: show it now
-            target = self._default_incident()
+            target = _default_incident(self.summaries)
             if target:
                 await self.follow(target)
                 return

@@ -123,9 +123,6 @@ class RoomSession:
         self.cursor = await self.store.last_seq()
 
     async def read_drill_clock(self) -> None:
-        await self._read_drill_clock()
-
-    async def _read_drill_clock(self) -> None:
         """A drill room's clock may be set after the screen opened (`demo --drill` starts its
         runner beside the screen): asked again with the clock check until it is there."""
         if self.drill is None:
@@ -235,7 +232,7 @@ class RoomSession:
     async def _watch_clock(self) -> None:
         """Rooms on PostgreSQL record the server's time: say so when this machine disagrees."""
         while True:
-            await self._read_drill_clock()
+            await self.read_drill_clock()
             try:
                 note = clock_offset_note(await self.store.clock_offset())
             except StoreError:
